@@ -1,0 +1,1 @@
+"""Infrastructure shared by Scrutiny's processes. Never domain models."""

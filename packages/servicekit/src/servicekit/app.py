@@ -1,0 +1,118 @@
+"""The app factory every service uses: one place for middleware, errors, probes and OpenAPI."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+
+from servicekit.db import create_engine, make_sessionmaker
+from servicekit.health import health_router
+from servicekit.logs import configure_logging
+from servicekit.metrics import install_metrics
+from servicekit.outbox import events_router, sequencer
+from servicekit.problems import install_problem_handlers, rewrite_problem_media_types
+from servicekit.settings import ServiceSettings
+
+LifespanHook = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _require_operation_id(route: APIRoute) -> str:
+    # Stable, hand-written operationIds are part of the contract; a route without one is a bug.
+    raise RuntimeError(f"route {route.path} {route.methods} has no explicit operation_id")
+
+
+def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
+    """Replace FastAPI's validation-error schema with our Problem document everywhere."""
+    rewrite_problem_media_types(schema)
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path_item in schema.get("paths", {}).values():
+        for op in path_item.values():
+            if not isinstance(op, dict):
+                continue
+            resp = op.get("responses", {}).get("422")
+            if resp and "HTTPValidationError" in str(resp.get("content", {})):
+                resp["description"] = "The request is well-formed but not valid."
+                resp["content"] = {"application/problem+json": {"schema": problem}}
+    comps = schema.get("components", {}).get("schemas", {})
+    comps.pop("HTTPValidationError", None)
+    comps.pop("ValidationError", None)
+    return schema
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Generate the document once, tidied."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            schema["openapi"] = "3.1.0"
+            app.openapi_schema = tidy_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    alembic_ini: Path,
+    routers: Sequence[APIRouter],
+    event_model: type[Any],
+    openapi_tags: list[dict[str, str]] | None = None,
+    lifespan_hooks: Sequence[LifespanHook] = (),
+) -> FastAPI:
+    """Build a service app; its engine, sequencer and hooks live for the app's lifespan."""
+    configure_logging(name, json_logs=settings.log_json)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url, echo=settings.echo_sql)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                await stack.enter_async_context(
+                    sequencer(app.state.sessionmaker, event_model, settings.sequencer_interval_s)
+                )
+                for hook in lifespan_hooks:
+                    await stack.enter_async_context(hook(app))
+                yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        generate_unique_id_function=_require_operation_id,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.settings = settings
+    app.state.service_name = name
+    install_problem_handlers(app)
+    install_metrics(app, name)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    app.include_router(health_router(alembic_ini))
+    app.include_router(events_router(event_model))
+    for router in routers:
+        app.include_router(router)
+    install_openapi(app)
+    return app

@@ -1,0 +1,40 @@
+"""ETags and `If-Match` for optimistic concurrency on PATCH/PUT."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import Request, Response
+
+from servicekit.problems import ProblemError
+
+
+def etag_for(resource_id: uuid.UUID, version: int) -> str:
+    """A strong ETag: changes exactly when the resource's version changes."""
+    return f'"{resource_id.hex[-12:]}-{version}"'
+
+
+def set_etag(response: Response, resource_id: uuid.UUID, version: int) -> None:
+    """Send the resource's current ETag."""
+    response.headers["ETag"] = etag_for(resource_id, version)
+
+
+def require_if_match(request: Request, resource_id: uuid.UUID, version: int) -> None:
+    """428 without `If-Match`, 412 when it names another version; `*` matches any."""
+    header = request.headers.get("if-match")
+    if not header:
+        raise ProblemError(
+            428,
+            "Precondition Required",
+            "Send If-Match with the ETag you last read, so concurrent edits are not lost.",
+            type_="/problems/if-match-required",
+        )
+    current = etag_for(resource_id, version)
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    if "*" not in tags and current not in tags:
+        raise ProblemError(
+            412,
+            "Precondition Failed",
+            f"If-Match {header} does not match the current ETag {current}; fetch it again.",
+            type_="/problems/stale-etag",
+        )

@@ -1,0 +1,241 @@
+"""RFC 9457 problem details for every error a process returns, 4xx and 5xx alike."""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from servicekit.jsonutil import dumps
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("servicekit.problems")
+
+
+class FieldError(BaseModel):
+    """One failed field: where it is, what is wrong, and a machine-readable code."""
+
+    pointer: str = Field(description="Where the failure is, e.g. `body.title` or `query.page_size`.")
+    detail: str
+    code: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/validation-error",
+                    "title": "Your request is not valid",
+                    "status": 422,
+                    "detail": "1 field failed validation",
+                    "instance": "/v1/commitments",
+                    "errors": [
+                        {"pointer": "body.title", "detail": "Field required", "code": "missing"}
+                    ],
+                }
+            ]
+        }
+    )
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    """Raise anywhere to answer with a problem document; nothing in the transaction is kept."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str | None = None,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or "about:blank"
+        self.errors = errors
+        self.headers = headers or {}
+
+
+def not_found(kind: str, ident: object) -> ProblemError:
+    """The problem for an unknown resource id."""
+    return ProblemError(404, "Not found", f"No {kind} with id {ident}.", type_="/problems/not-found")
+
+
+def conflict(detail: str) -> ProblemError:
+    """The problem for a request that clashes with the resource's current state."""
+    return ProblemError(409, "Conflict", detail, type_="/problems/conflict")
+
+
+def invalid(pointer: str, detail: str, code: str = "invalid") -> ProblemError:
+    """A 422 for one semantically invalid field (well-formed, but refers to something wrong)."""
+    return ProblemError(
+        422,
+        "Your request is not valid",
+        detail,
+        type_="/problems/validation-error",
+        errors=[FieldError(pointer=pointer, detail=detail, code=code)],
+    )
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None,
+    instance: str | None,
+    *,
+    type_: str = "about:blank",
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Serialise a problem as `application/problem+json`."""
+    body = Problem(
+        type=type_, title=title, status=status, detail=detail, instance=instance, errors=errors
+    ).model_dump(exclude_none=True)
+    return Response(
+        content=dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+async def _problem_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        exc.status,
+        exc.title,
+        exc.detail,
+        request.url.path,
+        type_=exc.type,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    return problem_response(
+        status, phrase, detail, request.url.path, headers=dict(exc.headers or {})
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in raw):
+        err = raw[0]
+        ctx = err.get("ctx") or {}
+        return problem_response(
+            400,
+            "Malformed JSON",
+            f"The request body is not valid JSON: {ctx.get('error', 'decode error')}.",
+            request.url.path,
+            type_="/problems/malformed-json",
+        )
+    errors = [
+        FieldError(pointer=_pointer(e.get("loc", ())), detail=str(e.get("msg")), code=e["type"])
+        for e in raw
+    ]
+    n = len(errors)
+    return problem_response(
+        422,
+        "Your request is not valid",
+        f"{n} field{'s' if n != 1 else ''} failed validation.",
+        request.url.path,
+        type_="/problems/validation-error",
+        errors=errors,
+    )
+
+
+async def _stale(request: Request, exc: Exception) -> Response:
+    return problem_response(
+        412,
+        "Precondition Failed",
+        "The resource changed while your update was applied; fetch it again and retry.",
+        request.url.path,
+        type_="/problems/stale-etag",
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        500,
+        "Internal Server Error",
+        "Something went wrong on our side; nothing was changed. Quote the X-Request-ID if you report it.",
+        request.url.path,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error the app can raise answer as problem+json."""
+    app.add_exception_handler(ProblemError, _problem_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StaleDataError, _stale)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (for example, a body that is not JSON).",
+    401: "Missing or invalid access token.",
+    403: "The token lacks the scope this operation needs.",
+    404: "No such resource.",
+    409: "The request conflicts with the resource's state.",
+    412: "`If-Match` does not match the current ETag.",
+    413: "The request body is too large.",
+    415: "Unsupported media type.",
+    422: "The request is well-formed but not valid.",
+    428: "`If-Match` is required for this operation.",
+    429: "Too many requests.",
+    503: "A dependency is unavailable.",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the problems an operation can return."""
+    return {
+        code: {"model": Problem, "description": _DESCRIPTIONS.get(code, HTTPStatus(code).phrase)}
+        for code in codes
+    }
+
+
+def rewrite_problem_media_types(schema: dict[str, Any]) -> dict[str, Any]:
+    """Document problem responses under `application/problem+json`, which is what is sent."""
+    ref = "#/components/schemas/Problem"
+    for path_item in schema.get("paths", {}).values():
+        for op in path_item.values():
+            if not isinstance(op, dict):
+                continue
+            for resp in op.get("responses", {}).values():
+                content = resp.get("content", {})
+                js = content.get("application/json")
+                if js and js.get("schema", {}).get("$ref") == ref:
+                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+    return schema

@@ -1,0 +1,38 @@
+"""Settings base: every process reads its configuration from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DataDirSettings(BaseSettings):
+    """Where the embedded default keeps its SQLite files and blobs."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRUTINY_", extra="ignore")
+
+    data_dir: Path = Path(".data")
+
+
+def default_sqlite_url(name: str) -> str:
+    """The embedded default database of one process: a SQLite file in the data folder."""
+    data_dir = DataDirSettings().data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{(data_dir / f'{name}.db').resolve()}"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service shares; subclasses set `env_prefix` (e.g. `COMMITMENTS_`)."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str = ""
+    echo_sql: bool = False
+    page_size_default: int = Field(default=50, ge=1)
+    page_size_max: int = Field(default=200, ge=1)
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
+    log_json: bool = True
+    # How often the outbox sequencer assigns feed positions to committed events.
+    sequencer_interval_s: float = 0.05
