@@ -12,8 +12,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from servicekit.auth import AuthSettings, TokenVerifier
 from servicekit.db import create_engine, make_sessionmaker
 from servicekit.health import health_router
+from servicekit.http import make_client
+from servicekit.limits import BodyLimitMiddleware
 from servicekit.logs import configure_logging
 from servicekit.metrics import install_metrics
 from servicekit.outbox import events_router, sequencer
@@ -76,6 +79,8 @@ def create_service_app(
     event_model: type[Any],
     openapi_tags: list[dict[str, str]] | None = None,
     lifespan_hooks: Sequence[LifespanHook] = (),
+    token_verifier: TokenVerifier | None = None,
+    body_limit_overrides: Sequence[tuple[str, int]] = (),
 ) -> FastAPI:
     """Build a service app; its engine, sequencer and hooks live for the app's lifespan."""
     configure_logging(name, json_logs=settings.log_json)
@@ -87,6 +92,17 @@ def create_service_app(
         app.state.sessionmaker = make_sessionmaker(engine)
         try:
             async with contextlib.AsyncExitStack() as stack:
+                if token_verifier is None:
+                    auth = AuthSettings()
+                    jwks_client = await stack.enter_async_context(make_client(auth.jwks_url))
+
+                    async def fetch_jwks() -> dict[str, Any]:
+                        resp = await jwks_client.get(auth.jwks_url)
+                        resp.raise_for_status()
+                        jwks: dict[str, Any] = resp.json()
+                        return jwks
+
+                    app.state.token_verifier = TokenVerifier(auth, fetch_jwks=fetch_jwks)
                 await stack.enter_async_context(
                     sequencer(app.state.sessionmaker, event_model, settings.sequencer_interval_s)
                 )
@@ -103,12 +119,15 @@ def create_service_app(
         lifespan=lifespan,
         openapi_tags=openapi_tags,
         generate_unique_id_function=_require_operation_id,
-        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.service_name = name
+    app.state.token_verifier = token_verifier
     install_problem_handlers(app)
     install_metrics(app, name)
+    app.add_middleware(
+        BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limit_overrides
+    )
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     app.include_router(health_router(alembic_ini))
     app.include_router(events_router(event_model))

@@ -27,7 +27,9 @@ async def get_or_404(session: AsyncSession, model: type[M], ident: uuid.UUID, ki
 async def ensure_unique(session: AsyncSession, model: type[Any], kind: str, **values: Any) -> None:
     """409 if a row already has one of these unique values (e.g. `reference`)."""
     for column, value in values.items():
-        found = await session.scalar(select(model.id).where(getattr(model, column) == value).limit(1))
+        found = await session.scalar(
+            select(model.id).where(getattr(model, column) == value).limit(1)
+        )
         if found is not None:
             raise conflict(f"A {kind} with {column} {value!r} already exists (id {found}).")
 

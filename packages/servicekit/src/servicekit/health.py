@@ -59,7 +59,9 @@ def health_router(alembic_ini: Path) -> APIRouter:
             current = await database_revisions(engine)
         except Exception as exc:
             raise ProblemError(
-                503, "Service Unavailable", f"Database not ready: {type(exc).__name__}.",
+                503,
+                "Service Unavailable",
+                f"Database not ready: {type(exc).__name__}.",
                 headers={"Retry-After": "5"},
             ) from None
         if current != heads:

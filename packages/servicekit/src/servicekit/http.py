@@ -24,6 +24,8 @@ def make_client(
         base_url=base_url,
         timeout=httpx.Timeout(timeout, connect=min(timeout, 2.0)),
         transport=transport,
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        ),
         event_hooks={"request": [_propagate_request_id]},
     )

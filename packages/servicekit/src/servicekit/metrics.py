@@ -5,7 +5,13 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -15,11 +21,15 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, registry: CollectorRegistry, service: str) -> None:
         self.app = app
         self.requests = Counter(
-            "http_requests_total", "HTTP requests", ["service", "method", "route", "status"],
+            "http_requests_total",
+            "HTTP requests",
+            ["service", "method", "route", "status"],
             registry=registry,
         )
         self.latency = Histogram(
-            "http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["service", "method", "route"],
             registry=registry,
         )
         self.service = service
@@ -59,8 +69,12 @@ def install_metrics(app: FastAPI, service: str) -> None:
     app.add_middleware(MetricsMiddleware, registry=registry, service=service)
     router = APIRouter(tags=["operations"])
 
-    @router.get("/metrics", operation_id="get_metrics", summary="Prometheus metrics",
-                include_in_schema=False)
+    @router.get(
+        "/metrics",
+        operation_id="get_metrics",
+        summary="Prometheus metrics",
+        include_in_schema=False,
+    )
     async def metrics(request: Request) -> Response:
         """Metrics in the Prometheus text format."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

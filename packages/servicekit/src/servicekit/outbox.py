@@ -170,7 +170,9 @@ def events_router(model: type[Any], *, tag: str = "events") -> APIRouter:
     )
     async def list_events(
         request: Request,
-        after: Annotated[int, Query(ge=0, description="Last position you have seen; 0 to start.")] = 0,
+        after: Annotated[
+            int, Query(ge=0, description="Last position you have seen; 0 to start.")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> EventPage:
         """Events in feed order after `after`. Positions are only given to committed events."""
@@ -185,12 +187,7 @@ def events_router(model: type[Any], *, tag: str = "events") -> APIRouter:
                     "the position was not issued by this feed.",
                     type_="/problems/feed-position",
                 )
-            stmt = (
-                select(model)
-                .where(model.position > after)
-                .order_by(model.position)
-                .limit(limit)
-            )
+            stmt = select(model).where(model.position > after).order_by(model.position).limit(limit)
             scanned = (await session.scalars(stmt)).all()
         # Filter after the scan so `next_after` moves past private events a public reader skips.
         internal = bool(getattr(request.state, "internal_reader", False))

@@ -23,7 +23,9 @@ log = logging.getLogger("servicekit.problems")
 class FieldError(BaseModel):
     """One failed field: where it is, what is wrong, and a machine-readable code."""
 
-    pointer: str = Field(description="Where the failure is, e.g. `body.title` or `query.page_size`.")
+    pointer: str = Field(
+        description="Where the failure is, e.g. `body.title` or `query.page_size`."
+    )
     detail: str
     code: str
 
@@ -80,7 +82,9 @@ class ProblemError(Exception):
 
 def not_found(kind: str, ident: object) -> ProblemError:
     """The problem for an unknown resource id."""
-    return ProblemError(404, "Not found", f"No {kind} with id {ident}.", type_="/problems/not-found")
+    return ProblemError(
+        404, "Not found", f"No {kind} with id {ident}.", type_="/problems/not-found"
+    )
 
 
 def conflict(detail: str) -> ProblemError:

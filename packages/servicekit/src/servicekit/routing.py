@@ -17,7 +17,9 @@ JSON_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
 
 def _is_json(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media in JSON_MEDIA_TYPES or (media.startswith("application/") and media.endswith("+json"))
+    return media in JSON_MEDIA_TYPES or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 class JSONRoute(APIRoute):
@@ -25,9 +27,13 @@ class JSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if self.body_field is None or self.dependant.body_params and any(
-            getattr(p.field_info, "media_type", "application/json") != "application/json"
-            for p in self.dependant.body_params
+        if (
+            self.body_field is None
+            or self.dependant.body_params
+            and any(
+                getattr(p.field_info, "media_type", "application/json") != "application/json"
+                for p in self.dependant.body_params
+            )
         ):
             return handler
 

@@ -29,6 +29,9 @@ def merge_patch(patch: InputModel, *, required: frozenset[str] | set[str]) -> di
             "Your request is not valid",
             "Required fields cannot be removed with null.",
             type_="/problems/validation-error",
-            errors=[FieldError(pointer=f"body.{k}", detail="may not be null", code="required") for k in nulled],
+            errors=[
+                FieldError(pointer=f"body.{k}", detail="may not be null", code="required")
+                for k in nulled
+            ],
         )
     return values

@@ -8,9 +8,12 @@ from commitments.config import ALEMBIC_INI, Settings
 from commitments.models import Event
 from commitments.router import router
 from servicekit.app import create_service_app
+from servicekit.auth import TokenVerifier
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, token_verifier: TokenVerifier | None = None
+) -> FastAPI:
     """Build the commitments service."""
     return create_service_app(
         name="commitments",
@@ -20,6 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         alembic_ini=ALEMBIC_INI,
         routers=[router],
         event_model=Event,
+        token_verifier=token_verifier,
         openapi_tags=[
             {"name": "sources", "description": "Documents commitments come from."},
             {"name": "policy areas", "description": "How commitments are grouped."},

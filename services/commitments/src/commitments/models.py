@@ -63,9 +63,7 @@ class Commitment(IdMixin, VersionedMixin, Base):
     made_on: Mapped[date | None] = mapped_column(Date)
     due_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))
-    superseded_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        Uuid, ForeignKey("commitments.id")
-    )
+    superseded_by_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("commitments.id"))
 
     policy_area: Mapped[PolicyArea] = relationship(lazy="raise")
     source: Mapped[Source] = relationship(lazy="raise")

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Query, Request, Response, status
 
 from commitments import repository, service
-from commitments.dependencies import Session
+from commitments.dependencies import Session, Writer
 from commitments.models import Commitment, PolicyArea, Source
 from commitments.schemas import (
     CommitmentCreate,
@@ -32,12 +32,14 @@ from servicekit.routing import json_router
 
 router = json_router(prefix="/v1")
 
-CREATE_ERRORS = problem_responses(400, 409, 413, 415, 422)
-PATCH_ERRORS = problem_responses(400, 404, 412, 413, 415, 422, 428)
+CREATE_ERRORS = problem_responses(400, 401, 403, 409, 413, 415, 422)
+PATCH_ERRORS = problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 428)
 MERGE_PATCH = {"requestBody": {"content": {"application/merge-patch+json": {"schema": {}}}}}
 
 
-def _created(response: Response, request: Request, name: str, ident: uuid.UUID, version: int) -> None:
+def _created(
+    response: Response, request: Request, name: str, ident: uuid.UUID, version: int
+) -> None:
     response.headers["Location"] = str(request.url_for(name, id=ident).path)
     set_etag(response, ident, version)
 
@@ -54,7 +56,7 @@ def _created(response: Response, request: Request, name: str, ident: uuid.UUID, 
     responses=CREATE_ERRORS,
 )
 async def create_source(
-    body: SourceCreate, session: Session, request: Request, response: Response
+    _writer: Writer, body: SourceCreate, session: Session, request: Request, response: Response
 ) -> SourceRead:
     """Record a document commitments come from (a plan, strategy, review, report...)."""
     read = await service.create_source(session, body)
@@ -103,7 +105,12 @@ async def get_source(id: uuid.UUID, session: Session, response: Response) -> Sou
     openapi_extra=MERGE_PATCH,
 )
 async def update_source(
-    id: uuid.UUID, body: SourceUpdate, session: Session, request: Request, response: Response
+    _writer: Writer,
+    id: uuid.UUID,
+    body: SourceUpdate,
+    session: Session,
+    request: Request,
+    response: Response,
 ) -> SourceRead:
     """Change a source with a JSON merge patch; send `If-Match` with its ETag."""
     row = await get_or_404(session, Source, id, "source")
@@ -125,7 +132,7 @@ async def update_source(
     responses=CREATE_ERRORS,
 )
 async def create_policy_area(
-    body: PolicyAreaCreate, session: Session, request: Request, response: Response
+    _writer: Writer, body: PolicyAreaCreate, session: Session, request: Request, response: Response
 ) -> PolicyAreaRead:
     """Record a policy area commitments are grouped under."""
     read = await service.create_policy_area(session, body)
@@ -173,7 +180,12 @@ async def get_policy_area(id: uuid.UUID, session: Session, response: Response) -
     openapi_extra=MERGE_PATCH,
 )
 async def update_policy_area(
-    id: uuid.UUID, body: PolicyAreaUpdate, session: Session, request: Request, response: Response
+    _writer: Writer,
+    id: uuid.UUID,
+    body: PolicyAreaUpdate,
+    session: Session,
+    request: Request,
+    response: Response,
 ) -> PolicyAreaRead:
     """Change a policy area with a JSON merge patch; send `If-Match` with its ETag."""
     row = await get_or_404(session, PolicyArea, id, "policy area")
@@ -195,7 +207,7 @@ async def update_policy_area(
     responses=CREATE_ERRORS,
 )
 async def create_commitment(
-    body: CommitmentCreate, session: Session, request: Request, response: Response
+    _writer: Writer, body: CommitmentCreate, session: Session, request: Request, response: Response
 ) -> CommitmentRead:
     """Record a commitment in the words it was published in."""
     read = await service.create_commitment(session, body)
@@ -257,7 +269,12 @@ async def get_commitment(id: uuid.UUID, session: Session, response: Response) ->
     openapi_extra=MERGE_PATCH,
 )
 async def update_commitment(
-    id: uuid.UUID, body: CommitmentUpdate, session: Session, request: Request, response: Response
+    _writer: Writer,
+    id: uuid.UUID,
+    body: CommitmentUpdate,
+    session: Session,
+    request: Request,
+    response: Response,
 ) -> CommitmentRead:
     """Change a commitment with a JSON merge patch; send `If-Match` with its ETag."""
     row = await get_or_404(session, Commitment, id, "commitment")

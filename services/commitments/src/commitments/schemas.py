@@ -14,7 +14,9 @@ from servicekit.schemas import InputModel, ReadModel
 Reference = Annotated[
     str, StringConstraints(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-/]*$")
 ]
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+Slug = Annotated[
+    str, StringConstraints(min_length=1, max_length=80, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")
+]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=300)]

@@ -21,7 +21,9 @@ from servicekit.schemas import merge_patch
 
 _SOURCE_REQUIRED = frozenset({"title", "publisher", "kind"})
 _AREA_REQUIRED = frozenset({"name"})
-_COMMITMENT_REQUIRED = frozenset({"title", "text", "kind", "policy_area_id", "source_id", "status", "lead_bodies"})
+_COMMITMENT_REQUIRED = frozenset(
+    {"title", "text", "kind", "policy_area_id", "source_id", "status", "lead_bodies"}
+)
 
 
 def _json_values(body: SourceCreate | SourceUpdate) -> dict[str, object]:
@@ -72,7 +74,9 @@ async def update_policy_area(
 
 async def create_commitment(session: AsyncSession, body: CommitmentCreate) -> CommitmentRead:
     """Record a new commitment against an existing policy area and source."""
-    await ensure_exists(session, PolicyArea, body.policy_area_id, "body.policy_area_id", "policy area")
+    await ensure_exists(
+        session, PolicyArea, body.policy_area_id, "body.policy_area_id", "policy area"
+    )
     await ensure_exists(session, Source, body.source_id, "body.source_id", "source")
     await ensure_unique(session, Commitment, "commitment", reference=body.reference)
     row = Commitment(**body.model_dump())
@@ -86,10 +90,11 @@ async def update_commitment(
 ) -> CommitmentRead:
     """Apply a merge patch to a commitment."""
     values = merge_patch(body, required=_COMMITMENT_REQUIRED)
-    await ensure_exists(session, PolicyArea, values.get("policy_area_id"), "body.policy_area_id", "policy area")  # type: ignore[arg-type]
+    await ensure_exists(
+        session, PolicyArea, values.get("policy_area_id"), "body.policy_area_id", "policy area"
+    )  # type: ignore[arg-type]
     await ensure_exists(session, Source, values.get("source_id"), "body.source_id", "source")  # type: ignore[arg-type]
     if apply_values(row, values):
         await session.flush()
         return emit(session, Event, "commitment.updated", row, CommitmentRead)
     return CommitmentRead.model_validate(row)
-

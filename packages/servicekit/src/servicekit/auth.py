@@ -1,0 +1,218 @@
+"""Access-token verification: every service checks tokens itself, never trusting the network.
+
+Tokens are RFC 9068 JWT access tokens issued by the gateway (`typ: at+jwt`, asymmetric
+signature, `kid`). Keys come from the gateway's JWKS, cached and refreshed when an unknown `kid`
+appears (key rotation) at most once every few seconds, so a flood of forged `kid`s cannot turn
+into a flood of JWKS fetches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from servicekit.jsonutil import loads
+from servicekit.problems import ProblemError
+
+ALLOWED_ALGORITHMS = ("ES256", "EdDSA", "RS256")
+SCOPES = (
+    "commitments:write",
+    "evidence:submit",
+    "evidence:moderate",
+    "ratings:write",
+    "ratings:publish",
+    "responses:write",
+    "webhooks",
+    "events:internal",
+    "admin",
+)
+
+
+class AuthSettings(BaseSettings):
+    """Who issues tokens and for whom (environment variables prefixed `SCRUTINY_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SCRUTINY_", extra="ignore")
+
+    token_issuer: str = "http://localhost:8000"
+    token_audience: str = "scrutiny-api"
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    # A JWKS document given inline (JSON) instead of fetched; used where no gateway is reachable.
+    jwks_json: str = ""
+    jwks_refresh_min_interval_s: float = Field(default=5.0, ge=0)
+    leeway_s: int = 5
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: an API client acting for an organisation."""
+
+    client_id: str
+    organisation: str
+    scopes: frozenset[str]
+    token_id: str
+    name: str = ""
+
+    def has(self, scope: str) -> bool:
+        """Whether the token carries a scope."""
+        return scope in self.scopes
+
+
+JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class TokenVerifier:
+    """Verifies access tokens against a JWKS that it fetches lazily and caches."""
+
+    settings: AuthSettings
+    fetch_jwks: JwksFetcher | None = None
+    _keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    _fetched_at: float = 0.0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        if self.settings.jwks_json:
+            self._load(loads(self.settings.jwks_json))
+
+    def _load(self, jwks: dict[str, Any]) -> None:
+        keys: dict[str, jwt.PyJWK] = {}
+        for k in jwks.get("keys", []):
+            if k.get("kid") and k.get("use", "sig") == "sig":
+                keys[k["kid"]] = jwt.PyJWK(k)
+        self._keys = keys
+
+    async def _key(self, kid: str) -> jwt.PyJWK | None:
+        if kid in self._keys:
+            return self._keys[kid]
+        if self.fetch_jwks is None:
+            return None
+        async with self._lock:
+            if kid not in self._keys and (
+                time.monotonic() - self._fetched_at >= self.settings.jwks_refresh_min_interval_s
+                or not self._keys
+            ):
+                self._fetched_at = time.monotonic()
+                try:
+                    self._load(await self.fetch_jwks())
+                except Exception:
+                    # An unreachable issuer must not make every request 500; unknown kid → 401.
+                    return None
+        return self._keys.get(kid)
+
+    async def verify(self, token: str) -> Principal:
+        """A principal for a valid token, or a 401 problem."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise unauthorized("The access token is malformed.") from None
+        if header.get("typ", "").lower() not in ("at+jwt", "application/at+jwt"):
+            raise unauthorized("The token is not an access token (typ must be at+jwt).")
+        alg = header.get("alg")
+        if alg not in ALLOWED_ALGORITHMS:
+            raise unauthorized(f"Algorithm {alg!r} is not accepted.")
+        key = await self._key(str(header.get("kid", "")))
+        if key is None:
+            raise unauthorized("The token was signed with an unknown key.")
+        if key.algorithm_name != alg:
+            raise unauthorized("The token's algorithm does not match its key.")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[alg],
+                audience=self.settings.token_audience,
+                issuer=self.settings.token_issuer,
+                leeway=self.settings.leeway_s,
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "client_id", "jti"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise unauthorized("The access token has expired.") from None
+        except jwt.InvalidAudienceError:
+            raise unauthorized("The access token is not for this API (aud).") from None
+        except jwt.InvalidIssuerError:
+            raise unauthorized("The access token was not issued by the expected issuer.") from None
+        except jwt.PyJWTError:
+            raise unauthorized("The access token is invalid.") from None
+        return Principal(
+            client_id=str(claims["client_id"]),
+            organisation=str(claims.get("org", "")),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            token_id=str(claims["jti"]),
+            name=str(claims.get("name", "")),
+        )
+
+
+def unauthorized(detail: str) -> ProblemError:
+    """401 with the `WWW-Authenticate` challenge RFC 6750 asks for."""
+    return ProblemError(
+        401,
+        "Unauthorized",
+        detail,
+        type_="/problems/unauthorized",
+        headers={"WWW-Authenticate": 'Bearer realm="scrutiny", error="invalid_token"'},
+    )
+
+
+def forbidden(scope: str) -> ProblemError:
+    """403 naming the scope the operation needs."""
+    return ProblemError(
+        403,
+        "Forbidden",
+        f"This operation needs the scope {scope!r}.",
+        type_="/problems/insufficient-scope",
+        headers={
+            "WWW-Authenticate": f'Bearer realm="scrutiny", error="insufficient_scope", scope="{scope}"'
+        },
+    )
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    """The caller if a bearer token was sent (and is valid); None for anonymous readers."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("Send the access token as `Authorization: Bearer <token>`.")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(token.strip())
+    request.state.principal = principal
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Principal]]:
+    """A dependency that admits only callers whose token carries `scope`."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+
+    async def dependency(principal: OptionalPrincipal) -> Principal:
+        if principal is None:
+            raise ProblemError(
+                401,
+                "Unauthorized",
+                "This operation needs an access token; get one from POST /oauth/token.",
+                type_="/problems/unauthorized",
+                headers={"WWW-Authenticate": 'Bearer realm="scrutiny"'},
+            )
+        if not principal.has(scope):
+            raise forbidden(scope)
+        return principal
+
+    dependency.required_scope = scope  # type: ignore[attr-defined]
+    return dependency
+
+
+def scoped(scope: str) -> Any:
+    """`Annotated` type for a route parameter that requires `scope`."""
+    return Annotated[Principal, Depends(require_scope(scope))]

@@ -1,0 +1,49 @@
+"""Fixtures shared by every part's tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from tests.support.databases import migrated_database
+from tests.support.tokens import TestIssuer
+
+
+@pytest.fixture(scope="session")
+def issuer() -> TestIssuer:
+    """A token issuer the services under test trust."""
+    return TestIssuer()
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data folder for the session's SQLite files and blobs."""
+    return tmp_path_factory.mktemp("data")
+
+
+def _db_fixture(service: str):  # type: ignore[no-untyped-def]
+    @pytest.fixture(scope="session")
+    def url(data_dir: Path) -> str:
+        # Sync on purpose: database creation and migration run outside the event loop.
+        return migrated_database(service, data_dir)
+
+    return url
+
+
+commitments_db = _db_fixture("commitments")
+evidence_db = _db_fixture("evidence")
+ratings_db = _db_fixture("ratings")
+gateway_db = _db_fixture("gateway")
+
+
+async def serve(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run an app's lifespan and give a client that talks to it in-process."""
+    async with LifespanManager(app, startup_timeout=30, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
