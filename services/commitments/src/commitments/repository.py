@@ -37,12 +37,14 @@ async def list_sources(
 
 
 async def list_policy_areas(
-    session: AsyncSession, params: PageParams, *, slug: Sequence[str]
+    session: AsyncSession, params: PageParams, *, slug: Sequence[str], ids: Sequence[uuid.UUID]
 ) -> tuple[list[PolicyArea], str | None]:
     """A page of policy areas."""
     stmt = select(PolicyArea)
     if slug:
         stmt = stmt.where(PolicyArea.slug.in_(slug))
+    if ids:
+        stmt = stmt.where(PolicyArea.id.in_(ids))
     return await keyset_page(session, stmt, PolicyArea.created_at, PolicyArea.id, params)
 
 

@@ -151,9 +151,10 @@ async def list_policy_areas(
     session: Session,
     page: PageQuery,
     slug: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    id: Annotated[list[uuid.UUID], Query(max_length=200)] = [],  # noqa: B006
 ) -> Page[PolicyAreaRead]:
-    """Policy areas, oldest first; filter by `slug` (repeat for any-of)."""
-    rows, token = await repository.list_policy_areas(session, page, slug=slug)
+    """Policy areas, oldest first; filter by `slug` or `id` (repeat for any-of)."""
+    rows, token = await repository.list_policy_areas(session, page, slug=slug, ids=id)
     return Page(items=[PolicyAreaRead.model_validate(r) for r in rows], next_page_token=token)
 
 
