@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -10,8 +10,15 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from tests.support.databases import migrated_database
+from tests.support.databases import drop_created, migrated_database
 from tests.support.tokens import TestIssuer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Leave no test databases behind on a shared PostgreSQL server."""
+    yield
+    drop_created()
 
 
 @pytest.fixture(scope="session")

@@ -28,21 +28,31 @@ NO_POSTGRES_REASON = (
 )
 
 
-async def _create_pg_database(name: str) -> None:
+CREATED: list[str] = []
+
+
+async def _pg(statement: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(POSTGRES_URL.replace("+asyncpg", "") + "/postgres")
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
+
+
+def drop_created() -> None:
+    """Drop every database this test session created (FORCE: stray pooled connections too)."""
+    while CREATED:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{CREATED.pop()}" WITH (FORCE)'))
 
 
 def fresh_database_url(service: str, tmp_dir: Path) -> str:
     """A new, empty database for `service` on the configured backend."""
     if ON_POSTGRES:
         name = f"test_{service}_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_create_pg_database(name))
+        asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+        CREATED.append(name)
         return f"{POSTGRES_URL}/{name}"
     return f"sqlite+aiosqlite:///{tmp_dir / f'{service}.db'}"
 

@@ -1,0 +1,1 @@
+"""The scrutiny command-line tool (an operator's tool: it talks to the suite over HTTP)."""

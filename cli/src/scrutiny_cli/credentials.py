@@ -1,0 +1,106 @@
+"""The demo API clients `scrutiny up` creates, one per role, kept in the data folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# role → (client name, organisation, scopes)
+ROLES: dict[str, tuple[str, str, list[str]]] = {
+    "stakeholder": ("NHS Providers evidence system", "NHS Providers", ["evidence:submit"]),
+    "secretariat": (
+        "Committee secretariat",
+        "Health and Social Care Committee",
+        ["commitments:write", "evidence:moderate", "ratings:write"],
+    ),
+    "panel_member": ("Expert Panel member", "Health and Social Care Committee Expert Panel", ["ratings:write"]),
+    "panel_chair": (
+        "Expert Panel chair",
+        "Health and Social Care Committee Expert Panel",
+        ["ratings:write", "ratings:publish"],
+    ),
+    "government": (
+        "DHSC programme office",
+        "Department of Health and Social Care",
+        ["commitments:write", "responses:write"],
+    ),
+    "admin": ("Scrutiny administrator", "Scrutiny", ["admin"]),
+    "demo_loader": (
+        "Demo data loader",
+        "Scrutiny",
+        [
+            "commitments:write",
+            "evidence:submit",
+            "evidence:moderate",
+            "ratings:write",
+            "ratings:publish",
+            "responses:write",
+        ],
+    ),
+}
+
+
+def create_client(env: dict[str, str], name: str, org: str, scopes: list[str]) -> dict[str, Any]:
+    """Create a client directly in the gateway's database (the gateway's own management command)."""
+    cmd = [sys.executable, "-m", "gateway.manage", "clients", "create", "--name", name, "--org", org]
+    for scope in scopes:
+        cmd += ["--scope", scope]
+    out = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"creating client {name!r} failed:\n{out.stderr}")
+    created: dict[str, Any] = json.loads(out.stdout)
+    return created
+
+
+def load(path: Path) -> dict[str, dict[str, Any]]:
+    """Credentials saved by an earlier `up`."""
+    if not path.exists():
+        return {}
+    saved: dict[str, dict[str, Any]] = json.loads(path.read_text())
+    return saved
+
+
+def save(path: Path, creds: dict[str, dict[str, Any]]) -> None:
+    """Write credentials readable by the owner only: they are secrets."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(creds, f, indent=2)
+    tmp.replace(path)
+
+
+def token(gateway: str, creds: dict[str, Any]) -> str | None:
+    """An access token for saved credentials, or None if the gateway no longer knows them."""
+    resp = httpx.post(
+        f"{gateway}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(creds["client_id"], creds["client_secret"]),
+        timeout=10,
+    )
+    if resp.status_code in (400, 401):
+        return None
+    resp.raise_for_status()
+    access: str = resp.json()["access_token"]
+    return access
+
+
+def ensure(env: dict[str, str], path: Path, gateway: str) -> dict[str, dict[str, Any]]:
+    """One working client per role: reuse saved ones, create what is missing or stale."""
+    creds = load(path)
+    changed = False
+    for role, (name, org, scopes) in ROLES.items():
+        saved = creds.get(role)
+        if saved and token(gateway, saved) is not None:
+            continue
+        made = create_client(env, name, org, scopes)
+        creds[role] = {**made, "name": name, "organisation": org, "scopes": scopes}
+        changed = True
+    if changed:
+        save(path, creds)
+    return creds

@@ -1,0 +1,139 @@
+"""`scrutiny`: run the whole suite on the embedded default, migrate, seed, manage API clients."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from scrutiny_cli import credentials, suite
+from scrutiny_cli.seed import SeedError, seed
+
+DEFAULT_DATA_DIR = Path(".data")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="SQLite files, blobs, logs, demo credentials (default .data)")
+    p.add_argument("--port-base", type=int, default=8000, help="gateway port; services on N+1..N+3 (default 8000)")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Migrate, start all four processes, load the demo data, print URLs; stop on Ctrl-C/SIGTERM."""
+    data_dir: Path = args.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = suite.environment(data_dir, args.port_base)
+    print("migrating databases…", flush=True)
+    suite.migrate(env)
+    log_dir = data_dir / "logs"
+    procs = suite.start(env, args.port_base, log_dir)
+    stopping = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    try:
+        suite.wait_ready(procs, args.port_base, log_dir)
+        gateway = suite.url(args.port_base, suite.PARTS[0])
+        creds = credentials.ensure(env, data_dir / "credentials.json", gateway)
+        evaluation = None
+        if not args.no_seed:
+            print("loading the 2023 evaluation…", flush=True)
+            token = credentials.token(gateway, creds["demo_loader"])
+            assert token is not None
+            evaluation = seed(gateway, token)
+        _banner(args.port_base, data_dir, creds, evaluation)
+        while not stopping.is_set():
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; stopping the suite", file=sys.stderr)
+                    stopping.set()
+            stopping.wait(0.5)
+        return 0
+    except SeedError as exc:
+        print(f"demo data refused: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping…", flush=True)
+        suite.stop(procs)
+        print("stopped.", flush=True)
+
+
+def _banner(port_base: int, data_dir: Path, creds: dict[str, dict[str, str]], evaluation: dict[str, str] | None) -> None:
+    gw = f"http://localhost:{port_base}"
+    lines = [
+        "",
+        "Scrutiny is running (embedded default: SQLite in " + str(data_dir.resolve()) + ")",
+        f"  API (gateway)        {gw}/v1",
+        f"  API docs             {gw}/docs   (OpenAPI: {gw}/openapi.json)",
+        f"  Public event feed    {gw}/v1/events",
+    ]
+    for part in suite.PARTS[1:]:
+        lines.append(f"  {part.name + ' service':<20} {suite.url(port_base, part)}  (internal)")
+    if evaluation:
+        lines += [
+            "",
+            "Demo: the Expert Panel's 2023 evaluation",
+            f"  curl -H 'Accept: text/csv' {gw}/v1/evaluations/{evaluation['id']}/report",
+        ]
+    lines += ["", "Demo API clients (get a token: POST /oauth/token, grant_type=client_credentials):"]
+    for role, c in creds.items():
+        lines.append(f"  {role:<13} client_id={c['client_id']}  client_secret={c['client_secret']}  scopes={' '.join(c['scopes'])}")
+    lines += [f"  (saved in {data_dir / 'credentials.json'}; logs in {data_dir / 'logs'})", "", "Ctrl-C stops all four processes."]
+    print("\n".join(lines), flush=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring every database to the latest migration."""
+    suite.migrate(suite.environment(args.data_dir, args.port_base))
+    print("all four databases are at head")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    """Load the demo data into a running suite."""
+    env = suite.environment(args.data_dir, args.port_base)
+    gateway = args.gateway_url or suite.url(args.port_base, suite.PARTS[0])
+    creds = credentials.ensure(env, args.data_dir / "credentials.json", gateway)
+    token = credentials.token(gateway, creds["demo_loader"])
+    assert token is not None
+    evaluation = seed(gateway, token)
+    print(json.dumps({"evaluation_id": evaluation["id"]}))
+    return 0
+
+
+def cmd_clients(args: argparse.Namespace, rest: list[str]) -> int:
+    """Delegate to the gateway's management command, which owns the clients table."""
+    env = suite.environment(args.data_dir, args.port_base)
+    return subprocess.call([sys.executable, "-m", "gateway.manage", "clients", *rest], env=env)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `scrutiny` command."""
+    parser = argparse.ArgumentParser(prog="scrutiny", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the whole suite on the embedded default with demo data")
+    _common(up)
+    up.add_argument("--no-seed", action="store_true", help="start without loading the demo data")
+    _common(sub.add_parser("migrate", help="migrate every database to head"))
+    sd = sub.add_parser("seed", help="load the demo data into a running suite")
+    _common(sd)
+    sd.add_argument("--gateway-url", default=None)
+    cl = sub.add_parser("clients", help="manage API clients (create, list, disable, rotate)", add_help=False)
+    _common(cl)
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "clients":
+        return cmd_clients(args, rest)
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    return {"up": cmd_up, "migrate": cmd_migrate, "seed": cmd_seed}[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

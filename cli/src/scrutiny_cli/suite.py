@@ -1,0 +1,134 @@
+"""The four processes of the embedded default: where they listen, how they are configured,
+migrated, started and stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One deployable: the gateway or a service."""
+
+    name: str
+    offset: int
+    app: str
+    alembic_ini: Path
+
+    @property
+    def env_prefix(self) -> str:
+        """Its environment variable prefix, e.g. `COMMITMENTS_`."""
+        return f"{self.name.upper()}_"
+
+
+PARTS = (
+    Part("gateway", 0, "gateway.main:create_app", ROOT / "gateway/alembic.ini"),
+    Part("commitments", 1, "commitments.main:create_app", ROOT / "services/commitments/alembic.ini"),
+    Part("evidence", 2, "evidence.main:create_app", ROOT / "services/evidence/alembic.ini"),
+    Part("ratings", 3, "ratings.main:create_app", ROOT / "services/ratings/alembic.ini"),
+)
+
+
+def url(port_base: int, part: Part) -> str:
+    """Where a part listens."""
+    return f"http://127.0.0.1:{port_base + part.offset}"
+
+
+def environment(data_dir: Path, port_base: int) -> dict[str, str]:
+    """The environment every process of the suite runs with."""
+    by_name = {p.name: url(port_base, p) for p in PARTS}
+    env = {
+        **os.environ,
+        "SCRUTINY_DATA_DIR": str(data_dir.resolve()),
+        "SCRUTINY_TOKEN_ISSUER": f"http://localhost:{port_base}",
+        "SCRUTINY_JWKS_URL": f"{by_name['gateway']}/.well-known/jwks.json",
+        "GATEWAY_PUBLIC_URL": f"http://localhost:{port_base}",
+    }
+    for name in ("commitments", "evidence", "ratings"):
+        env[f"GATEWAY_{name.upper()}_URL"] = by_name[name]
+    env["EVIDENCE_COMMITMENTS_URL"] = by_name["commitments"]
+    env["RATINGS_COMMITMENTS_URL"] = by_name["commitments"]
+    env["RATINGS_EVIDENCE_URL"] = by_name["evidence"]
+    return env
+
+
+def migrate(env: dict[str, str]) -> None:
+    """`alembic upgrade head` for every part, on whichever database its settings name."""
+    for part in PARTS:
+        result = subprocess.run(
+            [sys.executable, "-m", "alembic", "-c", str(part.alembic_ini), "upgrade", "head"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise SystemExit(f"migrating {part.name} failed:\n{result.stderr}")
+
+
+def start(env: dict[str, str], port_base: int, log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
+    """Start every part under uvicorn; each logs (JSON lines) to its own file."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    for part in PARTS:
+        log = (log_dir / f"{part.name}.log").open("ab")
+        procs[part.name] = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", part.app, "--factory",
+                "--host", "127.0.0.1", "--port", str(port_base + part.offset),
+                "--no-access-log", "--timeout-graceful-shutdown", "10",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Own session: Ctrl-C reaches only us, and we stop the children in order.
+            start_new_session=True,
+        )
+    return procs
+
+
+def wait_ready(
+    procs: dict[str, subprocess.Popen[bytes]], port_base: int, log_dir: Path, timeout: float = 60
+) -> None:
+    """Block until every part answers `/readyz`; fail fast if one exits."""
+    deadline = time.monotonic() + timeout
+    pending = {p.name: p for p in PARTS}
+    with httpx.Client(timeout=2) as client:
+        while pending:
+            for name, part in list(pending.items()):
+                if procs[name].poll() is not None:
+                    tail = (log_dir / f"{name}.log").read_text(errors="replace")[-3000:]
+                    stop(procs)
+                    raise SystemExit(f"{name} exited during start-up:\n{tail}")
+                try:
+                    if client.get(f"{url(port_base, part)}/readyz").status_code == 200:
+                        del pending[name]
+                except httpx.HTTPError:
+                    pass
+            if time.monotonic() > deadline:
+                stop(procs)
+                raise SystemExit(f"not ready after {timeout:.0f}s: {', '.join(pending)}")
+            time.sleep(0.2)
+
+
+def stop(procs: dict[str, subprocess.Popen[bytes]], grace: float = 15) -> None:
+    """SIGTERM every part (gateway first, so no new work reaches the services), then wait."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,1 @@
+"""Scrutiny ratings service."""

@@ -1,0 +1,117 @@
+"""Ratings service tables (its own MetaData: no other service's tables are visible here)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import Uuid
+
+from servicekit.consumer import ConsumerPositionMixin
+from servicekit.db import IdMixin, UTCDateTime, VersionedMixin, make_base, new_metadata
+from servicekit.ids import utcnow
+from servicekit.outbox import EventMixin
+
+metadata = new_metadata()
+Base: Any = make_base(metadata)
+
+
+class KnownCommitment(Base):
+    """The read model of the commitments service: what an evaluation may be about.
+
+    Fed only from the commitments service's event feed; it is the only place this service learns a
+    commitment's policy area, so writes here never wait on the commitments service.
+    """
+
+    __tablename__ = "known_commitments"
+
+    # The commitments service's id, not one of ours.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(80))
+    title: Mapped[str] = mapped_column(String(500))
+    policy_area_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    status: Mapped[str] = mapped_column(String(20))
+    synced_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+class ConsumerPosition(ConsumerPositionMixin, Base):
+    """How far each consumed feed has been applied."""
+
+    __tablename__ = "consumer_positions"
+
+
+class Evaluation(IdMixin, VersionedMixin, Base):
+    """A panel's evaluation of a set of commitments on a scale, across dimensions."""
+
+    __tablename__ = "evaluations"
+    __table_args__ = (
+        Index("ix_evaluations_keyset", "created_at", "id"),
+        Index("ix_evaluations_status", "status", "created_at", "id"),
+    )
+
+    title: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(String(300))
+    chair: Mapped[str | None] = mapped_column(String(300))
+    members: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # [{code, label, score}], best first; [{code, label}]. Small, read whole with the evaluation.
+    scale: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    dimensions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    aggregation_rule: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20))
+    published_on: Mapped[date | None] = mapped_column(Date)
+
+
+class EvaluationCommitment(Base):
+    """A commitment in an evaluation's scope, at its place in the evaluation's order."""
+
+    __tablename__ = "evaluation_commitments"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "position"),
+        Index("ix_evaluation_commitments_commitment", "commitment_id"),
+    )
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE"), primary_key=True
+    )
+    commitment_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("known_commitments.id"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Rating(IdMixin, VersionedMixin, Base):
+    """The one rating of a commitment in an evaluation, with its overall as computed when saved."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "commitment_id"),
+        Index("ix_ratings_commitment", "commitment_id", "created_at", "id"),
+    )
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("evaluations.id"))
+    commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("known_commitments.id"))
+    levels: Mapped[dict[str, str]] = mapped_column(JSON)
+    rationales: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    cited_submission_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20))
+    # Stored rather than recomputed on read so lists and reports stay one query and a rating
+    # keeps the overall (and its explanation) it was saved with.
+    rule: Mapped[str] = mapped_column(String(40))
+    computed_level: Mapped[str] = mapped_column(String(40))
+    computed_score: Mapped[int] = mapped_column(Integer)
+    explanation: Mapped[str] = mapped_column(Text)
+    override_level: Mapped[str | None] = mapped_column(String(40))
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    overall_level: Mapped[str] = mapped_column(String(40))
+    overall_score: Mapped[int] = mapped_column(Integer)
+
+
+class Event(EventMixin, Base):
+    """The transactional outbox and feed."""
+
+    __tablename__ = "events"
