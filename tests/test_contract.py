@@ -9,9 +9,14 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+# Operations whose errors follow another standard than RFC 9457, each with the reason.
+NON_PROBLEM_ERRORS = {
+    ("gateway", "/oauth/token"): "RFC 6749 section 5.2 prescribes the OAuth error format",
+}
 
 # Write routes that are deliberately open, each with the reason.
 UNSCOPED_WRITES = {
@@ -42,8 +47,15 @@ def _scopes(dependant: Dependant) -> set[str]:
     return found
 
 
-def _routes(part: str) -> list[APIRoute]:
-    return [r for r in _app(part).routes if isinstance(r, APIRoute) and r.include_in_schema]
+def _routes(part: str) -> list[Any]:
+    # FastAPI wraps included routers; walk their effective routes (prefixes applied).
+    routes = [
+        ctx
+        for ctx in iter_route_contexts(_app(part).routes)
+        if isinstance(ctx.original_route, APIRoute) and ctx.include_in_schema
+    ]
+    assert routes, f"no routes found in {part}: the walk is broken"
+    return routes
 
 
 @pytest.mark.parametrize("part", list(PARTS))
@@ -89,6 +101,8 @@ def test_openapi_is_31_with_problem_documents(part: str) -> None:
     assert len(ids) == len(set(ids)), "operationIds must be unique"
     assert "HTTPValidationError" not in doc.get("components", {}).get("schemas", {})
     for path, item in doc["paths"].items():
+        if (part, path) in NON_PROBLEM_ERRORS:
+            continue
         for method, op in item.items():
             for status, resp in op.get("responses", {}).items():
                 if status.startswith(("4", "5")):

@@ -1,0 +1,1 @@
+"""Scrutiny gateway: routes and composes the services, issues access tokens, publishes JWKS."""

@@ -1,0 +1,24 @@
+"""Client of the ratings service."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from gateway.clients.base import ServiceClient
+
+
+class RatingsClient(ServiceClient):
+    """Reads from the ratings service."""
+
+    name = "ratings"
+
+    async def evaluation(self, ident: str, *, headers: dict[str, str] | None = None) -> Any:
+        """`GET /v1/evaluations/{id}`."""
+        return await self.get_json(f"/v1/evaluations/{quote(ident, safe='')}", headers=headers)
+
+    async def summary(self, ident: str, *, headers: dict[str, str] | None = None) -> Any:
+        """`GET /v1/evaluations/{id}/summary`: ratings with overalls by commitment and area."""
+        return await self.get_json(
+            f"/v1/evaluations/{quote(ident, safe='')}/summary", headers=headers
+        )

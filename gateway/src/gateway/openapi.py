@@ -1,0 +1,153 @@
+"""One OpenAPI 3.1 document for the whole API: the gateway's own plus the services' public paths."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.clients import Backends, ServiceError, ServiceUnavailableError
+from servicekit.auth import SCOPES
+
+# Each service's own feed, probes and metrics are internal; the gateway documents its own.
+INTERNAL_PATHS = frozenset({"/v1/events", "/healthz", "/readyz", "/metrics"})
+METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+SCOPE_DESCRIPTIONS = {scope: f"The `{scope}` scope." for scope in SCOPES}
+
+
+class OpenAPIConflictError(Exception):
+    """Two documents define the same thing differently; merging would silently lose one."""
+
+
+def _operations(paths: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in paths.items():
+        for method, op in item.items():
+            if method in METHODS and isinstance(op, dict):
+                yield path, method, op
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            yield ref.rsplit("/", 1)[1]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _prune_schemas(doc: dict[str, Any]) -> None:
+    """Drop component schemas no operation reaches (e.g. those of the services' event feeds)."""
+    schemas: dict[str, Any] = doc.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+    todo = list(_refs(doc.get("paths", {})))
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        todo.extend(_refs(schemas[name]))
+    for name in list(schemas):
+        if name not in seen:
+            del schemas[name]
+
+
+def merge(
+    own: dict[str, Any],
+    services: list[tuple[str, dict[str, Any] | None]],
+    owner: Callable[[str], str | None],
+) -> dict[str, Any]:
+    """The gateway's document plus every path each service owns; `OpenAPIConflictError` on a clash.
+
+    A path is taken from a service only if the gateway routes it to that service, so the
+    document never promises an operation the gateway would not forward. A service whose
+    document is None (down) is left out and named in `x-missing-services`.
+    """
+    doc = copy.deepcopy(own)
+    paths: dict[str, Any] = doc.setdefault("paths", {})
+    components: dict[str, Any] = doc.setdefault("components", {})
+    tags: list[dict[str, Any]] = list(doc.get("tags") or [])
+    op_owner = {op["operationId"]: "gateway" for _, _, op in _operations(paths)}
+    missing: list[str] = []
+    for name, sdoc in services:
+        if sdoc is None:
+            missing.append(name)
+            continue
+        for path, method, op in _operations(sdoc.get("paths", {})):
+            if path in INTERNAL_PATHS or owner(path) != name:
+                continue
+            target = paths.setdefault(path, {})
+            if method in target:
+                raise OpenAPIConflictError(
+                    f"{method.upper()} {path} is defined by {name} and before"
+                )
+            op_id = op.get("operationId")
+            if not op_id:
+                raise OpenAPIConflictError(f"{name}: {method.upper()} {path} has no operationId")
+            if op_id in op_owner:
+                raise OpenAPIConflictError(
+                    f"operationId {op_id!r} is used by {op_owner[op_id]} and by {name}"
+                )
+            op_owner[op_id] = name
+            target[method] = op
+        for section, entries in (sdoc.get("components") or {}).items():
+            dest = components.setdefault(section, {})
+            for cname, value in entries.items():
+                if cname in dest and dest[cname] != value:
+                    raise OpenAPIConflictError(
+                        f"components.{section}.{cname} differs between {name} and an earlier "
+                        "document; rename one of them"
+                    )
+                dest[cname] = value
+        known = {t["name"] for t in tags}
+        tags.extend(t for t in sdoc.get("tags") or [] if t["name"] not in known)
+    _prune_schemas(doc)
+    used = {t for _, _, op in _operations(paths) for t in op.get("tags", [])}
+    doc["tags"] = [t for t in tags if t["name"] in used]
+    components.setdefault("securitySchemes", {})["oauth2"] = {
+        "type": "oauth2",
+        "description": "Client credentials: POST /oauth/token, then `Authorization: Bearer`.",
+        "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": SCOPE_DESCRIPTIONS}},
+    }
+    # Reading published data needs no token (`{}`); writes need one with the scope they name.
+    doc["security"] = [{}, {"oauth2": []}]
+    doc["x-missing-services"] = missing
+    return doc
+
+
+@dataclass
+class ServiceDocs:
+    """Each service's document, cached for `ttl_s`; a failed fetch leaves that service out."""
+
+    ttl_s: float
+    timeout_s: float
+    _cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def _fetch(self, backends: Backends, name: str) -> dict[str, Any] | None:
+        try:
+            return await backends.by_name(name).openapi(self.timeout_s)
+        except (ServiceUnavailableError, ServiceError):
+            return None
+
+    async def get(
+        self, backends: Backends, names: tuple[str, ...]
+    ) -> list[tuple[str, dict[str, Any] | None]]:
+        """(name, document or None) for every service, fetching stale ones concurrently."""
+        async with self._lock:
+            now = time.monotonic()
+            stale = [
+                n for n in names if n not in self._cache or now - self._cache[n][0] > self.ttl_s
+            ]
+            fetched = await asyncio.gather(*(self._fetch(backends, n) for n in stale))
+            for n, doc in zip(stale, fetched, strict=True):
+                if doc is None:
+                    self._cache.pop(n, None)
+                else:
+                    self._cache[n] = (now, doc)
+            return [(n, self._cache[n][1] if n in self._cache else None) for n in names]

@@ -1,0 +1,141 @@
+"""The evaluation report: one read composed from the ratings and commitments services."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+from typing import Any
+
+from gateway.clients import Backends, ServiceError, ServiceUnavailableError
+from gateway.schemas import EvaluationReport, ReportCommitment, ReportPolicyArea
+
+NO_AREA = "(no policy area)"
+
+
+def _raise_first(*results: Any) -> None:
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> EvaluationReport:
+    """Fetch and join; ratings failing fails the report, commitments failing only thins it."""
+    got = await asyncio.gather(
+        backends.ratings.evaluation(ident, headers=headers),
+        backends.ratings.summary(ident, headers=headers),
+        return_exceptions=True,
+    )
+    # Nothing to report without ratings: its 404 (or other answer) and outages go to the caller.
+    _raise_first(*got)
+    evaluation: dict[str, Any] = got[0]  # type: ignore[assignment]
+    summary: dict[str, Any] = got[1]  # type: ignore[assignment]
+
+    rated = {str(c["commitment_id"]): c for c in summary.get("commitments", [])}
+    order = [str(i) for i in evaluation.get("commitment_ids") or rated]
+    area_ids = list(
+        dict.fromkeys(str(c["policy_area_id"]) for c in rated.values() if c.get("policy_area_id"))
+    )
+    joined = await asyncio.gather(
+        backends.commitments.commitments_by_id(order, headers=headers),
+        backends.commitments.policy_areas_by_id(area_ids, headers=headers),
+        return_exceptions=True,
+    )
+    commitments: dict[str, dict[str, Any]] = {}
+    areas: dict[str, dict[str, Any]] = {}
+    missing: list[str] = []
+    for result in joined:
+        if isinstance(result, ServiceUnavailableError | ServiceError):
+            # Ratings alone still make a report; say what is missing rather than fail.
+            missing = ["commitments"]
+        elif isinstance(result, BaseException):
+            raise result
+    if not missing:
+        commitments, areas = joined  # type: ignore[assignment]
+
+    area_overall = {
+        str(a["policy_area_id"]): a.get("overall") for a in summary.get("policy_areas", [])
+    }
+    grouped: dict[str | None, ReportPolicyArea] = {}
+    for cid in order:
+        entry = rated.get(cid, {})
+        known = commitments.get(cid)
+        area_id = entry.get("policy_area_id") or (known or {}).get("policy_area_id")
+        area_id = str(area_id) if area_id else None
+        rating = entry.get("rating") or {}
+        item = ReportCommitment(
+            id=uuid.UUID(cid),
+            reference=known["reference"] if known else cid,
+            title=known["title"] if known else cid,
+            levels=rating.get("levels") or {},
+            overall=rating.get("overall"),
+        )
+        if area_id not in grouped:
+            area = areas.get(area_id) if area_id else None
+            grouped[area_id] = ReportPolicyArea(
+                id=uuid.UUID(area_id) if area_id else None,
+                slug=area["slug"] if area else None,
+                name=area["name"] if area else (area_id or NO_AREA),
+                overall=area_overall.get(area_id) if area_id else None,
+                commitments=[],
+            )
+        grouped[area_id].commitments.append(item)
+    return EvaluationReport(
+        evaluation=evaluation,
+        policy_areas=list(grouped.values()),
+        overall=summary.get("overall"),
+        missing=missing,
+    )
+
+
+def to_csv(report: EvaluationReport) -> str:
+    """One row per commitment in the evaluation's order; levels as codes."""
+    dimensions = [str(d["code"]) for d in report.evaluation.get("dimensions", [])]
+    rows = {str(c.id): (a.name, c) for a in report.policy_areas for c in a.commitments}
+    order = [str(i) for i in report.evaluation.get("commitment_ids") or rows if str(i) in rows]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["policy_area", "commitment_reference", "commitment_title", *dimensions, "overall"]
+    )
+    for ident in order:
+        area_name, c = rows[ident]
+        writer.writerow(
+            [
+                area_name,
+                c.reference,
+                c.title,
+                *(c.levels.get(d, "") for d in dimensions),
+                (c.overall or {}).get("level", ""),
+            ]
+        )
+    return out.getvalue()
+
+
+def _q(params: list[str]) -> float:
+    for p in params:
+        name, _, value = p.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value)
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def negotiate(accept: str | None) -> str | None:
+    """`application/json` or `text/csv` per `Accept` (JSON on a tie); None if neither."""
+    if not accept:
+        return "application/json"
+    best = {"application/json": 0.0, "text/csv": 0.0}
+    for item in accept.split(","):
+        media, *params = item.split(";")
+        media = media.strip().lower()
+        q = _q(params)
+        for offer in best:
+            kind = offer.split("/")[0]
+            if media in (offer, f"{kind}/*", "*/*"):
+                best[offer] = max(best[offer], q)
+    choice = max(best, key=lambda k: (best[k], k == "application/json"))
+    return choice if best[choice] > 0 else None

@@ -1,0 +1,53 @@
+"""The merged OpenAPI document and Swagger UI, with Swagger's assets served by the gateway."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from gateway.clients import Backends
+from gateway.config import SERVICES
+from gateway.openapi import OpenAPIConflictError, ServiceDocs, merge
+from gateway.routes.proxy import service_for
+from servicekit.problems import ProblemError
+
+router = APIRouter(tags=["docs"])
+ASSETS_PATH = "/docs/assets"
+
+
+def swagger_assets() -> StaticFiles:
+    """Swagger UI 5 (renders OpenAPI 3.1) from the fastapi-offline wheel: no CDN at run time."""
+    return StaticFiles(directory=Path(str(files("fastapi_offline") / "static")))
+
+
+@router.get("/openapi.json", operation_id="get_openapi", include_in_schema=False)
+async def get_openapi(request: Request) -> JSONResponse:
+    """The whole API in one OpenAPI 3.1 document."""
+    backends: Backends = request.app.state.backends
+    docs: ServiceDocs = request.app.state.service_docs
+    services = await docs.get(backends, SERVICES)
+    try:
+        merged = merge(request.app.openapi(), services, service_for)
+    except OpenAPIConflictError as exc:
+        # Loud on purpose: a silently dropped schema would generate a client that is wrong.
+        raise ProblemError(
+            500, "OpenAPI documents conflict", str(exc), type_="/problems/openapi-conflict"
+        ) from exc
+    return JSONResponse(merged)
+
+
+@router.get("/docs", operation_id="get_docs", include_in_schema=False)
+async def get_docs() -> HTMLResponse:
+    """Swagger UI for the merged document."""
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Scrutiny API",
+        swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
+    )

@@ -1,0 +1,357 @@
+"""Identity: the OAuth token endpoint, the JWKS, and the admin API for clients and keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, unquote_plus
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gateway import repository, service
+from gateway.config import Settings
+from gateway.dependencies import Admin, Session, SettingsDep
+from gateway.models import ApiClient, SigningKey
+from gateway.schemas import (
+    ClientCreate,
+    ClientCreated,
+    ClientRead,
+    ClientSecret,
+    ClientUpdate,
+    Jwks,
+    OAuthError,
+    SigningKeyList,
+    SigningKeyRead,
+    TokenResponse,
+)
+from servicekit.auth import AuthSettings
+from servicekit.crud import get_or_404
+from servicekit.etag import require_if_match, set_etag
+from servicekit.ids import utcnow
+from servicekit.pagination import Page, PageQuery
+from servicekit.problems import not_found, problem_responses
+from servicekit.routing import json_router
+
+oauth_router = APIRouter(tags=["auth"])
+admin_router = json_router(prefix="/v1")
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+FORM = "application/x-www-form-urlencoded"
+ADMIN_ERRORS = (401, 403)
+MERGE_PATCH: dict[str, Any] = {
+    "requestBody": {"content": {"application/merge-patch+json": {"schema": {}}}}
+}
+
+_TOKEN_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            FORM: {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                        "scope": {
+                            "type": "string",
+                            "description": "Space-separated subset of the client's scopes.",
+                        },
+                        "client_id": {
+                            "type": "string",
+                            "description": "Unless sent with HTTP Basic.",
+                        },
+                        "client_secret": {
+                            "type": "string",
+                            "description": "Unless sent with HTTP Basic.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def oauth_error(error: str, description: str, status_code: int = 400) -> JSONResponse:
+    """An RFC 6749 §5.2 error; `invalid_client` is a 401 with a Basic challenge."""
+    headers = dict(NO_STORE)
+    if status_code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="scrutiny", charset="UTF-8"'
+    body = OAuthError.model_validate({"error": error, "error_description": description})
+    return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
+
+
+def _bad_client() -> JSONResponse:
+    # Never say whether the id, the secret or the client's state was the problem.
+    return oauth_error("invalid_client", "Client authentication failed.", 401)
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    # RFC 6749 §2.3.1: both parts are form-encoded before they are joined.
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+@oauth_router.post(
+    "/oauth/token",
+    operation_id="create_token",
+    summary="Get an access token",
+    response_model=TokenResponse,
+    responses={
+        400: {"model": OAuthError, "description": "Invalid request, grant type or scope."},
+        401: {"model": OAuthError, "description": "Client authentication failed."},
+        413: problem_responses(413)[413],
+    },
+    openapi_extra=_TOKEN_FORM,
+)
+async def create_token(request: Request, settings: SettingsDep) -> Response:
+    """OAuth 2.0 client credentials grant (RFC 6749 §4.4). Authenticate with HTTP Basic or with
+    `client_id` and `client_secret` in the form; `scope` narrows the token to a subset of the
+    client's scopes. The token is an RFC 9068 JWT signed ES256; verify it with the JWKS."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != FORM:
+        return oauth_error("invalid_request", f"Send the parameters as {FORM}.")
+    try:
+        pairs = parse_qsl(
+            (await request.body()).decode("utf-8"), keep_blank_values=True, max_num_fields=20
+        )
+    except (UnicodeDecodeError, ValueError):
+        return oauth_error("invalid_request", "The form body cannot be parsed.")
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            return oauth_error("invalid_request", f"Parameter {name!r} is repeated.")
+        params[name] = value
+
+    grant_type = params.get("grant_type")
+    if not grant_type:
+        return oauth_error("invalid_request", "grant_type is required.")
+    if grant_type != "client_credentials":
+        return oauth_error(
+            "unsupported_grant_type", "Only the client_credentials grant is supported."
+        )
+
+    header = request.headers.get("authorization")
+    if header:
+        creds = _basic_credentials(header)
+        if creds is None:
+            return _bad_client()
+        if "client_secret" in params or params.get("client_id", creds[0]) != creds[0]:
+            return oauth_error("invalid_request", "Use one client authentication method, not two.")
+        client_id, secret = creds
+    else:
+        client_id, secret = params.get("client_id", ""), params.get("client_secret", "")
+        if not client_id or not secret:
+            return _bad_client()
+
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    # Short read transaction; the deliberate cost of Argon2 is paid outside it, in a thread.
+    async with maker() as session, session.begin():
+        row = await repository.client_by_client_id(session, client_id)
+        keys = await repository.signing_keys(session)
+    if not await service.check_credentials(row, secret):
+        return _bad_client()
+    assert row is not None
+    if service.needs_rehash(row):
+        async with maker() as session, session.begin():
+            fresh = await session.get(ApiClient, row.id)
+            if fresh is not None:
+                fresh.secret_hash = await service.hash_secret(secret)
+
+    scopes = service.grant_scopes(row, params.get("scope"))
+    if scopes is None:
+        return oauth_error("invalid_scope", "The requested scope exceeds the client's scopes.")
+    key = service.choose_signing_key(keys, utcnow(), settings.key_publish_delay_s)
+    if key is None:
+        raise RuntimeError("no signing key; the lifespan creates one at start")
+    auth: AuthSettings = request.app.state.auth_settings
+    issued = service.mint_token(key, row, scopes, auth, settings.token_ttl_s)
+    body = TokenResponse(
+        access_token=issued.token, expires_in=issued.expires_in, scope=issued.scope
+    )
+    return JSONResponse(body.model_dump(), headers=NO_STORE)
+
+
+def token_lifetime(settings: Settings, auth: AuthSettings) -> float:
+    """How long after retirement a key may still have to verify a token it signed."""
+    return settings.token_ttl_s + auth.leeway_s + settings.key_publish_delay_s
+
+
+@oauth_router.get(
+    "/.well-known/jwks.json",
+    operation_id="get_jwks",
+    summary="Token verification keys",
+    response_model=Jwks,
+)
+async def get_jwks(request: Request, session: Session, settings: SettingsDep) -> Response:
+    """The public keys access tokens are signed with (RFC 7517): the current key, the next one
+    during a rotation, and retired keys until the tokens they signed have expired."""
+    auth: AuthSettings = request.app.state.auth_settings
+    jwks = await service.jwks(session, token_lifetime(settings, auth))
+    return JSONResponse(jwks, headers={"Cache-Control": "public, max-age=5"})
+
+
+# --- admin: API clients ------------------------------------------------------------------------
+
+
+@admin_router.post(
+    "/clients",
+    operation_id="create_client",
+    summary="Create an API client",
+    tags=["clients"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(400, *ADMIN_ERRORS, 413, 415, 422),
+)
+async def create_client(
+    _admin: Admin, body: ClientCreate, session: Session, request: Request, response: Response
+) -> ClientCreated:
+    """Register a system that will call the API; the response holds its secret, shown once."""
+    read, secret = await service.create_client(session, body)
+    response.headers["Location"] = str(request.url_for("get_client", id=read.id).path)
+    response.headers.update(NO_STORE)
+    set_etag(response, read.id, 1)
+    return ClientCreated(**read.model_dump(), client_secret=secret)
+
+
+@admin_router.get(
+    "/clients",
+    operation_id="list_clients",
+    summary="List API clients",
+    tags=["clients"],
+    responses=problem_responses(*ADMIN_ERRORS, 422),
+)
+async def list_clients(
+    _admin: Admin,
+    session: Session,
+    page: PageQuery,
+    organisation: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    client_id: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    active: bool | None = None,
+) -> Page[ClientRead]:
+    """API clients, oldest first; filter by `organisation`, `client_id` or `active`."""
+    rows, token = await repository.list_clients(
+        session, page, organisation=organisation, client_id=client_id, active=active
+    )
+    return Page(items=[ClientRead.model_validate(r) for r in rows], next_page_token=token)
+
+
+@admin_router.get(
+    "/clients/{id}",
+    operation_id="get_client",
+    summary="Get an API client",
+    tags=["clients"],
+    responses=problem_responses(*ADMIN_ERRORS, 404, 422),
+)
+async def get_client(
+    _admin: Admin, id: uuid.UUID, session: Session, response: Response
+) -> ClientRead:
+    """One API client (never its secret)."""
+    row = await get_or_404(session, ApiClient, id, "API client")
+    set_etag(response, row.id, row.version)
+    return ClientRead.model_validate(row)
+
+
+@admin_router.patch(
+    "/clients/{id}",
+    operation_id="update_client",
+    summary="Update an API client",
+    tags=["clients"],
+    responses=problem_responses(400, *ADMIN_ERRORS, 404, 412, 413, 415, 422, 428),
+    openapi_extra=MERGE_PATCH,
+)
+async def update_client(
+    _admin: Admin,
+    id: uuid.UUID,
+    body: ClientUpdate,
+    session: Session,
+    request: Request,
+    response: Response,
+) -> ClientRead:
+    """Change an API client with a JSON merge patch (`active: false` disables it at once; tokens
+    already issued last until they expire); send `If-Match` with its ETag."""
+    row = await get_or_404(session, ApiClient, id, "API client")
+    require_if_match(request, row.id, row.version)
+    read = await service.update_client(session, row, body)
+    set_etag(response, row.id, row.version)
+    return read
+
+
+@admin_router.post(
+    "/clients/{id}/secret",
+    operation_id="rotate_client_secret",
+    summary="Rotate an API client's secret",
+    tags=["clients"],
+    responses=problem_responses(*ADMIN_ERRORS, 404, 422),
+)
+async def rotate_client_secret(
+    _admin: Admin, id: uuid.UUID, session: Session, response: Response
+) -> ClientSecret:
+    """Give the client a new secret, shown once; the old secret stops working at once."""
+    row = await get_or_404(session, ApiClient, id, "API client")
+    read, secret = await service.rotate_secret(session, row)
+    response.headers.update(NO_STORE)
+    set_etag(response, row.id, row.version)
+    assert read.rotated_at is not None
+    return ClientSecret(client_id=read.client_id, client_secret=secret, rotated_at=read.rotated_at)
+
+
+# --- admin: signing keys -----------------------------------------------------------------------
+
+
+@admin_router.post(
+    "/signing-keys",
+    operation_id="rotate_signing_key",
+    summary="Rotate the token-signing key",
+    tags=["signing keys"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(*ADMIN_ERRORS),
+)
+async def rotate_signing_key(
+    _admin: Admin, session: Session, settings: SettingsDep, request: Request, response: Response
+) -> SigningKeyRead:
+    """Add a new signing key. It is published at once and signs tokens after
+    `GATEWAY_KEY_PUBLISH_DELAY_S`; the old key stays published until its tokens expire."""
+    read = await service.rotate_signing_key(session, settings.key_publish_delay_s)
+    response.headers["Location"] = str(request.url_for("get_signing_key", kid=read.kid).path)
+    return read
+
+
+@admin_router.get(
+    "/signing-keys",
+    operation_id="list_signing_keys",
+    summary="List signing keys",
+    tags=["signing keys"],
+    responses=problem_responses(*ADMIN_ERRORS),
+)
+async def list_signing_keys(_admin: Admin, session: Session) -> SigningKeyList:
+    """Every signing key, newest first, with when it was retired."""
+    keys = await repository.signing_keys(session)
+    return SigningKeyList(items=[SigningKeyRead.model_validate(k) for k in keys])
+
+
+@admin_router.get(
+    "/signing-keys/{kid}",
+    operation_id="get_signing_key",
+    summary="Get a signing key",
+    tags=["signing keys"],
+    responses=problem_responses(*ADMIN_ERRORS, 404),
+)
+async def get_signing_key(_admin: Admin, kid: str, session: Session) -> SigningKeyRead:
+    """One signing key (its public half)."""
+    key = await session.get(SigningKey, kid)
+    if key is None:
+        raise not_found("signing key", kid)
+    return SigningKeyRead.model_validate(key)

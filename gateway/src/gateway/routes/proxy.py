@@ -1,0 +1,145 @@
+"""The route table: which service owns each public path, and the streaming reverse proxy.
+
+Order matters: the first rule whose path matches wins, so more specific rules come first
+(`/v1/commitments/{id}/ratings` belongs to ratings, the rest of `/v1/commitments` to
+commitments). The services' own `/v1/events` feeds, probes and metrics are internal and are not
+routed. The gateway's own routes (e.g. the evaluation report) are registered before these.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from starlette.responses import Response, StreamingResponse
+
+from gateway.clients import Backends
+from gateway.clients.base import HOP_BY_HOP, transport_problem
+from gateway.config import Settings
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Requests to `path` or below it go to `service`."""
+
+    path: str
+    service: str
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """A regex for the path itself and everything below it."""
+        body = "/".join(
+            "[^/]+" if part.startswith("{") else re.escape(part) for part in self.path.split("/")
+        )
+        return re.compile(f"^{body}(/.*)?$")
+
+
+ROUTES: tuple[Rule, ...] = (
+    Rule("/v1/commitments/{commitment_id}/ratings", "ratings"),
+    Rule("/v1/sources", "commitments"),
+    Rule("/v1/policy-areas", "commitments"),
+    Rule("/v1/commitments", "commitments"),
+    Rule("/v1/calls-for-evidence", "evidence"),
+    Rule("/v1/submissions", "evidence"),
+    Rule("/v1/evaluations", "ratings"),
+)
+_COMPILED = [(rule.pattern, rule.service) for rule in ROUTES]
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# Set by the gateway itself on the way out; the service's copy would duplicate it.
+_RESPONSE_DROP = frozenset({"x-request-id", "date", "server"})
+# The gateway sets Host for the service and propagates its own (validated) request id.
+_REQUEST_DROP = frozenset({"host", "x-request-id"})
+
+
+def service_for(path: str) -> str | None:
+    """The service that owns a public path, or None if the gateway does not route it."""
+    for pattern, service in _COMPILED:
+        if pattern.match(path):
+            return service
+    return None
+
+
+def _connection_tokens(headers: Any) -> set[str]:
+    return {t.strip().lower() for t in headers.get("connection", "").split(",") if t.strip()}
+
+
+def _request_headers(request: Request) -> list[tuple[str, str]]:
+    drop = HOP_BY_HOP | _REQUEST_DROP | _connection_tokens(request.headers)
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in drop]
+    client = request.client.host if request.client else ""
+    prior = request.headers.get("x-forwarded-for")
+    if client:
+        headers = [(k, v) for k, v in headers if k.lower() != "x-forwarded-for"]
+        headers.append(("X-Forwarded-For", f"{prior}, {client}" if prior else client))
+    headers.append(("X-Forwarded-Proto", request.url.scheme))
+    if "host" in request.headers:
+        headers.append(("X-Forwarded-Host", request.headers["host"]))
+    return headers
+
+
+def _has_body(request: Request) -> bool:
+    return request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+
+
+async def forward(request: Request, service: str) -> Response:
+    """Send the request on to `service` and stream its answer back, both bodies unbuffered."""
+    backends: Backends = request.app.state.backends
+    settings: Settings = request.app.state.settings
+    http = backends.by_name(service).http
+    upstream = http.build_request(
+        request.method,
+        httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1")),
+        headers=_request_headers(request),
+        content=request.stream() if _has_body(request) else None,
+    )
+    try:
+        resp = await http.send(upstream, stream=True)
+    except httpx.TransportError as exc:
+        raise transport_problem(service, exc, settings.retry_after_s) from exc
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in resp.aiter_raw():
+                yield chunk
+        finally:
+            await resp.aclose()
+
+    drop = HOP_BY_HOP | _RESPONSE_DROP | _connection_tokens(resp.headers)
+    response = StreamingResponse(body(), status_code=resp.status_code)
+    # Raw pairs keep repeated headers (e.g. several Link or Set-Cookie lines) and the bytes as
+    # sent; the body is passed on still encoded, so Content-Encoding/Length stay true.
+    response.raw_headers = [
+        (k, v) for k, v in resp.headers.raw if k.decode("latin-1").lower() not in drop
+    ]
+    return response
+
+
+def _endpoint(service: str) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+    async def proxy(request: Request) -> Response:
+        return await forward(request, service)
+
+    proxy.__doc__ = f"Forward to the {service} service."
+    return proxy
+
+
+def proxy_router() -> APIRouter:
+    """Routes for every rule of the table; kept out of the gateway's own document because the
+    merged document describes them with the owning service's own operations."""
+    router = APIRouter()
+    for n, rule in enumerate(ROUTES):
+        endpoint = _endpoint(rule.service)
+        for suffix, kind in (("", "collection"), ("/{rest:path}", "below")):
+            router.add_api_route(
+                rule.path + suffix,
+                endpoint,
+                methods=METHODS,
+                operation_id=f"proxy_{rule.service}_{n}_{kind}",
+                include_in_schema=False,
+            )
+    return router

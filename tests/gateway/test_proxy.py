@@ -1,0 +1,162 @@
+"""Routing through the gateway to the real services: writes, problems, headers, failures."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+
+from gateway.main import create_app
+from gateway.routes.proxy import service_for
+from tests.conftest import serve
+from tests.gateway.conftest import Failing, auth_settings, gateway_settings
+
+PROBLEM = "application/problem+json"
+
+
+def ref(prefix: str = "P") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.mark.parametrize(
+    ("path", "service"),
+    [
+        ("/v1/sources", "commitments"),
+        ("/v1/policy-areas/abc", "commitments"),
+        ("/v1/commitments", "commitments"),
+        ("/v1/commitments/abc", "commitments"),
+        ("/v1/commitments/abc/ratings", "ratings"),
+        ("/v1/commitments/abc/ratings/x", "ratings"),
+        ("/v1/submissions/abc", "evidence"),
+        ("/v1/calls-for-evidence", "evidence"),
+        ("/v1/evaluations/abc/summary", "ratings"),
+        ("/v1/events", None),
+        ("/v1/commitmentsX", None),
+        ("/healthz", None),
+    ],
+)
+def test_route_table(path, service):
+    assert service_for(path) == service
+
+
+async def test_create_and_update_through_the_gateway(gateway, writer, stack):
+    area = await gateway.post(
+        "/v1/policy-areas", json={"slug": ref("a").lower(), "name": "Area"}, headers=writer
+    )
+    assert area.status_code == 201, area.text
+    assert area.headers["location"] == f"/v1/policy-areas/{area.json()['id']}"
+    got = await gateway.get(area.headers["location"])
+    assert got.status_code == 200 and got.json() == area.json()
+    etag = got.headers["etag"]
+    r = await gateway.patch(
+        area.headers["location"], json={"name": "Renamed"}, headers={**writer, "If-Match": etag}
+    )
+    assert r.status_code == 200 and r.json()["name"] == "Renamed"
+    # If-Match reached the service: a stale one is refused there.
+    r = await gateway.patch(
+        area.headers["location"], json={"name": "Again"}, headers={**writer, "If-Match": etag}
+    )
+    assert r.status_code == 412 and r.headers["content-type"] == PROBLEM
+
+
+async def test_a_service_problem_passes_through_unchanged(gateway, writer, stack):
+    body = {"reference": ref(), "title": 3, "publisher": "D", "kind": "plan", "colour": "red"}
+    via_gateway = await gateway.post("/v1/sources", json=body, headers=writer)
+    transport = httpx.ASGITransport(app=stack.commitments_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://c") as direct:
+        straight = await direct.post("/v1/sources", json=body, headers=writer)
+    assert via_gateway.status_code == straight.status_code == 422
+    assert via_gateway.headers["content-type"] == PROBLEM
+    assert via_gateway.content == straight.content
+
+
+async def test_the_gateway_does_not_cap_bodies_below_the_service(gateway, writer):
+    big = {
+        "reference": ref(),
+        "title": "P",
+        "publisher": "D",
+        "kind": "plan",
+        "url": "x" * 1_500_000,
+    }
+    r = await gateway.post("/v1/sources", json=big, headers=writer)
+    # The commitments service's own 413, not the gateway's default cap.
+    assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
+
+
+async def test_headers_forwarded_and_hop_by_hop_dropped(gateway, writer, stack):
+    rid = str(uuid.uuid4())
+    before = len(stack.commitments.requests)
+    r = await gateway.get(
+        "/v1/sources",
+        params={"reference": "none"},
+        headers={
+            **writer,
+            "X-Request-ID": rid,
+            "Idempotency-Key": "k-1",
+            "Connection": "keep-alive, X-Secret-Hop",
+            "X-Secret-Hop": "1",
+            "Keep-Alive": "timeout=5",
+            "Proxy-Authorization": "Basic Zm9vOmJhcg==",
+        },
+    )
+    assert r.status_code == 200
+    assert r.headers["x-request-id"] == rid
+    assert r.headers.get_list("x-request-id") == [rid]
+    sent = stack.commitments.requests[before:]
+    assert len(sent) == 1
+    h = sent[0].headers
+    assert h["x-request-id"] == rid
+    assert h["authorization"] == writer["Authorization"]
+    assert h["idempotency-key"] == "k-1"
+    for hop in ("x-secret-hop", "keep-alive", "proxy-authorization"):
+        assert hop not in h
+    assert sent[0].url.path == "/v1/sources" and sent[0].url.params["reference"] == "none"
+
+
+async def test_request_id_is_made_when_absent(gateway, stack):
+    before = len(stack.commitments.requests)
+    r = await gateway.get("/v1/commitments")
+    assert r.status_code == 200
+    assert stack.commitments.requests[before].headers["x-request-id"] == r.headers["x-request-id"]
+
+
+async def test_services_internal_routes_are_not_exposed(gateway, writer):
+    await gateway.post(
+        "/v1/sources",
+        json={"reference": ref(), "title": "P", "publisher": "D", "kind": "plan"},
+        headers=writer,
+    )
+    # /v1/events is the gateway's own log, not the commitments feed.
+    events = (await gateway.get("/v1/events")).json()["items"]
+    assert all(e["resource_type"] != "source" for e in events)
+    r = await gateway.get("/v1/nothing-here")
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (httpx.ConnectError, 503),
+        (httpx.ConnectTimeout, 503),
+        (httpx.ReadTimeout, 504),
+        (httpx.RemoteProtocolError, 502),
+    ],
+)
+async def test_transport_failures_become_problems(gateway_db, exc, status):
+    app = create_app(
+        gateway_settings(gateway_db),
+        transports={name: Failing(exc) for name in ("commitments", "evidence", "ratings")},
+        auth=auth_settings(),
+    )
+    async for client in serve(app):
+        r = await client.get("/v1/commitments")
+        assert r.status_code == status
+        assert r.headers["content-type"] == PROBLEM
+        assert r.json()["status"] == status and "commitments" in r.json()["detail"]
+        if status == 503:
+            assert int(r.headers["retry-after"]) > 0
+        else:
+            assert "retry-after" not in r.headers
+        # The gateway's own routes keep working.
+        assert (await client.get("/.well-known/jwks.json")).status_code == 200

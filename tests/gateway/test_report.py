@@ -1,0 +1,190 @@
+"""The evaluation report, composed by the gateway from the REAL ratings and commitments services."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import uuid
+
+import httpx
+import pytest
+
+from gateway.main import create_app
+from tests.conftest import serve
+from tests.gateway.conftest import Failing, auth_settings, gateway_settings
+
+PROBLEM = "application/problem+json"
+HEADER = (
+    "policy_area,commitment_reference,commitment_title,"
+    "commitment_met,funding_and_resource,impact,appropriateness,overall"
+)
+
+
+def ref(prefix: str = "R") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def _post(gateway, path, body, auth):
+    r = await gateway.post(path, json=body, headers=auth)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture(scope="module")
+async def evaluation(gateway, writer):
+    """Three commitments in two areas, all created and rated through the gateway."""
+    areas = [
+        await _post(gateway, "/v1/policy-areas", {"slug": ref("a").lower(), "name": name}, writer)
+        for name in ("Care of patients", "Workforce, digital literacy")
+    ]
+    source = await _post(
+        gateway,
+        "/v1/sources",
+        {"reference": ref("s"), "title": "Plan", "publisher": "DHSC", "kind": "plan"},
+        writer,
+    )
+    specs = [
+        (areas[0], 'Shared care records, "by 2024"'),
+        (areas[1], "Digital workforce"),
+        (areas[0], "NHS App registrations"),
+    ]
+    commitments = [
+        await _post(
+            gateway,
+            "/v1/commitments",
+            {
+                "reference": ref("C"),
+                "title": title,
+                "text": "We will.",
+                "policy_area_id": area["id"],
+                "source_id": source["id"],
+            },
+            writer,
+        )
+        for area, title in specs
+    ]
+    body = {
+        "title": "Digitisation review",
+        "body": "Expert Panel",
+        "commitment_ids": [c["id"] for c in commitments],
+    }
+    # Ratings learns commitments from the commitments feed; wait until it knows these.
+    for _ in range(200):
+        r = await gateway.post("/v1/evaluations", json=body, headers=writer)
+        if r.status_code != 422:
+            break
+        await asyncio.sleep(0.05)
+    assert r.status_code == 201, r.text
+    ev = r.json()
+    levels = [
+        ("good", "requires_improvement", "requires_improvement", "requires_improvement"),
+        ("inadequate", "inadequate", "requires_improvement", "good"),
+        ("outstanding", "good", "good", "good"),
+    ]
+    dims = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
+    for c, lv in zip(commitments, levels, strict=True):
+        r = await gateway.put(
+            f"/v1/evaluations/{ev['id']}/ratings/{c['id']}",
+            json={"levels": dict(zip(dims, lv, strict=True))},
+            headers=writer,
+        )
+        assert r.status_code == 201, r.text
+    return {"evaluation": ev, "areas": areas, "commitments": commitments}
+
+
+async def test_json_report(gateway, evaluation):
+    ev, areas, cs = evaluation["evaluation"], evaluation["areas"], evaluation["commitments"]
+    r = await gateway.get(f"/v1/evaluations/{ev['id']}/report")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["missing"] == []
+    assert report["evaluation"]["id"] == ev["id"]
+    assert [a["id"] for a in report["policy_areas"]] == [areas[0]["id"], areas[1]["id"]]
+    first = report["policy_areas"][0]
+    assert first["name"] == "Care of patients" and first["slug"] == areas[0]["slug"]
+    assert [c["id"] for c in first["commitments"]] == [cs[0]["id"], cs[2]["id"]]
+    c0 = first["commitments"][0]
+    assert c0["reference"] == cs[0]["reference"] and c0["title"] == cs[0]["title"]
+    assert c0["levels"]["commitment_met"] == "good"
+    assert c0["overall"]["level"] == "requires_improvement"  # floor of mean (3+2+2+2)/4
+    assert first["overall"]["level"]
+    assert report["overall"]["level"]
+
+
+async def test_csv_report(gateway, evaluation):
+    ev, cs = evaluation["evaluation"], evaluation["commitments"]
+    r = await gateway.get(f"/v1/evaluations/{ev['id']}/report", headers={"Accept": "text/csv"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/csv")
+    lines = r.text.splitlines()
+    assert lines[0] == HEADER
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert [row[1] for row in rows[1:]] == [c["reference"] for c in cs]  # evaluation order
+    assert rows[1] == [
+        "Care of patients",
+        cs[0]["reference"],
+        'Shared care records, "by 2024"',
+        "good",
+        "requires_improvement",
+        "requires_improvement",
+        "requires_improvement",
+        "requires_improvement",
+    ]
+    assert rows[2][0] == "Workforce, digital literacy" and rows[2][-1] == "inadequate"
+    assert '"Shared care records, ""by 2024"""' in r.text  # RFC 4180 quoting
+
+
+async def test_accept_negotiation(gateway, evaluation):
+    url = f"/v1/evaluations/{evaluation['evaluation']['id']}/report"
+    r = await gateway.get(url, headers={"Accept": "text/csv;q=0.5, application/json"})
+    assert r.headers["content-type"] == "application/json"
+    r = await gateway.get(url, headers={"Accept": "image/png"})
+    assert r.status_code == 406 and r.headers["content-type"] == PROBLEM
+
+
+async def test_unknown_evaluation_404_passes_through(gateway, stack):
+    missing = uuid.uuid4()
+    r = await gateway.get(f"/v1/evaluations/{missing}/report")
+    transport = httpx.ASGITransport(app=stack.ratings_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://r") as direct:
+        straight = await direct.get(f"/v1/evaluations/{missing}")
+    assert r.status_code == straight.status_code == 404
+    assert r.headers["content-type"] == PROBLEM and r.content == straight.content
+
+
+async def test_report_without_commitments_service(gateway_db, stack, evaluation):
+    ev, cs = evaluation["evaluation"], evaluation["commitments"]
+    app = create_app(
+        gateway_settings(gateway_db),
+        transports={
+            "commitments": Failing(httpx.ConnectError),
+            "evidence": Failing(httpx.ConnectError),
+            "ratings": httpx.ASGITransport(app=stack.ratings_app),
+        },
+        auth=auth_settings(),
+    )
+    async for client in serve(app):
+        r = await client.get(f"/v1/evaluations/{ev['id']}/report")
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert report["missing"] == ["commitments"]
+        flat = [c for a in report["policy_areas"] for c in a["commitments"]]
+        assert {c["title"] for c in flat} == {c["id"] for c in cs}
+        assert all(c["overall"] for c in flat)
+        text = (
+            await client.get(f"/v1/evaluations/{ev['id']}/report", headers={"Accept": "text/csv"})
+        ).text
+        assert text.splitlines()[0] == HEADER and len(text.splitlines()) == 4
+
+
+async def test_report_without_ratings_service_is_503(gateway_db, evaluation):
+    app = create_app(
+        gateway_settings(gateway_db),
+        transports={n: Failing(httpx.ConnectError) for n in ("commitments", "evidence", "ratings")},
+        auth=auth_settings(),
+    )
+    async for client in serve(app):
+        r = await client.get(f"/v1/evaluations/{evaluation['evaluation']['id']}/report")
+        assert r.status_code == 503 and r.headers["content-type"] == PROBLEM
+        assert r.headers["retry-after"]
