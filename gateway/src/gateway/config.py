@@ -27,9 +27,37 @@ class Settings(ServiceSettings):
     commitments_timeout_s: float = Field(default=10.0, gt=0)
     evidence_timeout_s: float = Field(default=60.0, gt=0)
     ratings_timeout_s: float = Field(default=10.0, gt=0)
-    # Proxied bodies are capped by the service that owns the route; this is only a backstop.
-    proxy_max_body_bytes: int = Field(default=128 * 1024 * 1024, ge=1)
+    # Proxied bodies are capped again by the service that owns the route; these are the edge's
+    # own caps: JSON routes get a backstop a little above the services' (imports are larger),
+    # attachment uploads (`/v1/submissions/{id}/attachments`) a much larger one.
+    proxy_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
+    attachment_max_body_bytes: int = Field(default=128 * 1024 * 1024, ge=1)
     retry_after_s: int = Field(default=5, ge=1)
+
+    # Retries of idempotent calls that failed to connect (stamina: exponential, jittered).
+    retry_attempts: int = Field(default=3, ge=1, le=10)
+    retry_wait_initial_s: float = Field(default=0.05, ge=0)
+    retry_wait_max_s: float = Field(default=0.5, ge=0)
+    retry_timeout_s: float = Field(default=2.0, gt=0)
+    # Circuit breaker per backend: open after this many consecutive transport failures, answer
+    # 503 at once for the cool-down, then let one probe through.
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_s: float = Field(default=10.0, gt=0)
+    # A composed read waits this long for each part before reporting it missing.
+    compose_timeout_s: float = Field(default=5.0, gt=0)
+
+    # Rate limits per minute: per API client (overridable per client), and per IP for callers
+    # without a valid token. Counts in memory, or shared by every replica in Redis when set
+    # (`redis://host:6379/0`).
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    anonymous_rate_limit_per_minute: int = Field(default=120, ge=1)
+    rate_limit_storage: str = "memory://"
+    # How long a client's active flag and rate limit are cached per replica: the bound on how
+    # long a disabled client's unexpired tokens still pass the gateway.
+    client_cache_ttl_s: float = Field(default=2.0, ge=0, le=30)
+
+    # Browser origins allowed to call the API (CORS); none by default. JSON list in the env.
+    cors_allow_origins: list[str] = Field(default_factory=list)
 
     openapi_cache_s: float = Field(default=30.0, ge=0)
     openapi_timeout_s: float = Field(default=3.0, gt=0)

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 
 from gateway import service
 from gateway.clients import open_backends
@@ -19,6 +20,8 @@ from gateway.routes.docs import ASSETS_PATH, swagger_assets
 from gateway.routes.docs import router as docs_router
 from gateway.routes.identity import admin_router, oauth_router, token_lifetime
 from gateway.routes.proxy import ROUTES, proxy_router
+from gateway.pages.render import STATIC_DIR
+from gateway.pages.router import router as pages_router
 from gateway.routes.reports import router as reports_router
 from servicekit.app import create_service_app
 from servicekit.auth import AuthSettings, TokenVerifier
@@ -61,7 +64,7 @@ def create_app(
         ),
         settings=settings,
         alembic_ini=ALEMBIC_INI,
-        routers=[oauth_router, admin_router, reports_router, docs_router, proxy_router()],
+        routers=[oauth_router, admin_router, reports_router, docs_router, pages_router, proxy_router()],
         event_model=Event,
         token_verifier=verifier,
         lifespan_hooks=[gateway_lifespan],
@@ -81,6 +84,7 @@ def create_app(
         if isinstance(r, APIRoute) or getattr(r, "path", None) not in _BUILTIN_DOC_PATHS
     ]
     app.mount(ASSETS_PATH, swagger_assets(), name="docs-assets")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="page-assets")
     app.state.auth_settings = auth
     app.state.service_docs = ServiceDocs(
         ttl_s=settings.openapi_cache_s, timeout_s=settings.openapi_timeout_s

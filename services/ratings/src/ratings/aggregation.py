@@ -39,6 +39,7 @@ is the CQC-style `outstanding` 4, `good` 3, `requires_improvement` 2, `inadequat
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -85,7 +86,7 @@ class Scale:
         if len(set(codes)) != len(codes):
             raise ValueError("level codes must be unique")
         scores = [lv.score for lv in self.levels]
-        if any(a <= b for a, b in zip(scores, scores[1:], strict=False)):
+        if any(a <= b for a, b in itertools.pairwise(scores)):
             raise ValueError("scores must strictly decrease from the best level to the worst")
 
     @classmethod
@@ -164,7 +165,9 @@ def floor_mean(levels: Sequence[str], scale: Scale) -> Outcome:
         result = f"{floor} ({level.code})"
     else:
         result = f"{floor}, not on the scale; the next level down is {level.score} ({level.code})"
-    return Outcome(level.score, level.code, f"floor of the mean of {listed} {_number(mean)} → {result}")
+    return Outcome(
+        level.score, level.code, f"floor of the mean of {listed} {_number(mean)} → {result}"
+    )
 
 
 def lowest(levels: Sequence[str], scale: Scale) -> Outcome:
@@ -196,9 +199,7 @@ def cqc_principles(levels: Sequence[str], scale: Scale) -> Outcome:
         result, why = good, f"no {bad} and at most one {ri}"
     counts = ", ".join(f"{n} {code}" for code, n in count.items() if n)
     level = scale.level(result)
-    return Outcome(
-        level.score, level.code, f"CQC principles over {counts}: {why} → {level.code}"
-    )
+    return Outcome(level.score, level.code, f"CQC principles over {counts}: {why} → {level.code}")
 
 
 RULES: dict[AggregationRule, Callable[[Sequence[str], Scale], Outcome]] = {

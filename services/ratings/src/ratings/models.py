@@ -7,16 +7,21 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import Uuid
 
 from servicekit.consumer import ConsumerPositionMixin
-from servicekit.db import IdMixin, UTCDateTime, VersionedMixin, make_base, new_metadata
+from servicekit.db import IdMixin, UTCDateTime, VersionedMixin, new_metadata
 from servicekit.ids import utcnow
 from servicekit.outbox import EventMixin
 
 metadata = new_metadata()
-Base: Any = make_base(metadata)
+
+
+class Base(DeclarativeBase):
+    """The declarative base of this service's tables, bound to its own MetaData."""
+
+    metadata = metadata
 
 
 class KnownCommitment(Base):

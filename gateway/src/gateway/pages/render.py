@@ -1,0 +1,60 @@
+"""Jinja2 environment, level presentation, and the pages' security headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+
+# Strict: nothing inline, nothing from elsewhere. Charts are inline SVG with presentation
+# attributes, which CSP does not treat as inline style.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+LEVEL_CLASSES = {
+    "outstanding": "govuk-tag--turquoise",
+    "good": "govuk-tag--green",
+    "requires_improvement": "govuk-tag--orange",
+    "inadequate": "govuk-tag--red",
+}
+
+
+def level_class(code: str) -> str:
+    """Colour of a level's tag; unknown (custom-scale) levels are grey. Text always says it too."""
+    return LEVEL_CLASSES.get(code, "govuk-tag--grey")
+
+
+def level_label(code: str | None, scale: list[dict[str, Any]] | None = None) -> str:
+    """A level's human label from the evaluation's scale, else from its code."""
+    if not code:
+        return "Not rated"
+    for s in scale or []:
+        if s.get("code") == code:
+            return str(s.get("label") or code)
+    return code.replace("_", " ").capitalize()
+
+
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(level_class=level_class, level_label=level_label)
+
+
+def page(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    """Render a page with its security headers."""
+    response = templates.TemplateResponse(
+        request, template, {"missing": [], **context}, status_code=status_code
+    )
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response

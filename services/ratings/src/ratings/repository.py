@@ -1,0 +1,185 @@
+"""All SQL of the ratings service."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ratings.models import Evaluation, EvaluationCommitment, KnownCommitment, Rating
+from servicekit.pagination import PageParams, decode_token, encode_token, keyset_page
+from servicekit.problems import invalid
+
+# --- the commitments read model ----------------------------------------------------------------
+
+
+async def upsert_known_commitment(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    reference: str,
+    title: str,
+    policy_area_id: uuid.UUID,
+    status: str,
+) -> None:
+    """Insert or overwrite a commitment of the read model (applying an event twice is harmless)."""
+    row = await session.get(KnownCommitment, id)
+    if row is None:
+        session.add(
+            KnownCommitment(
+                id=id,
+                reference=reference,
+                title=title,
+                policy_area_id=policy_area_id,
+                status=status,
+            )
+        )
+    else:
+        row.reference = reference
+        row.title = title
+        row.policy_area_id = policy_area_id
+        row.status = status
+    await session.flush()
+
+
+async def known_commitment_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these ids the read model knows."""
+    if not ids:
+        return set()
+    stmt = select(KnownCommitment.id).where(KnownCommitment.id.in_(set(ids)))
+    return set((await session.scalars(stmt)).all())
+
+
+# --- evaluations -------------------------------------------------------------------------------
+
+
+async def add_scope(
+    session: AsyncSession, evaluation_id: uuid.UUID, commitment_ids: Sequence[uuid.UUID]
+) -> None:
+    """Put commitments in an evaluation's scope, in order."""
+    await session.execute(
+        insert(EvaluationCommitment),
+        [
+            {"evaluation_id": evaluation_id, "commitment_id": cid, "position": i}
+            for i, cid in enumerate(commitment_ids)
+        ],
+    )
+
+
+async def scopes(
+    session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The commitment ids in scope of each evaluation, in evaluation order (one query)."""
+    out: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if not evaluation_ids:
+        return out
+    stmt = (
+        select(EvaluationCommitment.evaluation_id, EvaluationCommitment.commitment_id)
+        .where(EvaluationCommitment.evaluation_id.in_(evaluation_ids))
+        .order_by(EvaluationCommitment.evaluation_id, EvaluationCommitment.position)
+    )
+    for eid, cid in (await session.execute(stmt)).all():
+        out[eid].append(cid)
+    return out
+
+
+async def in_scope(
+    session: AsyncSession, evaluation_id: uuid.UUID, commitment_id: uuid.UUID
+) -> bool:
+    """Whether a commitment is in an evaluation's scope."""
+    found = await session.get(EvaluationCommitment, (evaluation_id, commitment_id))
+    return found is not None
+
+
+async def scope_with_policy_areas(
+    session: AsyncSession, evaluation_id: uuid.UUID
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(commitment id, policy area id) for an evaluation's scope, in evaluation order."""
+    stmt = (
+        select(EvaluationCommitment.commitment_id, KnownCommitment.policy_area_id)
+        .join(KnownCommitment, KnownCommitment.id == EvaluationCommitment.commitment_id)
+        .where(EvaluationCommitment.evaluation_id == evaluation_id)
+        .order_by(EvaluationCommitment.position)
+    )
+    return [(cid, area) for cid, area in (await session.execute(stmt)).all()]
+
+
+async def list_evaluations(
+    session: AsyncSession,
+    params: PageParams,
+    *,
+    status: Sequence[str],
+    commitment_id: Sequence[uuid.UUID],
+) -> tuple[list[Evaluation], str | None]:
+    """A page of evaluations matching every filter given (each filter any-of)."""
+    stmt = select(Evaluation)
+    if status:
+        stmt = stmt.where(Evaluation.status.in_(status))
+    if commitment_id:
+        stmt = stmt.where(
+            Evaluation.id.in_(
+                select(EvaluationCommitment.evaluation_id).where(
+                    EvaluationCommitment.commitment_id.in_(commitment_id)
+                )
+            )
+        )
+    return await keyset_page(session, stmt, Evaluation.created_at, Evaluation.id, params)
+
+
+# --- ratings -----------------------------------------------------------------------------------
+
+
+async def get_rating(
+    session: AsyncSession, evaluation_id: uuid.UUID, commitment_id: uuid.UUID
+) -> Rating | None:
+    """The rating of a commitment in an evaluation, or None."""
+    stmt = select(Rating).where(
+        Rating.evaluation_id == evaluation_id, Rating.commitment_id == commitment_id
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def ratings_of(session: AsyncSession, evaluation_id: uuid.UUID) -> list[Rating]:
+    """Every rating of an evaluation (at most one per commitment in scope)."""
+    stmt = select(Rating).where(Rating.evaluation_id == evaluation_id)
+    return list((await session.scalars(stmt)).all())
+
+
+async def list_ratings(
+    session: AsyncSession,
+    evaluation_id: uuid.UUID,
+    params: PageParams,
+    *,
+    commitment_id: Sequence[uuid.UUID],
+) -> tuple[list[Rating], str | None]:
+    """A page of an evaluation's ratings in evaluation order (keyset on the scope position)."""
+    stmt = (
+        select(Rating, EvaluationCommitment.position)
+        .join(
+            EvaluationCommitment,
+            and_(
+                EvaluationCommitment.evaluation_id == Rating.evaluation_id,
+                EvaluationCommitment.commitment_id == Rating.commitment_id,
+            ),
+        )
+        .where(Rating.evaluation_id == evaluation_id)
+    )
+    if commitment_id:
+        stmt = stmt.where(Rating.commitment_id.in_(commitment_id))
+    if params.page_token:
+        (after,) = decode_token(params.page_token, 1)
+        if not isinstance(after, int) or isinstance(after, bool):
+            raise invalid(
+                "query.page_token", "page_token is not one this server issued.", "bad_token"
+            )
+        stmt = stmt.where(EvaluationCommitment.position > after)
+    stmt = stmt.order_by(EvaluationCommitment.position).limit(params.page_size + 1)
+    rows = list((await session.execute(stmt)).all())
+    token = None
+    if len(rows) > params.page_size:
+        rows = rows[: params.page_size]
+        token = encode_token([rows[-1][1]])
+    return [r[0] for r in rows], token
