@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import Uuid
 
+from servicekit.auth import OptionalPrincipal
 from servicekit.db import UTCDateTime
 from servicekit.ids import new_id, utcnow
 from servicekit.problems import ProblemError, problem_responses
@@ -166,16 +167,20 @@ def events_router(model: type[Any], *, tag: str = "events") -> APIRouter:
         operation_id="list_events",
         summary="Read the event feed",
         response_model=EventPage,
-        responses=problem_responses(409, 422),
+        responses=problem_responses(401, 409, 422),
     )
     async def list_events(
         request: Request,
+        principal: OptionalPrincipal,
         after: Annotated[
             int, Query(ge=0, description="Last position you have seen; 0 to start.")
         ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> EventPage:
-        """Events in feed order after `after`. Positions are only given to committed events."""
+        """Events in feed order after `after`. Positions are only given to committed events.
+
+        Anonymous readers see public events; a token with `events:internal` sees all of them.
+        """
         maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
         async with maker() as session, session.begin():
             head = await session.scalar(select(func.max(model.position)))
@@ -190,7 +195,8 @@ def events_router(model: type[Any], *, tag: str = "events") -> APIRouter:
             stmt = select(model).where(model.position > after).order_by(model.position).limit(limit)
             scanned = (await session.scalars(stmt)).all()
         # Filter after the scan so `next_after` moves past private events a public reader skips.
-        internal = bool(getattr(request.state, "internal_reader", False))
+        # Private events (drafts, unpublished evidence) go only to other services' consumers.
+        internal = principal is not None and principal.has("events:internal")
         rows = [r for r in scanned if internal or r.public]
         items = [
             EventRead(

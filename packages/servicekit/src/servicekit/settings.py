@@ -34,5 +34,8 @@ class ServiceSettings(BaseSettings):
     page_size_max: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     log_json: bool = True
+    # This service's own OAuth client, for reading other services' internal events.
+    client_id: str = ""
+    client_secret: str = ""
     # How often the outbox sequencer assigns feed positions to committed events.
     sequencer_interval_s: float = 0.05

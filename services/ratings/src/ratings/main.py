@@ -16,6 +16,7 @@ from servicekit.app import LifespanHook, create_service_app
 from servicekit.auth import TokenVerifier
 from servicekit.consumer import FeedConsumer, running
 from servicekit.http import make_client
+from servicekit.service_auth import consumer_headers
 
 
 def _commitments_consumer(
@@ -31,6 +32,7 @@ def _commitments_consumer(
                 ConsumerPosition,
                 apply_commitment_event,
                 interval=settings.consumer_interval_s,
+                headers=consumer_headers(settings.client_id, settings.client_secret),
             )
             app.state.consumers = {"commitments": consumer}
             async with running(consumer):

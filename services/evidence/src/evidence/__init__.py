@@ -1,0 +1,1 @@
+"""Scrutiny evidence service."""

@@ -1,0 +1,40 @@
+"""Request-scoped dependencies of the evidence service."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from evidence.service import Viewer
+from servicekit.auth import OptionalPrincipal, Principal, require_scope
+from servicekit.db import session_from_request
+from servicekit.idempotency import Idempotency
+
+# The unit of work: exits (commits) when the endpoint returns, before the response is sent.
+Session = Annotated[AsyncSession, Depends(session_from_request, scope="function")]
+
+# Submitting evidence needs this scope; reading published evidence needs no token.
+SubmitterPrincipal = Annotated[Principal, Depends(require_scope("evidence:submit"))]
+
+
+def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return maker
+
+
+def _idempotency(request: Request) -> Idempotency:
+    idempotency: Idempotency = request.app.state.idempotency
+    return idempotency
+
+
+def _viewer(principal: OptionalPrincipal) -> Viewer:
+    return Viewer.of(principal)
+
+
+# Idempotent creates own their transactions (claim, then create + completion): see idempotency.
+Maker = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
+Idempotent = Annotated[Idempotency, Depends(_idempotency)]
+# Who is asking, as far as object-level visibility goes.
+CurrentViewer = Annotated[Viewer, Depends(_viewer)]
