@@ -1,0 +1,170 @@
+"""The README's run command, for real: four processes on real ports, migrated, seeded, serving
+the 2023 table; a second start adds nothing; SIGTERM stops all four.
+
+Runs on SQLite, and on fresh PostgreSQL databases when SCRUTINY_TEST_POSTGRES_URL is set — the
+same topology as docker-compose.yml, without Docker.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.databases import ON_POSTGRES, fresh_database_url
+
+pytestmark = pytest.mark.processes
+
+# The panel's published table (seed document 000), in the report's CSV form.
+EXPECTED_2023 = [
+    ["Care of patients and people in receipt of social care", "PDHSC-1a", "good", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
+    ["Care of patients and people in receipt of social care", "PDHSC-1b", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
+    ["Care of patients and people in receipt of social care", "PDHSC-1c", "inadequate", "inadequate", "inadequate", "good", "inadequate"],
+    ["Health of the population", "PDHSC-2a", "inadequate", "good", "inadequate", "good", "requires_improvement"],
+    ["Health of the population", "PDHSC-2b", "inadequate", "inadequate", "inadequate", "good", "inadequate"],
+    ["Cost and efficiency of care", "PDHSC-3a", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
+    ["Cost and efficiency of care", "PDHSC-3b", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
+    ["Workforce literacy and the digital workforce", "PDHSC-4a", "inadequate", "requires_improvement", "inadequate", "good", "inadequate"],
+    ["Workforce literacy and the digital workforce", "PDHSC-4b", "inadequate", "inadequate", "inadequate", "inadequate", "inadequate"],
+]
+HEADER = "policy_area,commitment_reference,commitment_title,commitment_met,funding_and_resource,impact,appropriateness,overall"
+
+
+def _free_port_base() -> int:
+    for base in range(21000, 40000, 10):
+        ok = True
+        for port in range(base, base + 4):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free ports")
+
+
+class Suite:
+    """`scrutiny up` running in a subprocess."""
+
+    def __init__(self, data_dir: Path, port_base: int, env: dict[str, str]) -> None:
+        self.data_dir, self.port_base, self.env = data_dir, port_base, env
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+
+    def start(self, timeout: float = 120) -> str:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "scrutiny_cli.main", "up", "--data-dir", str(self.data_dir),
+             "--port-base", str(self.port_base)],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + timeout
+        for line in self.proc.stdout:
+            self.output.append(line)
+            if "Ctrl-C stops all four processes" in line:
+                return "".join(self.output)
+            if time.monotonic() > deadline:
+                break
+        self.stop()
+        raise AssertionError("suite did not come up:\n" + "".join(self.output))
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            rest, _ = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rest, _ = self.proc.communicate()
+        self.output.append(rest or "")
+        return self.proc.returncode
+
+    @property
+    def gateway(self) -> str:
+        return f"http://127.0.0.1:{self.port_base}"
+
+
+@pytest.fixture
+def suite_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+    if ON_POSTGRES:
+        for part in ("commitments", "evidence", "ratings", "gateway"):
+            env[f"{part.upper()}_DATABASE_URL"] = fresh_database_url(part, tmp_path)
+    yield env
+
+
+def _evaluation_id(banner: str) -> str:
+    for line in banner.splitlines():
+        if "/report" in line and "/v1/evaluations/" in line:
+            return line.split("/v1/evaluations/")[1].split("/report")[0]
+    raise AssertionError(f"no report URL in the banner:\n{banner}")
+
+
+def _ports_closed(port_base: int) -> bool:
+    for port in range(port_base, port_base + 4):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return False
+    return True
+
+
+def test_up_serves_the_2023_table_then_stops_cleanly(tmp_path: Path, suite_env: dict[str, str]) -> None:
+    data_dir = tmp_path / "data"
+    port_base = _free_port_base()
+    suite = Suite(data_dir, port_base, suite_env)
+    banner = suite.start()
+    try:
+        for needle in ("/docs", "client_id=", "stakeholder", "government", "panel_chair"):
+            assert needle in banner
+        evaluation_id = _evaluation_id(banner)
+        with httpx.Client(base_url=suite.gateway, timeout=10) as client:
+            resp = client.get(f"/v1/evaluations/{evaluation_id}/report", headers={"Accept": "text/csv"})
+            assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+            lines = resp.text.splitlines()
+            assert lines[0] == HEADER
+            rows = list(csv.reader(io.StringIO(resp.text)))[1:]
+            assert [[r[0], r[1], *r[3:]] for r in rows] == EXPECTED_2023
+            report = client.get(f"/v1/evaluations/{evaluation_id}/report").json()
+            assert report["overall"]["level"] == "inadequate" and report["missing"] == []
+            assert client.get(f"/evaluations/{evaluation_id}").status_code == 200
+            first_counts = _counts(client)
+    finally:
+        assert suite.stop() == 0, "".join(suite.output)
+    assert _ports_closed(port_base), "a process outlived SIGTERM"
+
+    # A second `up` on the same data reuses everything and adds nothing.
+    again = Suite(data_dir, port_base, suite_env)
+    banner2 = again.start()
+    try:
+        assert _evaluation_id(banner2) == evaluation_id
+        with httpx.Client(base_url=again.gateway, timeout=10) as client:
+            assert _counts(client) == first_counts
+    finally:
+        assert again.stop() == 0
+
+
+def _counts(client: httpx.Client) -> dict[str, int]:
+    counts = {}
+    for path in ("/v1/sources", "/v1/policy-areas", "/v1/commitments", "/v1/evaluations"):
+        n, params = 0, {"page_size": 200}
+        while True:
+            page = client.get(path, params=params).json()
+            n += len(page["items"])
+            if not page["next_page_token"]:
+                break
+            params["page_token"] = page["next_page_token"]
+        counts[path] = n
+    return counts
