@@ -10,11 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,79 +18,31 @@ import httpx
 import pytest
 
 from tests.support.databases import ON_POSTGRES, fresh_database_url
+from tests.support.processes import Suite, free_port_base
 
 pytestmark = pytest.mark.processes
 
 # The panel's published table (seed document 000), in the report's CSV form.
+G, RI, I = "good", "requires_improvement", "inadequate"  # noqa: E741
+CARE = "Care of patients and people in receipt of social care"
+HEALTH = "Health of the population"
+COST = "Cost and efficiency of care"
+WORK = "Workforce literacy and the digital workforce"
 EXPECTED_2023 = [
-    ["Care of patients and people in receipt of social care", "PDHSC-1a", "good", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
-    ["Care of patients and people in receipt of social care", "PDHSC-1b", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
-    ["Care of patients and people in receipt of social care", "PDHSC-1c", "inadequate", "inadequate", "inadequate", "good", "inadequate"],
-    ["Health of the population", "PDHSC-2a", "inadequate", "good", "inadequate", "good", "requires_improvement"],
-    ["Health of the population", "PDHSC-2b", "inadequate", "inadequate", "inadequate", "good", "inadequate"],
-    ["Cost and efficiency of care", "PDHSC-3a", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
-    ["Cost and efficiency of care", "PDHSC-3b", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement", "requires_improvement"],
-    ["Workforce literacy and the digital workforce", "PDHSC-4a", "inadequate", "requires_improvement", "inadequate", "good", "inadequate"],
-    ["Workforce literacy and the digital workforce", "PDHSC-4b", "inadequate", "inadequate", "inadequate", "inadequate", "inadequate"],
+    [CARE, "PDHSC-1a", G, RI, RI, RI, RI],
+    [CARE, "PDHSC-1b", RI, RI, RI, RI, RI],
+    [CARE, "PDHSC-1c", I, I, I, G, I],
+    [HEALTH, "PDHSC-2a", I, G, I, G, RI],
+    [HEALTH, "PDHSC-2b", I, I, I, G, I],
+    [COST, "PDHSC-3a", RI, RI, RI, RI, RI],
+    [COST, "PDHSC-3b", RI, RI, RI, RI, RI],
+    [WORK, "PDHSC-4a", I, RI, I, G, I],
+    [WORK, "PDHSC-4b", I, I, I, I, I],
 ]
-HEADER = "policy_area,commitment_reference,commitment_title,commitment_met,funding_and_resource,impact,appropriateness,overall"
-
-
-def _free_port_base() -> int:
-    for base in range(21000, 40000, 10):
-        ok = True
-        for port in range(base, base + 4):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError("no free ports")
-
-
-class Suite:
-    """`scrutiny up` running in a subprocess."""
-
-    def __init__(self, data_dir: Path, port_base: int, env: dict[str, str]) -> None:
-        self.data_dir, self.port_base, self.env = data_dir, port_base, env
-        self.proc: subprocess.Popen[str] | None = None
-        self.output: list[str] = []
-
-    def start(self, timeout: float = 120) -> str:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scrutiny_cli.main", "up", "--data-dir", str(self.data_dir),
-             "--port-base", str(self.port_base)],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + timeout
-        for line in self.proc.stdout:
-            self.output.append(line)
-            if "Ctrl-C stops all four processes" in line:
-                return "".join(self.output)
-            if time.monotonic() > deadline:
-                break
-        self.stop()
-        raise AssertionError("suite did not come up:\n" + "".join(self.output))
-
-    def stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rest, _ = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rest, _ = self.proc.communicate()
-        self.output.append(rest or "")
-        return self.proc.returncode
-
-    @property
-    def gateway(self) -> str:
-        return f"http://127.0.0.1:{self.port_base}"
+HEADER = (
+    "policy_area,commitment_reference,commitment_title,"
+    "commitment_met,funding_and_resource,impact,appropriateness,overall"
+)
 
 
 @pytest.fixture
@@ -121,9 +69,11 @@ def _ports_closed(port_base: int) -> bool:
     return True
 
 
-def test_up_serves_the_2023_table_then_stops_cleanly(tmp_path: Path, suite_env: dict[str, str]) -> None:
+def test_up_serves_the_2023_table_then_stops_cleanly(
+    tmp_path: Path, suite_env: dict[str, str]
+) -> None:
     data_dir = tmp_path / "data"
-    port_base = _free_port_base()
+    port_base = free_port_base()
     suite = Suite(data_dir, port_base, suite_env)
     banner = suite.start()
     try:
@@ -131,7 +81,9 @@ def test_up_serves_the_2023_table_then_stops_cleanly(tmp_path: Path, suite_env: 
             assert needle in banner
         evaluation_id = _evaluation_id(banner)
         with httpx.Client(base_url=suite.gateway, timeout=10) as client:
-            resp = client.get(f"/v1/evaluations/{evaluation_id}/report", headers={"Accept": "text/csv"})
+            resp = client.get(
+                f"/v1/evaluations/{evaluation_id}/report", headers={"Accept": "text/csv"}
+            )
             assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
             lines = resp.text.splitlines()
             assert lines[0] == HEADER

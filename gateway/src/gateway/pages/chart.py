@@ -107,8 +107,9 @@ def render(series: Series) -> str:
         parts.append(f'<circle cx="{x(p.on):.1f}" cy="{y(p.value):.1f}" r="5" fill="#1d70b8"/>')
     parts.append(
         f'<g font-size="12" fill="#0b0c0c">'
-        f'<line x1="{LEFT}" y1="{HEIGHT - 12}" x2="{LEFT + 24}" y2="{HEIGHT - 12}" stroke="#505a5f" '
-        f'stroke-width="2" stroke-dasharray="6 4"/><text x="{LEFT + 30}" y="{HEIGHT - 8}">'
+        f'<line x1="{LEFT}" y1="{HEIGHT - 12}" x2="{LEFT + 24}" y2="{HEIGHT - 12}" '
+        f'stroke="#505a5f" stroke-width="2" stroke-dasharray="6 4"/>'
+        f'<text x="{LEFT + 30}" y="{HEIGHT - 8}">'
         f"Trajectory to target</text>"
         f'<circle cx="{LEFT + 190}" cy="{HEIGHT - 12}" r="5" fill="#1d70b8"/>'
         f'<text x="{LEFT + 200}" y="{HEIGHT - 8}">Readings</text>'
@@ -122,9 +123,8 @@ def render(series: Series) -> str:
 def _description(series: Series) -> str:
     bits = []
     if series.baseline:
-        bits.append(
-            f"Baseline {_fmt(series.baseline.value, series.unit)} on {series.baseline.on.isoformat()}"
-        )
+        value = _fmt(series.baseline.value, series.unit)
+        bits.append(f"Baseline {value} on {series.baseline.on.isoformat()}")
     if series.target:
         bits.append(
             f"target {_fmt(series.target.value, series.unit)} by {series.target.on.isoformat()}"

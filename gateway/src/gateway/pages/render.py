@@ -43,8 +43,36 @@ def level_label(code: str | None, scale: list[dict[str, Any]] | None = None) -> 
     return code.replace("_", " ").capitalize()
 
 
+PROGRESS_CLASSES = {
+    "met": "govuk-tag--green",
+    "on_track": "govuk-tag--turquoise",
+    "off_track": "govuk-tag--orange",
+    "missed": "govuk-tag--red",
+}
+
+
+def progress_class(status: str) -> str:
+    """Colour of a target's progress tag (the words say it too)."""
+    return PROGRESS_CLASSES.get(status, "govuk-tag--grey")
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """A figure in its unit, the way people write it."""
+    if value is None:
+        return ""
+    if unit == "percent":
+        return f"{value:g}%"
+    if unit == "gbp":
+        return f"£{value:,.0f}"
+    if unit == "boolean":
+        return "yes" if value else "no"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 templates = Jinja2Templates(directory=str(HERE / "templates"))
-templates.env.globals.update(level_class=level_class, level_label=level_label)
+templates.env.globals.update(
+    level_class=level_class, level_label=level_label, progress_class=progress_class, fmt=fmt
+)
 
 
 def page(

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway import report
+from gateway import report, scorecard
 from gateway.clients import Backends, ServiceError, ServiceUnavailableError
+from gateway.pages.chart import Point, Series, render
 from gateway.pages.render import page
+from gateway.schemas import EvaluationReport
 from servicekit.jsonutil import dumps
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -73,10 +76,7 @@ async def home(request: Request) -> Response:
     )
     evaluations: list[dict[str, Any]] = (listed or {}).get("items", [])
     summaries = await asyncio.gather(
-        *(
-            _optional(backends.ratings.summary(e["id"]), [], "summary")
-            for e in evaluations
-        )
+        *(_optional(backends.ratings.summary(e["id"]), [], "summary") for e in evaluations)
     )
     for e, s in zip(evaluations, summaries, strict=True):
         e["overall"] = (s or {}).get("overall")
@@ -86,11 +86,16 @@ async def home(request: Request) -> Response:
     return page(
         request,
         "home.html",
-        {"title": "Evaluations", "section": "evaluations", "evaluations": evaluations, "missing": missing},
+        {
+            "title": "Evaluations",
+            "section": "evaluations",
+            "evaluations": evaluations,
+            "missing": missing,
+        },
     )
 
 
-async def _report(request: Request, ident: str) -> report.EvaluationReport | Response:
+async def _report(request: Request, ident: str) -> EvaluationReport | Response:
     try:
         return await report.compose(_backends(request), ident, {})
     except ServiceError as exc:
@@ -101,7 +106,12 @@ async def _report(request: Request, ident: str) -> report.EvaluationReport | Res
         return unavailable(request, "evaluation")
 
 
-@router.get("/evaluations/{ident}", name="page_evaluation", operation_id="page_evaluation", summary="Evaluation page")
+@router.get(
+    "/evaluations/{ident}",
+    name="page_evaluation",
+    operation_id="page_evaluation",
+    summary="Evaluation page",
+)
 async def evaluation_page(request: Request, ident: str) -> Response:
     """The ratings table grouped by policy area, as the panel published it."""
     if _uuid(ident) is None:
@@ -136,7 +146,12 @@ async def evaluation_page(request: Request, ident: str) -> Response:
     )
 
 
-@router.get("/evaluations/{ident}/report.{fmt}", name="page_report_download", operation_id="page_report_download", summary="Report download")
+@router.get(
+    "/evaluations/{ident}/report.{fmt}",
+    name="page_report_download",
+    operation_id="page_report_download",
+    summary="Report download",
+)
 async def report_download(request: Request, ident: str, fmt: str) -> Response:
     """The report as a file (CSV or JSON), for the download links."""
     if _uuid(ident) is None or fmt not in ("csv", "json"):
@@ -156,7 +171,96 @@ async def report_download(request: Request, ident: str, fmt: str) -> Response:
     )
 
 
-@router.get("/evidence", name="page_evidence", operation_id="page_evidence", summary="Evidence list page")
+def _chart(target: dict[str, Any], readings: list[dict[str, Any]] | None) -> str:
+    """The SVG for one target (its text equivalent is the readings table beside it)."""
+    baseline = (
+        Point(date.fromisoformat(target["baseline_on"]), float(target["baseline_value"]))
+        if target.get("baseline_on") and target.get("baseline_value") is not None
+        else None
+    )
+    return render(
+        Series(
+            title=f"{target['metric']}: readings against the trajectory to the target",
+            unit=str(target.get("unit", "")),
+            baseline=baseline,
+            target=Point(date.fromisoformat(target["due_on"]), float(target["target_value"])),
+            readings=[
+                Point(date.fromisoformat(r["as_of"]), float(r["value"])) for r in readings or []
+            ],
+        )
+    )
+
+
+def _as_of(value: str | None) -> str | None:
+    try:
+        return date.fromisoformat(value).isoformat() if value else None
+    except ValueError:
+        return None
+
+
+@router.get(
+    "/commitments/{ident}",
+    name="page_scorecard",
+    operation_id="page_scorecard",
+    summary="Commitment scorecard page",
+)
+async def scorecard_page(
+    request: Request, ident: str, as_of: Annotated[str | None, Query(max_length=10)] = None
+) -> Response:
+    """Wording, targets with charts, rating history, published evidence and revisions."""
+    if _uuid(ident) is None:
+        return not_found(request, "There is no commitment at this address.")
+    backends = _backends(request)
+    try:
+        composed = await scorecard.compose(
+            backends, ident, {}, float(request.app.state.settings.compose_timeout_s)
+        )
+    except ServiceError as exc:
+        if exc.status_code == 404:
+            return not_found(request, "There is no commitment at this address.")
+        raise
+    missing: list[str] = list(composed.missing)
+    commitment = composed.commitment
+    targets = [t.model_dump(mode="json") for t in composed.targets]
+    as_of_date = _as_of(as_of)
+    if as_of_date and commitment is not None:
+        then = await _optional(
+            backends.commitments.get_json(f"/v1/commitments/{ident}", params={"as_of": as_of_date}),
+            missing,
+            "wording as of that date",
+        )
+        if then is not None:
+            commitment = then
+            # Readings are not versioned: the as-of view shows the targets as they were set.
+            targets = [{"target": t, "readings": []} for t in then.get("targets", [])]
+    revisions = await _optional(
+        backends.commitments.get_json(
+            f"/v1/commitments/{ident}/revisions", params={"page_size": 200}
+        ),
+        missing,
+        "history of changes",
+    )
+    return page(
+        request,
+        "scorecard.html",
+        {
+            "title": (commitment or {}).get("title", "Commitment"),
+            "section": "evaluations",
+            "commitment": commitment,
+            "targets": targets,
+            "charts": [_chart(t["target"], t.get("readings")) for t in targets],
+            "ratings": [r.model_dump(mode="json") for r in composed.ratings],
+            "evidence": composed.evidence,
+            "revisions": (revisions or {}).get("items", []),
+            "as_of": as_of_date,
+            "missing": missing,
+        },
+    )
+
+
+@router.get(
+    "/evidence", name="page_evidence", operation_id="page_evidence", summary="Evidence list page"
+)
 async def evidence_page(
     request: Request,
     q: Annotated[str | None, Query(max_length=200)] = None,
@@ -187,13 +291,23 @@ async def evidence_page(
             "section": "evidence",
             "items": listed.get("items", []),
             "next_page_token": listed.get("next_page_token"),
-            "filters": {"q": q or "", "stance": stance or "", "kind": kind or "", "commitment_id": commitment_id or ""},
+            "filters": {
+                "q": q or "",
+                "stance": stance or "",
+                "kind": kind or "",
+                "commitment_id": commitment_id or "",
+            },
             "missing": missing,
         },
     )
 
 
-@router.get("/evidence/{ident}", name="page_submission", operation_id="page_submission", summary="Evidence page")
+@router.get(
+    "/evidence/{ident}",
+    name="page_submission",
+    operation_id="page_submission",
+    summary="Evidence page",
+)
 async def submission_page(request: Request, ident: str) -> Response:
     """One published submission (redactions and anonymity exactly as the public API shows)."""
     if _uuid(ident) is None:
