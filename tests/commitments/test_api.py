@@ -91,7 +91,9 @@ async def test_unknown_fields_and_bad_types_are_422_problems(client, writer):
 
 async def test_malformed_json_and_wrong_media_type(client, writer):
     r = await client.post(
-        "/v1/sources", content=b'{"reference": ', headers={**writer, "content-type": "application/json"}
+        "/v1/sources",
+        content=b'{"reference": ',
+        headers={**writer, "content-type": "application/json"},
     )
     assert r.status_code == 400 and r.json()["type"] == "/problems/malformed-json"
     r = await client.post(
@@ -101,7 +103,13 @@ async def test_malformed_json_and_wrong_media_type(client, writer):
 
 
 async def test_oversized_body_is_413(client, writer):
-    big = {"reference": ref(), "title": "P", "publisher": "D", "kind": "plan", "url": "x" * 2_000_000}
+    big = {
+        "reference": ref(),
+        "title": "P",
+        "publisher": "D",
+        "kind": "plan",
+        "url": "x" * 2_000_000,
+    }
     r = await client.post("/v1/sources", json=big, headers=writer)
     assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
 
@@ -142,7 +150,9 @@ async def test_patch_needs_if_match_and_refuses_stale(client, writer):
     r = await client.patch(url, json={"status": "in_progress"}, headers=writer)
     assert r.status_code == 428
     etag = (await client.get(url)).headers["etag"]
-    r = await client.patch(url, json={"status": "in_progress"}, headers={**writer, "If-Match": etag})
+    r = await client.patch(
+        url, json={"status": "in_progress"}, headers={**writer, "If-Match": etag}
+    )
     assert r.status_code == 200 and r.json()["status"] == "in_progress"
     assert r.headers["etag"] != etag
     r = await client.patch(url, json={"status": "met"}, headers={**writer, "If-Match": etag})
@@ -156,7 +166,8 @@ async def test_patch_is_a_merge_patch(client, writer):
     etag = (await client.get(url)).headers["etag"]
     r = await client.patch(
         url,
-        content=b'{"due_on": null}',
+        # Removing a due date is a due-date change: it needs a reason (issue 5).
+        content=b'{"due_on": null, "reason": "No date was ever set."}',
         headers={**writer, "If-Match": etag, "content-type": "application/merge-patch+json"},
     )
     assert r.status_code == 200 and r.json()["due_on"] is None and r.json()["title"] == c["title"]
@@ -170,8 +181,12 @@ async def test_only_one_of_two_concurrent_patches_with_the_same_etag_wins(client
     url = f"/v1/commitments/{c['id']}"
     etag = (await client.get(url)).headers["etag"]
     results = await asyncio.gather(
-        client.patch(url, json={"title": "one"}, headers={**writer, "If-Match": etag}),
-        client.patch(url, json={"title": "two"}, headers={**writer, "If-Match": etag}),
+        client.patch(
+            url, json={"title": "one", "reason": "r"}, headers={**writer, "If-Match": etag}
+        ),
+        client.patch(
+            url, json={"title": "two", "reason": "r"}, headers={**writer, "If-Match": etag}
+        ),
     )
     assert sorted(r.status_code for r in results) == [200, 412]
 
@@ -240,7 +255,9 @@ async def test_probes(client):
     ready = await client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["migrations"] == "head"
     rid = "0f0e5c4c-2d3b-4c3f-9a53-7b8c4f7d1e20"
-    assert (await client.get("/healthz", headers={"X-Request-ID": rid})).headers["x-request-id"] == rid
+    assert (await client.get("/healthz", headers={"X-Request-ID": rid})).headers[
+        "x-request-id"
+    ] == rid
 
 
 async def test_oversized_chunked_body_is_413_while_streaming(client, writer):

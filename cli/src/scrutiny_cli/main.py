@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from scrutiny_cli import credentials, suite
+from scrutiny_cli import credentials, suite, transfer
 from scrutiny_cli.seed import SeedError, seed
 
 DEFAULT_DATA_DIR = Path(".data")
@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     sd = sub.add_parser("seed", help="load the demo data into a running suite")
     _common(sd)
     sd.add_argument("--gateway-url", default=None)
+    transfer.add_parsers(sub, DEFAULT_DATA_DIR)
     cl = sub.add_parser("clients", help="manage API clients (create, list, disable, rotate)", add_help=False)
     _common(cl)
     args, rest = parser.parse_known_args(argv)
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_clients(args, rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
-    return {"up": cmd_up, "migrate": cmd_migrate, "seed": cmd_seed}[args.command](args)
+    commands = {"up": cmd_up, "migrate": cmd_migrate, "seed": cmd_seed, **transfer.COMMANDS}
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

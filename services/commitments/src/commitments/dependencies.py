@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.auth import Principal, require_scope
 from servicekit.db import session_from_request
+from servicekit.idempotency import Idempotency
 
 # The unit of work: exits (commits) when the endpoint returns, before the response is sent.
 Session = Annotated[AsyncSession, Depends(session_from_request, scope="function")]
 
 # Every write needs a token with this scope; reads of commitments are public.
 Writer = Annotated[Principal, Depends(require_scope("commitments:write"))]
+
+
+def _maker(request: Request) -> async_sessionmaker[AsyncSession]:
+    return request.app.state.sessionmaker  # type: ignore[no-any-return]
+
+
+def _idempotency(request: Request) -> Idempotency:
+    return request.app.state.idempotency  # type: ignore[no-any-return]
+
+
+# Routes that own their transactions (idempotent creates, streamed exports) take these instead.
+Maker = Annotated[async_sessionmaker[AsyncSession], Depends(_maker)]
+Idempotent = Annotated[Idempotency, Depends(_idempotency)]

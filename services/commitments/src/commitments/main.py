@@ -2,32 +2,53 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from commitments.config import ALEMBIC_INI, Settings
-from commitments.models import Event
+from commitments.models import Event, IdempotencyKey
 from commitments.router import router
 from servicekit.app import create_service_app
 from servicekit.auth import TokenVerifier
+from servicekit.idempotency import Idempotency, sweeper
+
+# A CSV import may be far larger than a JSON body.
+IMPORT_BODY_LIMIT = 50 * 1024 * 1024
 
 
 def create_app(
     settings: Settings | None = None, *, token_verifier: TokenVerifier | None = None
 ) -> FastAPI:
     """Build the commitments service."""
-    return create_service_app(
+
+    @contextlib.asynccontextmanager
+    async def sweep_idempotency_keys(app: FastAPI) -> AsyncIterator[None]:
+        async with sweeper(app.state.sessionmaker, IdempotencyKey):
+            yield
+
+    app = create_service_app(
         name="commitments",
         title="Scrutiny commitments service",
-        description="Sources, policy areas and the commitments governments make.",
+        description="Sources, policy areas and the commitments governments make: their targets, "
+        "progress readings, revision history and lineage.",
         settings=settings or Settings(),
         alembic_ini=ALEMBIC_INI,
         routers=[router],
         event_model=Event,
         token_verifier=token_verifier,
+        lifespan_hooks=[sweep_idempotency_keys],
+        body_limit_overrides=[(r"/v1/commitment-imports", IMPORT_BODY_LIMIT)],
         openapi_tags=[
             {"name": "sources", "description": "Documents commitments come from."},
             {"name": "policy areas", "description": "How commitments are grouped."},
-            {"name": "commitments", "description": "What was promised."},
+            {"name": "commitments", "description": "What was promised, and its history."},
+            {"name": "targets", "description": "Measurable targets and progress readings."},
+            {"name": "lineage", "description": "Superseded, split and merged commitments."},
+            {"name": "import and export", "description": "Bulk CSV in and out."},
             {"name": "events", "description": "The service's internal event feed."},
         ],
     )
+    app.state.idempotency = Idempotency(IdempotencyKey)
+    return app

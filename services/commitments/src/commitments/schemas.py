@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, HttpUrl, StringConstraints
+from pydantic import Field, HttpUrl, StringConstraints, field_validator
 
 from servicekit.schemas import InputModel, ReadModel
 
@@ -20,6 +20,17 @@ Slug = Annotated[
 Title = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
 Body = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+REASON_DOC = (
+    "Why this change is made; kept in the revision history. Required when the wording, the due "
+    "date or targets change, and for some status transitions (see the transition table)."
+)
+EFFECTIVE_DOC = (
+    "The date from which the change holds, for `as_of` reads; defaults to today. It may be in "
+    "the past (recording a change late) but not before the previous revision's date."
+)
 
 
 class SourceKind(StrEnum):
@@ -36,6 +47,45 @@ class CommitmentKind(StrEnum):
     pledge = "pledge"
     target = "target"
     recommendation = "recommendation"
+
+
+class Unit(StrEnum):
+    percent = "percent"
+    count = "count"  # type: ignore[assignment]  # shadows str.count, harmlessly
+    gbp = "gbp"
+    fte = "fte"
+    boolean = "boolean"
+
+
+class Direction(StrEnum):
+    increase = "increase"
+    decrease = "decrease"
+
+
+class ProgressStatus(StrEnum):
+    met = "met"
+    missed = "missed"
+    on_track = "on_track"
+    off_track = "off_track"
+
+
+class LineageKind(StrEnum):
+    superseded_by = "superseded_by"
+    split_into = "split_into"
+    merged_into = "merged_into"
+
+
+class LineageEnd(StrEnum):
+    successors = "successors"
+    predecessors = "predecessors"
+
+
+class CommitmentSort(StrEnum):
+    created_at = "created_at"
+    due_on = "due_on"
+    due_on_desc = "-due_on"
+    reference = "reference"
+    reference_desc = "-reference"
 
 
 class CommitmentStatus(StrEnum):
@@ -132,7 +182,15 @@ class CommitmentCreate(InputModel):
     lead_bodies: list[Body] = Field(default_factory=list, max_length=20, examples=[["NHS England"]])
     made_on: date | None = None
     due_on: date | None = Field(default=None, examples=["2024-03-31"])
-    status: CommitmentStatus = CommitmentStatus.not_started
+    status: CommitmentStatus = Field(
+        default=CommitmentStatus.not_started,
+        description="Any status but `superseded` (record a successor for that); `met`, "
+        "`partially_met` and `missed` before the due date, and `withdrawn`, need a `reason`.",
+    )
+    targets: list[TargetDefinition] = Field(
+        default_factory=list, max_length=50, description="Measurable targets, created with it."
+    )
+    reason: Reason | None = Field(default=None, description=REASON_DOC)
 
 
 class CommitmentUpdate(InputModel):
@@ -147,6 +205,8 @@ class CommitmentUpdate(InputModel):
     made_on: date | None = None
     due_on: date | None = None
     status: CommitmentStatus | None = None
+    reason: Reason | None = Field(default=None, description=REASON_DOC)
+    effective_on: date | None = Field(default=None, description=EFFECTIVE_DOC)
 
 
 class CommitmentRead(ReadModel):
@@ -166,3 +226,225 @@ class CommitmentRead(ReadModel):
     superseded_by_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    revision: int = Field(default=1, description="Number of the latest revision (1 = as created).")
+
+
+class CommitmentDetail(CommitmentRead):
+    """A commitment with its targets, now or as it stood on `as_of`."""
+
+    targets: list[TargetRead]
+    as_of: date | None = Field(
+        default=None, description="The date asked for with `?as_of=`; null for the current state."
+    )
+
+
+# --- targets and progress ----------------------------------------------------------------------
+
+TARGET_RULE = """
+Progress of a target is judged at the date of its latest reading (the greatest `as_of`; among
+readings of the same date, the one recorded last), and says when that was (`assessed_on`):
+
+- `met`: the reading reached the target value (at or above it for `increase`, at or below it for
+  `decrease`; for `boolean`, equal to it), on whatever date.
+- `missed`: it did not, and the reading is dated on or after the due date.
+- `on_track` / `off_track`: it did not, and the reading is dated before the due date. The
+  expected value on that date lies on the straight line from the baseline (value and date) to
+  the target value on the due date: expected = baseline + (target - baseline) x (days from
+  baseline to reading) / (days from baseline to due date). A reading exactly on the line, or
+  beyond it in the target's direction, is `on_track`; short of it, `off_track`. Without a
+  recorded baseline the earliest reading stands in for it. `boolean` targets have no line: not
+  yet true before the due date is `on_track`.
+- No readings: `status` is null.
+""".strip()
+
+
+class TargetDefinition(InputModel):
+    """A measurable target of a commitment."""
+
+    reference: Reference = Field(examples=["PDHSC-1c-EPR"])
+    metric: Short = Field(examples=["NHS trusts with an electronic patient record"])
+    unit: Unit = Field(description="`percent` 0-100; `boolean` 0 (false) or 1 (true).")
+    direction: Direction = Field(
+        default=Direction.increase, description="Whether higher (`increase`) or lower is better."
+    )
+    baseline_value: float | None = Field(default=None, examples=[86])
+    baseline_on: date | None = Field(default=None, examples=["2022-06-29"])
+    target_value: float = Field(examples=[90])
+    due_on: date = Field(examples=["2023-12-31"])
+    data_source: Short | None = Field(default=None, examples=["NHS England EPR returns"])
+
+    @field_validator("baseline_value", "target_value", mode="before")
+    @classmethod
+    def _booleans_as_numbers(cls, v: object) -> object:
+        return float(v) if isinstance(v, bool) else v
+
+
+class TargetCreate(TargetDefinition):
+    """A new target for an existing commitment: a change to the commitment, so with a reason."""
+
+    reason: Reason = Field(description=REASON_DOC)
+    effective_on: date | None = Field(default=None, description=EFFECTIVE_DOC)
+
+
+class TargetUpdate(InputModel):
+    """A JSON merge patch of a target; a `reason` is required, the change is a revision."""
+
+    metric: Short | None = None
+    unit: Unit | None = None
+    direction: Direction | None = None
+    baseline_value: float | None = None
+    baseline_on: date | None = None
+    target_value: float | None = None
+    due_on: date | None = None
+    data_source: Short | None = None
+    reason: Reason | None = Field(default=None, description=REASON_DOC)
+    effective_on: date | None = Field(default=None, description=EFFECTIVE_DOC)
+
+    @field_validator("baseline_value", "target_value", mode="before")
+    @classmethod
+    def _booleans_as_numbers(cls, v: object) -> object:
+        return float(v) if isinstance(v, bool) else v
+
+
+class TargetProgress(ReadModel):
+    """How a target is going, judged at its latest reading (the rule is in the API description)."""
+
+    status: ProgressStatus | None = Field(description="Null until the first reading.")
+    assessed_on: date | None = Field(description="The latest reading's date: when this was known.")
+    latest_value: float | None
+    expected_value: float | None = Field(
+        description="The trajectory's value on `assessed_on`; null when no line applies."
+    )
+    reading_count: int
+
+
+class TargetRead(ReadModel):
+    """A target and its progress."""
+
+    id: uuid.UUID
+    reference: str
+    commitment_id: uuid.UUID
+    metric: str
+    unit: Unit
+    direction: Direction
+    baseline_value: float | None
+    baseline_on: date | None
+    target_value: float
+    due_on: date
+    data_source: str | None
+    progress: TargetProgress
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReadingCreate(InputModel):
+    """A progress figure for a target."""
+
+    value: float = Field(description="In the target's unit; `boolean`: 0/1 or false/true.")
+    as_of: date = Field(description="The date the figure describes; not before the baseline.")
+    source: Short = Field(examples=["Government response to the Expert Panel, April 2023"])
+    unit: Unit | None = Field(
+        default=None, description="Optional check: refused unless it is the target's unit."
+    )
+    evidence_url: HttpUrl | None = None
+    evidence_submission_id: uuid.UUID | None = Field(
+        default=None, description="A submission in the evidence service that supports the figure."
+    )
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _booleans_as_numbers(cls, v: object) -> object:
+        return float(v) if isinstance(v, bool) else v
+
+
+class ReadingRead(ReadModel):
+    """A progress reading."""
+
+    id: uuid.UUID
+    target_id: uuid.UUID
+    value: float
+    as_of: date
+    source: str
+    evidence_url: str | None
+    evidence_submission_id: uuid.UUID | None
+    client_id: str
+    organisation: str
+    created_at: datetime
+
+
+# --- revisions and lineage ---------------------------------------------------------------------
+
+
+class FieldChange(ReadModel):
+    """One changed field: a JSON pointer into the commitment (targets by id) and both values."""
+
+    path: str = Field(examples=["/due_on", "/targets/0190c0de-.../target_value"])
+    before: Any = None
+    after: Any = None
+
+
+class RevisionRead(ReadModel):
+    """A recorded change to a commitment or its targets."""
+
+    id: uuid.UUID
+    commitment_id: uuid.UUID
+    number: int
+    action: str = Field(
+        examples=["created", "updated", "target_added", "target_updated", "superseded"]
+    )
+    effective_on: date | None
+    recorded_at: datetime = Field(validation_alias="created_at")
+    client_id: str
+    organisation: str
+    reason: str | None
+    changes: list[FieldChange]
+
+
+class LineageLinkCreate(InputModel):
+    """This commitment was superseded by, split into (one link per part) or merged into another."""
+
+    kind: LineageKind
+    successor_id: uuid.UUID
+    reason: Reason
+    effective_on: date | None = Field(default=None, description=EFFECTIVE_DOC)
+
+
+class LineageLinkRead(ReadModel):
+    """A lineage link, readable from both of its commitments."""
+
+    id: uuid.UUID
+    kind: LineageKind
+    predecessor_id: uuid.UUID
+    successor_id: uuid.UUID
+    reason: str
+    client_id: str
+    organisation: str
+    created_at: datetime
+
+
+# --- import / export ---------------------------------------------------------------------------
+
+
+class RecordCounts(ReadModel):
+    """How many records of each kind."""
+
+    sources: int = 0
+    policy_areas: int = 0
+    commitments: int = 0
+    targets: int = 0
+    lineage_links: int = 0
+
+
+class ImportReport(ReadModel):
+    """What an import did (or, in a dry run, would do)."""
+
+    dry_run: bool
+    rows: int
+    created: RecordCounts
+    updated: RecordCounts
+    unchanged: RecordCounts
+
+
+# Forward references (a commitment's targets are defined below it).
+CommitmentCreate.model_rebuild()
+CommitmentDetail.model_rebuild()
