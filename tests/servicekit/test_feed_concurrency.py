@@ -10,6 +10,7 @@ overlap; on SQLite writers are serialised, so the test runs there too but proves
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import uuid
 from pathlib import Path
@@ -34,7 +35,9 @@ WRITERS = 12 if ON_POSTGRES else 4
 EVENTS_PER_WRITER = 25 if ON_POSTGRES else 10
 
 
-async def _writer(maker: async_sessionmaker[AsyncSession], n: int, committed: set[uuid.UUID]) -> None:
+async def _writer(
+    maker: async_sessionmaker[AsyncSession], n: int, committed: set[uuid.UUID]
+) -> None:
     rng = random.Random(n)
     for _ in range(EVENTS_PER_WRITER):
         rid = uuid.uuid4()
@@ -46,7 +49,9 @@ async def _writer(maker: async_sessionmaker[AsyncSession], n: int, committed: se
         committed.add(rid)
 
 
-async def _reader(maker: async_sessionmaker[AsyncSession], seen: list[tuple[int, uuid.UUID]], done: asyncio.Event) -> None:
+async def _reader(
+    maker: async_sessionmaker[AsyncSession], seen: list[tuple[int, uuid.UUID]], done: asyncio.Event
+) -> None:
     after = 0
     while True:
         finished = done.is_set()
@@ -84,15 +89,21 @@ async def test_polling_reader_never_skips_a_late_commit(tmp_path: Path) -> None:
         # Let the sequencers position the last commits, then let the reader drain.
         for _ in range(500):
             async with maker() as session:
-                left = await session.scalar(select(FeedEvent.id).where(FeedEvent.position.is_(None)).limit(1))
+                left = await session.scalar(
+                    select(FeedEvent.id).where(FeedEvent.position.is_(None)).limit(1)
+                )
             if left is None:
                 break
             await asyncio.sleep(0.01)
         done.set()
         await asyncio.wait_for(reader, 30)
         async with maker() as session:
-            order = (await session.scalars(select(FeedEvent.position).order_by(FeedEvent.occurred_at, FeedEvent.id))).all()
-        inversions = sum(1 for a, b in zip(order, order[1:]) if a > b)
+            order = (
+                await session.scalars(
+                    select(FeedEvent.position).order_by(FeedEvent.occurred_at, FeedEvent.id)
+                )
+            ).all()
+        inversions = sum(1 for a, b in itertools.pairwise(order) if a > b)
     finally:
         for t in sequencers:
             t.cancel()

@@ -19,7 +19,11 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
         "Health and Social Care Committee",
         ["commitments:write", "evidence:moderate", "ratings:write"],
     ),
-    "panel_member": ("Expert Panel member", "Health and Social Care Committee Expert Panel", ["ratings:write"]),
+    "panel_member": (
+        "Expert Panel member",
+        "Health and Social Care Committee Expert Panel",
+        ["ratings:write"],
+    ),
     "panel_chair": (
         "Expert Panel chair",
         "Health and Social Care Committee Expert Panel",
@@ -48,7 +52,17 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
 
 def create_client(env: dict[str, str], name: str, org: str, scopes: list[str]) -> dict[str, Any]:
     """Create a client directly in the gateway's database (the gateway's own management command)."""
-    cmd = [sys.executable, "-m", "gateway.manage", "clients", "create", "--name", name, "--org", org]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gateway.manage",
+        "clients",
+        "create",
+        "--name",
+        name,
+        "--org",
+        org,
+    ]
     for scope in scopes:
         cmd += ["--scope", scope]
     out = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, check=False)

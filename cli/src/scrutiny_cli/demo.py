@@ -140,7 +140,7 @@ COMMITMENTS: list[tuple[str, str, str, str, str | None, list[str]]] = [
 ]
 
 DIMENSIONS = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
-G, RI, I = "good", "requires_improvement", "inadequate"
+G, RI, I = "good", "requires_improvement", "inadequate"  # noqa: E741 (the table reads as published)
 
 # The panel's published table: (commitment reference, levels per dimension, published overall).
 RATINGS: list[tuple[str, tuple[str, str, str, str], str]] = [

@@ -170,9 +170,7 @@ RATIONALES: dict[str, dict[str, str]] = {
             "Year-to-year funding and pay that trails other sectors make it hard to recruit and "
             "keep specialist staff."
         ),
-        "impact": (
-            "Without the specialist workforce, other digital commitments are put at risk."
-        ),
+        "impact": ("Without the specialist workforce, other digital commitments are put at risk."),
         "appropriateness": (
             "A headcount target without a workforce plan behind it, and with social care "
             "largely unmeasured, is not an adequate commitment."
@@ -211,7 +209,9 @@ def _ok(resp: httpx.Response) -> httpx.Response:
 
 
 def seed_ratings(
-    client: httpx.Client, evaluation: dict[str, Any], commitments_by_reference: dict[str, dict[str, Any]]
+    client: httpx.Client,
+    evaluation: dict[str, Any],
+    commitments_by_reference: dict[str, dict[str, Any]],
 ) -> None:
     """Add rationales to the nine draft ratings, agree them, publish, and record the response.
 

@@ -18,8 +18,18 @@ DEFAULT_DATA_DIR = Path(".data")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="SQLite files, blobs, logs, demo credentials (default .data)")
-    p.add_argument("--port-base", type=int, default=8000, help="gateway port; services on N+1..N+3 (default 8000)")
+    p.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help="SQLite files, blobs, logs, demo credentials (default .data)",
+    )
+    p.add_argument(
+        "--port-base",
+        type=int,
+        default=8000,
+        help="gateway port; services on N+1..N+3 (default 8000)",
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -52,7 +62,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         while not stopping.is_set():
             for name, proc in procs.items():
                 if proc.poll() is not None:
-                    print(f"{name} exited with {proc.returncode}; stopping the suite", file=sys.stderr)
+                    print(
+                        f"{name} exited with {proc.returncode}; stopping the suite", file=sys.stderr
+                    )
                     stopping.set()
             stopping.wait(0.5)
         return 0
@@ -65,7 +77,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("stopped.", flush=True)
 
 
-def _banner(port_base: int, data_dir: Path, creds: dict[str, dict[str, str]], evaluation: dict[str, str] | None) -> None:
+def _banner(
+    port_base: int,
+    data_dir: Path,
+    creds: dict[str, dict[str, str]],
+    evaluation: dict[str, str] | None,
+) -> None:
     gw = f"http://localhost:{port_base}"
     lines = [
         "",
@@ -82,10 +99,21 @@ def _banner(port_base: int, data_dir: Path, creds: dict[str, dict[str, str]], ev
             "Demo: the Expert Panel's 2023 evaluation",
             f"  curl -H 'Accept: text/csv' {gw}/v1/evaluations/{evaluation['id']}/report",
         ]
-    lines += ["", "Demo API clients (get a token: POST /oauth/token, grant_type=client_credentials):"]
+    lines += [
+        "",
+        "Demo API clients (get a token: POST /oauth/token, grant_type=client_credentials):",
+    ]
     for role, c in creds.items():
-        lines.append(f"  {role:<13} client_id={c['client_id']}  client_secret={c['client_secret']}  scopes={' '.join(c['scopes'])}")
-    lines += [f"  (saved in {data_dir / 'credentials.json'}; logs in {data_dir / 'logs'})", "", "Ctrl-C stops all four processes."]
+        scopes = " ".join(c["scopes"])
+        lines.append(
+            f"  {role:<13} client_id={c['client_id']}  client_secret={c['client_secret']}"
+            f"  scopes={scopes}"
+        )
+    lines += [
+        f"  (saved in {data_dir / 'credentials.json'}; logs in {data_dir / 'logs'})",
+        "",
+        "Ctrl-C stops all four processes.",
+    ]
     print("\n".join(lines), flush=True)
 
 
@@ -126,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     _common(sd)
     sd.add_argument("--gateway-url", default=None)
     transfer.add_parsers(sub, DEFAULT_DATA_DIR)
-    cl = sub.add_parser("clients", help="manage API clients (create, list, disable, rotate)", add_help=False)
+    cl = sub.add_parser(
+        "clients", help="manage API clients (create, list, disable, rotate)", add_help=False
+    )
     _common(cl)
     args, rest = parser.parse_known_args(argv)
     if args.command == "clients":

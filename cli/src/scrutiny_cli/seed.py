@@ -18,7 +18,9 @@ class SeedError(RuntimeError):
 
 def _check(resp: httpx.Response) -> dict[str, Any]:
     if resp.status_code >= 400:
-        raise SeedError(f"{resp.request.method} {resp.request.url.path} → {resp.status_code}: {resp.text}")
+        raise SeedError(
+            f"{resp.request.method} {resp.request.url.path} → {resp.status_code}: {resp.text}"
+        )
     body: dict[str, Any] = resp.json()
     return body
 
@@ -104,5 +106,9 @@ def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dic
             cid = commitments[reference]["id"]
             path = f"/v1/evaluations/{evaluation['id']}/ratings/{cid}"
             if client.get(path).status_code == 404:
-                _check(client.put(path, json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))}))
+                _check(
+                    client.put(
+                        path, json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))}
+                    )
+                )
         return evaluation

@@ -33,7 +33,9 @@ class Part:
 
 PARTS = (
     Part("gateway", 0, "gateway.main:create_app", ROOT / "gateway/alembic.ini"),
-    Part("commitments", 1, "commitments.main:create_app", ROOT / "services/commitments/alembic.ini"),
+    Part(
+        "commitments", 1, "commitments.main:create_app", ROOT / "services/commitments/alembic.ini"
+    ),
     Part("evidence", 2, "evidence.main:create_app", ROOT / "services/evidence/alembic.ini"),
     Part("ratings", 3, "ratings.main:create_app", ROOT / "services/ratings/alembic.ini"),
 )
@@ -83,9 +85,18 @@ def start(env: dict[str, str], port_base: int, log_dir: Path) -> dict[str, subpr
         log = (log_dir / f"{part.name}.log").open("ab")
         procs[part.name] = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", part.app, "--factory",
-                "--host", "127.0.0.1", "--port", str(port_base + part.offset),
-                "--no-access-log", "--timeout-graceful-shutdown", "10",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                part.app,
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port_base + part.offset),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "10",
             ],
             env=env,
             stdout=log,

@@ -41,8 +41,8 @@ class AuthSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SCRUTINY_", extra="ignore")
 
-    token_issuer: str = "http://localhost:8000"
-    token_audience: str = "scrutiny-api"
+    token_issuer: str = "http://localhost:8000"  # noqa: S105 (a URL, not a secret)
+    token_audience: str = "scrutiny-api"  # noqa: S105 (a name, not a secret)
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     # A JWKS document given inline (JSON) instead of fetched; used where no gateway is reachable.
     jwks_json: str = ""
@@ -169,7 +169,9 @@ def forbidden(scope: str) -> ProblemError:
         f"This operation needs the scope {scope!r}.",
         type_="/problems/insufficient-scope",
         headers={
-            "WWW-Authenticate": f'Bearer realm="scrutiny", error="insufficient_scope", scope="{scope}"'
+            "WWW-Authenticate": (
+                f'Bearer realm="scrutiny", error="insufficient_scope", scope="{scope}"'
+            )
         },
     )
 

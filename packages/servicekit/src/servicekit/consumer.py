@@ -1,8 +1,26 @@
 """Consumers of another service's event feed, applying events into a local read model.
 
-Each consumer stores its position in the same transaction as the changes an event causes, and
-locks its position row while applying, so with several replicas running exactly one applies a
-given batch and every event is applied at most once (and, by retrying, at least once).
+Guarantees, and what gives each:
+
+- **At most once.** The consumer's position (`consumer_positions`, one row per feed) is updated in
+  the same transaction as the changes the events cause. An event is applied only if its position
+  is above the stored one, read under `SELECT ... FOR UPDATE` on PostgreSQL (on SQLite every
+  transaction already holds the write lock), so two replicas that fetched the same batch cannot
+  both apply it: the second waits for the first to commit, then sees the new position and skips.
+- **At least once.** A batch that fails (the handler raised, the database went away, the process
+  was killed) rolls back with its position, so it is fetched and applied again.
+- **One active consumer per feed.** With several replicas, each consumer's polling loop first
+  takes a PostgreSQL session advisory lock (`pg_try_advisory_lock`) on a dedicated connection and
+  holds it while it polls; the other replicas stand by and retry every `standby_interval`
+  seconds. If the holder dies its connection closes and PostgreSQL releases the lock, so a
+  standby takes over within that interval. The lock saves duplicate work; correctness never
+  depends on it (the row lock above is the guard).
+- **Survives restarts.** The position is in the database, so a restarted consumer continues
+  from the last committed batch.
+
+A consumer with credentials never reads anonymously: its `headers` hook raises while no token can
+be had (the service starts before the gateway can issue one), and the loop backs off and retries.
+Reading anonymously would skip private events for good.
 """
 
 from __future__ import annotations
@@ -10,12 +28,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
-from sqlalchemy import BigInteger, String, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import BigInteger, String, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 log = logging.getLogger("servicekit.consumer")
@@ -28,6 +47,80 @@ class ConsumerPositionMixin:
 
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+def lock_key(name: str) -> int:
+    """The advisory-lock key of a named singleton task (a signed 64-bit integer)."""
+    return zlib.crc32(f"scrutiny-consumer:{name}".encode())
+
+
+class SingleActive:
+    """A PostgreSQL session advisory lock held on a dedicated connection.
+
+    `acquire()` is non-blocking (`pg_try_advisory_lock`); `held()` checks the connection is still
+    alive (a lost connection means a lost lock). On SQLite there is nothing to take: every caller
+    is active, and the database write lock serialises them.
+    """
+
+    def __init__(self, engine: AsyncEngine | None, name: str) -> None:
+        self.engine = engine
+        self.key = lock_key(name)
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def needed(self) -> bool:
+        """Whether this backend has advisory locks."""
+        return self.engine is not None and self.engine.dialect.name == "postgresql"
+
+    async def acquire(self) -> bool:
+        """Take the lock if free; True if this instance now holds it."""
+        if not self.needed:
+            return True
+        if self._conn is not None:
+            return True
+        assert self.engine is not None
+        conn = await self.engine.connect()
+        try:
+            # Autocommit: the lock outlives transactions, and the connection must not sit
+            # "idle in transaction" holding a snapshot for hours.
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}))
+        except BaseException:
+            await conn.close()
+            raise
+        if not got:
+            await conn.close()
+            return False
+        self._conn = conn
+        return True
+
+    async def held(self) -> bool:
+        """Whether the lock is still ours (its connection answers)."""
+        if not self.needed:
+            return True
+        if self._conn is None:
+            return False
+        try:
+            await self._conn.scalar(text("SELECT 1"))
+            return True
+        except Exception:
+            await self.release()
+            return False
+
+    async def release(self) -> None:
+        """Give the lock up (closing the connection releases it even if the unlock fails)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        with contextlib.suppress(Exception):
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+        with contextlib.suppress(Exception):
+            await conn.close()
+
+
+def _engine_of(maker: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    bind = maker.kw.get("bind")
+    return bind if isinstance(bind, AsyncEngine) else None
 
 
 class FeedConsumer:
@@ -44,6 +137,9 @@ class FeedConsumer:
         interval: float = 0.25,
         batch: int = 200,
         headers: Callable[[], Awaitable[dict[str, str]]] | None = None,
+        max_backoff: float = 5.0,
+        standby_interval: float = 2.0,
+        liveness_interval: float = 5.0,
     ) -> None:
         self.name = name
         self.client = client
@@ -53,6 +149,14 @@ class FeedConsumer:
         self.interval = interval
         self.batch = batch
         self.headers = headers
+        self.max_backoff = max_backoff
+        self.standby_interval = standby_interval
+        self.liveness_interval = liveness_interval
+        self.lock = SingleActive(_engine_of(maker), f"{position_model.__tablename__}:{name}")
+        # Observability (and tests): whether this instance is the active one, and its work.
+        self.active = False
+        self.applied_total = 0
+        self.polls = 0
 
     async def position(self) -> int:
         """The last position applied."""
@@ -62,19 +166,24 @@ class FeedConsumer:
 
     async def poll_once(self) -> int:
         """Fetch and apply one batch; returns how many events were applied."""
+        self.polls += 1
         after = await self.position()
         headers = await self.headers() if self.headers else {}
         resp = await self.client.get(
             "/v1/events", params={"after": after, "limit": self.batch}, headers=headers
         )
         resp.raise_for_status()
-        events = resp.json()["items"]
-        if not events:
+        page = resp.json()
+        events: list[dict[str, Any]] = page["items"]
+        # A reader that is not shown private events still moves past them (else a run of more
+        # than `batch` private events would hold it at the same position for ever).
+        next_after = int(page.get("next_after", events[-1]["position"] if events else after))
+        if not events and next_after <= after:
             return 0
         applied = 0
         async with self.maker() as session, session.begin():
             stmt = select(self.position_model).where(self.position_model.name == self.name)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update()
             row = (await session.scalars(stmt)).one_or_none()
             if row is None:
@@ -87,12 +196,22 @@ class FeedConsumer:
                 await self.handler(session, event)
                 row.position = event["position"]
                 applied += 1
+            if next_after > row.position:
+                row.position = next_after
+        self.applied_total += applied
         return applied
 
-    async def run(self) -> None:
-        """Poll forever, backing off while the source is unreachable."""
+    async def _poll_while_active(self) -> None:
+        """Poll until the lock is lost (returns) or the task is cancelled."""
         delay = self.interval
+        checked = asyncio.get_running_loop().time()
         while True:
+            now = asyncio.get_running_loop().time()
+            if now - checked >= self.liveness_interval:
+                checked = now
+                if not await self.lock.held():
+                    log.warning("consumer %s lost its lock; standing by", self.name)
+                    return
             try:
                 applied = await self.poll_once()
                 delay = self.interval
@@ -102,11 +221,37 @@ class FeedConsumer:
                 raise
             except httpx.HTTPError as exc:
                 log.warning("feed %s unreachable: %s", self.name, exc)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, self.max_backoff)
             except Exception:
                 log.exception("consumer %s failed to apply a batch; will retry", self.name)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, self.max_backoff)
+                # The database may be what failed; make sure the lock is still ours.
+                checked = 0.0
             await asyncio.sleep(delay)
+
+    async def run(self) -> None:
+        """Poll forever while holding the feed's lock; stand by while another replica holds it."""
+        try:
+            while True:
+                try:
+                    got = await self.lock.acquire()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("consumer %s cannot reach its database: %s", self.name, exc)
+                    got = False
+                if not got:
+                    self.active = False
+                    await asyncio.sleep(self.standby_interval)
+                    continue
+                self.active = True
+                try:
+                    await self._poll_while_active()
+                finally:
+                    self.active = False
+                    await self.lock.release()
+        finally:
+            await self.lock.release()
 
 
 @contextlib.asynccontextmanager

@@ -75,7 +75,7 @@ def emit(
     *,
     public: bool = True,
 ) -> R:
-    """Record an event carrying the resource's public representation; returns that representation."""
+    """Record an event with the resource's public representation; returns that representation."""
     read = read_schema.model_validate(row)
     record_event(
         session,

@@ -74,10 +74,10 @@ class VersionedMixin:
     )
 
     @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, Any]:
+    def __mapper_args__(self) -> dict[str, Any]:
         # SQLAlchemy bumps the counter and adds `WHERE version = :old` to every UPDATE, so two
         # writers racing past the same If-Match cannot both win.
-        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]
+        return {"version_id_col": self.__table__.c.version}  # type: ignore[attr-defined]
 
 
 def make_base(metadata: MetaData) -> type[DeclarativeBase]:

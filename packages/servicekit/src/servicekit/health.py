@@ -68,7 +68,8 @@ def health_router(alembic_ini: Path) -> APIRouter:
             raise ProblemError(
                 503,
                 "Service Unavailable",
-                f"Database schema at {sorted(current)}, code expects {sorted(heads)}; run migrations.",
+                f"Database schema at {sorted(current)}, code expects {sorted(heads)}; "
+                "run migrations.",
                 headers={"Retry-After": "5"},
             )
         return Health(status="ready", checks={"database": "ok", "migrations": "head"})

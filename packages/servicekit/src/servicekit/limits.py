@@ -15,7 +15,9 @@ class BodyTooLarge(HTTPException):
     """The client sent more bytes than the route allows (an HTTPException so handlers render it)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body exceeds the limit of {limit} bytes for this operation.")
+        super().__init__(
+            413, f"The request body exceeds the limit of {limit} bytes for this operation."
+        )
 
 
 def _problem(limit: int, path: str) -> bytes:
@@ -80,14 +82,20 @@ class BodyLimitMiddleware:
                     await self._reject(scope, send, limit)
                     return
         received = 0
-        started = False
+        started = rejected = False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, rejected
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    if started or rejected:
+                        # Said once already, or the answer is on its way (e.g. a proxied
+                        # service replied before reading everything): the app is only draining,
+                        # so drop the excess rather than fail a response that has begun.
+                        return {**message, "body": b""}
+                    rejected = True
                     raise BodyTooLarge(limit)
             return message
 

@@ -3,22 +3,72 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from typing import IO
 
 from asgi_correlation_id import CorrelationIdFilter
 from pythonjsonlogger.json import JsonFormatter
 
 _configured = False
 
+# Credentials that must never reach a log line, whoever wrote it: an Authorization header's
+# value, a client secret or token in a form, JSON or repr, and anything shaped like a JWT.
+_REDACTIONS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"""(?i)(\b(?:proxy-)?authorization['"]?\s*[:=,]\s*b?['"]?)"""
+            r"""(?:(?:bearer|basic)\s+)?[^\s'",;}\]]+"""
+        ),
+        r"\1[redacted]",
+    ),
+    (
+        re.compile(
+            r"""(?i)(\b(?:client_secret|access_token)['"]?\s*[:=,]\s*b?['"]?)[^\s&'",;}\]]+"""
+        ),
+        r"\1[redacted]",
+    ),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
+]
+# Attributes every LogRecord has; anything else came in through `extra=` and is checked too.
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
 
-def configure_logging(service: str, *, json_logs: bool = True, level: str = "INFO") -> None:
-    """Send every log line (ours, uvicorn's, SQLAlchemy's) to stdout as one JSON object."""
-    global _configured
-    if _configured:
-        return
-    _configured = True
-    handler = logging.StreamHandler(sys.stdout)
+
+def redact(text: str) -> str:
+    """The text with credentials replaced by `[redacted]`."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Scrubs credentials from the message, its arguments, `extra` fields and tracebacks."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place; never drops it."""
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        for key, value in list(vars(record).items()):
+            if key not in _RECORD_ATTRS and isinstance(value, str):
+                setattr(record, key, redact(value))
+        if record.exc_info:
+            # Exception messages often quote the request; keep the text, scrubbed.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
+def make_handler(
+    service: str, *, json_logs: bool = True, stream: IO[str] | None = None
+) -> logging.Handler:
+    """The handler every process logs through: request id, redaction, one JSON object a line."""
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.addFilter(CorrelationIdFilter(uuid_length=36, default_value="-"))
+    handler.addFilter(RedactSecretsFilter())
     if json_logs:
         handler.setFormatter(
             JsonFormatter(
@@ -28,8 +78,17 @@ def configure_logging(service: str, *, json_logs: bool = True, level: str = "INF
                 timestamp=False,
             )
         )
+    return handler
+
+
+def configure_logging(service: str, *, json_logs: bool = True, level: str = "INFO") -> None:
+    """Send every log line (ours, uvicorn's, SQLAlchemy's) to stdout as one JSON object."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [make_handler(service, json_logs=json_logs)]
     root.setLevel(level)
     # Per-request client logs would double every access line and may carry tokens in URLs.
     logging.getLogger("httpx").setLevel(logging.WARNING)

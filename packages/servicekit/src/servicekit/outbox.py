@@ -1,10 +1,39 @@
 """The transactional outbox and the ordered event feed every service serves.
 
-Writers insert an event row in the same transaction as the change, with no position. A single
-sequencer (one at a time: an advisory lock on PostgreSQL, the write lock on SQLite) gives
-positions to *committed* rows only, in one statement, continuing from the highest position so far.
-A reader polling `after=N` therefore never skips an event whose transaction committed late: that
-event simply receives a position above every one already handed out.
+How a feed that never skips works
+---------------------------------
+A writer inserts its event row in the same transaction as the change, with **no position**
+(`record_event`). Nothing can read the row until that transaction commits, and if it rolls back
+the event never existed. A separate *sequencer* then gives positions to committed rows only: in
+one `UPDATE ... FROM (SELECT ... WHERE position IS NULL)` statement it numbers every committed,
+unpositioned row, continuing from the highest position handed out so far. Positions therefore
+only ever grow, and each position is written once, after its event is already visible.
+
+A reader polling `GET /v1/events?after=N` sees positions `> N`. The classic way to miss an event
+is to number rows at insert time (a sequence or autoincrement): transaction A takes 7, B takes 8,
+B commits, a reader reads 8 and moves to `after=8`, then A commits 7 behind its back. Here A's
+row has no position until it has committed; when it does, the next sequencer pass gives it a
+position above 8, so the reader finds it on its next poll. "Late" commits are simply numbered
+late.
+
+Several replicas writing at once (PostgreSQL): every replica runs a sequencer, but each pass takes
+`pg_advisory_xact_lock` on a key derived from the table name first, so passes run one at a time
+across all replicas, each seeing the positions the previous pass committed (READ COMMITTED takes a
+fresh snapshot per statement, after the lock was granted). The `UNIQUE` constraint on `position`
+is the backstop: two passes that somehow overlapped could not both commit the same number. On
+SQLite every transaction holds the database write lock from `BEGIN IMMEDIATE`, which serialises
+the sequencer the same way. Writers never wait on the sequencer: they only insert.
+
+Within one pass rows are numbered by `__feed_order__` (default `occurred_at, id`); a model may set
+another order (the gateway's log numbers imported events in the order it imported them).
+Feed positions are dense: `1..N` with no gaps, because a pass numbers every row it saw from the
+highest position + 1 upwards, and rows are never deleted.
+
+The reader side (`events_router`): `after` is validated (a non-negative integer, else 422); a
+position beyond the head was not issued by this feed (409, e.g. a consumer pointed at a fresh
+database); `limit` is 1..1000. Anonymous callers see public events only; a token with
+`events:internal` (other services' consumers, the gateway) sees every event, each marked
+`public` so it can pass the flag on.
 """
 
 from __future__ import annotations
@@ -46,16 +75,22 @@ class EventMixin:
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
 
     @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:
-        # The sequencer looks only at unpositioned rows; a partial index keeps that O(new events).
-        return (
-            Index(
-                "ix_events_unsequenced",
-                "id",
-                postgresql_where=text("position IS NULL"),
-                sqlite_where=text("position IS NULL"),
-            ),
-        )
+    def __table_args__(self) -> tuple[Any, ...]:
+        return event_table_args()
+
+
+def event_table_args(*extra: Any) -> tuple[Any, ...]:
+    """`__table_args__` of an events table, plus a model's own constraints and indexes."""
+    # The sequencer looks only at unpositioned rows; a partial index keeps that O(new events).
+    return (
+        Index(
+            "ix_events_unsequenced",
+            "id",
+            postgresql_where=text("position IS NULL"),
+            sqlite_where=text("position IS NULL"),
+        ),
+        *extra,
+    )
 
 
 class EventRead(BaseModel):
@@ -67,6 +102,11 @@ class EventRead(BaseModel):
     resource_type: str = Field(examples=["commitment"])
     resource_id: uuid.UUID
     occurred_at: datetime
+    public: bool = Field(
+        default=True,
+        description="Whether anonymous readers see this event (always true for them); internal "
+        "readers (scope `events:internal`) also get the private ones, marked false.",
+    )
     payload: dict[str, Any] = Field(
         description="The resource as it stood after the change (its public representation)."
     )
@@ -76,7 +116,10 @@ class EventPage(BaseModel):
     """A slice of the feed; poll again with `after=next_after`."""
 
     items: list[EventRead]
-    next_after: int = Field(description="Pass as `after` to continue; equals `after` when empty.")
+    next_after: int = Field(
+        description="Pass as `after` to continue; equals `after` when nothing new was scanned. "
+        "It may move past positions you were not shown (private events)."
+    )
 
 
 def record_event(
@@ -103,6 +146,10 @@ def record_event(
     )
 
 
+# Columns a sequencer pass numbers rows by; a model may set `__feed_order__` to others.
+DEFAULT_FEED_ORDER = ("occurred_at", "id")
+
+
 def _lock_key(table: str) -> int:
     return zlib.crc32(f"scrutiny-sequencer:{table}".encode())
 
@@ -110,14 +157,15 @@ def _lock_key(table: str) -> int:
 async def assign_positions(session: AsyncSession, model: type[Any]) -> int:
     """Give feed positions to committed, unpositioned events; returns how many were positioned."""
     table = model.__tablename__
-    if session.bind.dialect.name == "postgresql":
+    order = ", ".join(getattr(model, "__feed_order__", DEFAULT_FEED_ORDER))
+    if session.get_bind().dialect.name == "postgresql":
         # One sequencer at a time across every replica; released when this transaction ends.
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(table)})
     result = await session.execute(
         text(
             f"UPDATE {table} SET position = numbered.pos FROM ("
             f" SELECT id, (SELECT COALESCE(MAX(position), 0) FROM {table})"
-            f"   + ROW_NUMBER() OVER (ORDER BY occurred_at, id) AS pos"
+            f"   + ROW_NUMBER() OVER (ORDER BY {order}) AS pos"
             f" FROM {table} WHERE position IS NULL) AS numbered"
             f" WHERE {table}.id = numbered.id"
         )
@@ -158,29 +206,54 @@ async def sequencer(
             await task
 
 
-def events_router(model: type[Any], *, tag: str = "events") -> APIRouter:
-    """`GET /v1/events?after=&limit=`: the service's ordered feed."""
+FEED_DESCRIPTION = (
+    "Events in feed order after `after`. Positions are only given to committed events, so "
+    "polling with the last position you saw never misses one.\n\n"
+    "Anonymous readers see public events; a token with `events:internal` sees all of them."
+)
+
+
+def events_router(
+    model: type[Any],
+    *,
+    tag: str = "events",
+    item_model: type[BaseModel] = EventRead,
+    page_model: type[BaseModel] = EventPage,
+    summary: str = "Read the event feed",
+    description: str = FEED_DESCRIPTION,
+    internal_scopes: tuple[str, ...] = ("events:internal",),
+    responses: dict[int | str, dict[str, Any]] | None = None,
+) -> APIRouter:
+    """`GET /v1/events?after=&limit=`: the ordered feed of `model`'s table.
+
+    `item_model`/`page_model` let a feed document its items more precisely (the gateway's
+    public feed documents every event type); both must accept the `EventRead` fields.
+    """
     router = APIRouter(tags=[tag])
 
     @router.get(
         "/v1/events",
         operation_id="list_events",
-        summary="Read the event feed",
-        response_model=EventPage,
-        responses=problem_responses(401, 409, 422),
+        summary=summary,
+        description=description,
+        response_model=page_model,
+        responses={**problem_responses(401, 409, 422), **(responses or {})},
     )
     async def list_events(
         request: Request,
         principal: OptionalPrincipal,
         after: Annotated[
-            int, Query(ge=0, description="Last position you have seen; 0 to start.")
+            int,
+            Query(
+                ge=0,
+                le=2**63 - 1,
+                description="Last position you have seen; 0 to start. A position this feed "
+                "never issued (beyond its head) is a 409.",
+            ),
         ] = 0,
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
-    ) -> EventPage:
-        """Events in feed order after `after`. Positions are only given to committed events.
-
-        Anonymous readers see public events; a token with `events:internal` sees all of them.
-        """
+    ) -> Any:
+        """Events in feed order after `after`."""
         maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
         async with maker() as session, session.begin():
             head = await session.scalar(select(func.max(model.position)))
@@ -196,20 +269,12 @@ def events_router(model: type[Any], *, tag: str = "events") -> APIRouter:
             scanned = (await session.scalars(stmt)).all()
         # Filter after the scan so `next_after` moves past private events a public reader skips.
         # Private events (drafts, unpublished evidence) go only to other services' consumers.
-        internal = principal is not None and principal.has("events:internal")
-        rows = [r for r in scanned if internal or r.public]
+        internal = principal is not None and any(principal.has(s) for s in internal_scopes)
         items = [
-            EventRead(
-                id=r.id,
-                position=r.position,
-                type=r.type,
-                resource_type=r.resource_type,
-                resource_id=r.resource_id,
-                occurred_at=r.occurred_at,
-                payload=r.payload,
-            )
-            for r in rows
+            item_model.model_validate(r, from_attributes=True)
+            for r in scanned
+            if internal or r.public
         ]
-        return EventPage(items=items, next_after=scanned[-1].position if scanned else after)
+        return page_model(items=items, next_after=scanned[-1].position if scanned else after)
 
     return router

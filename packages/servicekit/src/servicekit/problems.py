@@ -192,7 +192,8 @@ async def _unhandled(request: Request, exc: Exception) -> Response:
     return problem_response(
         500,
         "Internal Server Error",
-        "Something went wrong on our side; nothing was changed. Quote the X-Request-ID if you report it.",
+        "Something went wrong on our side; nothing was changed. "
+        "Quote the X-Request-ID if you report it.",
         request.url.path,
     )
 

@@ -27,9 +27,8 @@ class JSONRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if (
-            self.body_field is None
-            or self.dependant.body_params
+        if self.body_field is None or (
+            self.dependant.body_params
             and any(
                 getattr(p.field_info, "media_type", "application/json") != "application/json"
                 for p in self.dependant.body_params

@@ -21,7 +21,7 @@ class TokenEndpointSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SCRUTINY_", extra="ignore")
 
-    token_url: str = "http://127.0.0.1:8000/oauth/token"
+    token_url: str = "http://127.0.0.1:8000/oauth/token"  # noqa: S105 (a URL)
 
 
 @dataclass
