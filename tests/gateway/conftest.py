@@ -39,14 +39,18 @@ def auth_settings() -> AuthSettings:
 
 
 def gateway_settings(gateway_db: str, **over: Any) -> Settings:
-    """Gateway settings for tests: new keys sign at once, OpenAPI is not cached."""
-    return Settings(
-        database_url=gateway_db,
-        log_json=False,
-        key_publish_delay_s=0,
-        openapi_cache_s=0,
-        **over,
-    )
+    """Gateway settings for tests: new keys sign at once, OpenAPI is not cached, retries do not
+    wait long, and rate limits are out of the way unless a test sets its own."""
+    base: dict[str, Any] = {
+        "log_json": False,
+        "key_publish_delay_s": 0,
+        "openapi_cache_s": 0,
+        "retry_wait_initial_s": 0.001,
+        "retry_wait_max_s": 0.005,
+        "rate_limit_per_minute": 100_000,
+        "anonymous_rate_limit_per_minute": 100_000,
+    }
+    return Settings(database_url=gateway_db, **{**base, **over})
 
 
 @dataclass
@@ -242,6 +246,8 @@ def make_client(gateway: httpx.AsyncClient, admin: dict[str, str]) -> MakeClient
 
 @pytest.fixture(scope="package")
 async def writer(make_client: MakeClient, gateway: httpx.AsyncClient) -> dict[str, str]:
-    """Authorization for commitments:write and ratings:write, issued by the gateway."""
-    _, creds = await make_client("commitments:write", "ratings:write", org="Programme office")
+    """Authorization for commitments and ratings writes (and publishing), from the gateway."""
+    _, creds = await make_client(
+        "commitments:write", "ratings:write", "ratings:publish", org="Programme office"
+    )
     return bearer(await token_for(gateway, creds))

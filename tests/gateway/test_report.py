@@ -86,10 +86,14 @@ async def evaluation(gateway, writer):
     for c, lv in zip(commitments, levels, strict=True):
         r = await gateway.put(
             f"/v1/evaluations/{ev['id']}/ratings/{c['id']}",
-            json={"levels": dict(zip(dims, lv, strict=True))},
+            json={"levels": dict(zip(dims, lv, strict=True)), "status": "agreed"},
             headers=writer,
         )
         assert r.status_code == 201, r.text
+    # Only published evaluations are public, and the report is read anonymously.
+    for step in ("submit-for-review", "publish"):
+        r = await gateway.post(f"/v1/evaluations/{ev['id']}/{step}", json={}, headers=writer)
+        assert r.status_code == 200, r.text
     return {"evaluation": ev, "areas": areas, "commitments": commitments}
 
 

@@ -215,3 +215,92 @@ def test_rules_refuse_empty_input_and_unknown_codes():
             aggregate(rule, (), DEFAULT_SCALE)
         with pytest.raises(KeyError):
             aggregate(rule, ("excellent",), DEFAULT_SCALE)
+
+
+# Every multiset of four levels on the default scale, as (outstanding, good, requires
+# improvement, inadequate) counts → the cqc_principles overall. Written out rather than derived,
+# so a change of any rule (or of its precedence) shows here as a changed row.
+CQC_ALL_FOUR = [
+    ((0, 0, 0, 4), I),
+    ((0, 0, 1, 3), I),
+    ((0, 0, 2, 2), I),  # two inadequate outranks two requires improvement
+    ((0, 0, 3, 1), R),
+    ((0, 0, 4, 0), R),
+    ((0, 1, 0, 3), I),
+    ((0, 1, 1, 2), I),
+    ((0, 1, 2, 1), R),
+    ((0, 1, 3, 0), R),
+    ((0, 2, 0, 2), I),
+    ((0, 2, 1, 1), R),
+    ((0, 2, 2, 0), R),
+    ((0, 3, 0, 1), R),  # exactly one inadequate caps at requires improvement
+    ((0, 3, 1, 0), G),  # at most one requires improvement
+    ((0, 4, 0, 0), G),
+    ((1, 0, 0, 3), I),
+    ((1, 0, 1, 2), I),
+    ((1, 0, 2, 1), R),
+    ((1, 0, 3, 0), R),
+    ((1, 1, 0, 2), I),
+    ((1, 1, 1, 1), R),
+    ((1, 1, 2, 0), R),
+    ((1, 2, 0, 1), R),
+    ((1, 2, 1, 0), G),
+    ((1, 3, 0, 0), G),  # one outstanding is not enough
+    ((2, 0, 0, 2), I),
+    ((2, 0, 1, 1), R),
+    ((2, 0, 2, 0), R),  # two requires improvement outranks two outstanding
+    ((2, 1, 0, 1), R),
+    ((2, 1, 1, 0), G),  # outstanding needs the rest good
+    ((2, 2, 0, 0), O),
+    ((3, 0, 0, 1), R),
+    ((3, 0, 1, 0), G),
+    ((3, 1, 0, 0), O),
+    ((4, 0, 0, 0), O),
+]
+
+
+def test_cqc_principles_resolves_every_combination_of_four():
+    assert len(CQC_ALL_FOUR) == len(
+        list(itertools.combinations_with_replacement(DEFAULT_SCALE.codes, 4))
+    )
+    for (o, g, r, i), expected in CQC_ALL_FOUR:
+        combo = (O,) * o + (G,) * g + (R,) * r + (I,) * i
+        for order in {combo, tuple(reversed(combo))}:  # order of dimensions never matters
+            assert cqc_principles(order, DEFAULT_SCALE).level == expected, (o, g, r, i)
+
+
+@pytest.mark.parametrize(
+    ("rule", "overalls", "areas", "evaluation"),
+    [
+        # floor_mean: the published table, area by area, and the evaluation's "inadequate".
+        ("floor_mean", [R, R, I, R, I, R, R, I, I], [I, I, R, I], I),
+        # lowest: any inadequate dimension makes the commitment inadequate.
+        ("lowest", [R, R, I, I, I, R, R, I, I], [I, I, R, I], I),
+        # cqc_principles: (I, G, I, G) has two inadequate → inadequate, unlike the panel's RI.
+        # Care (R, R, I) has exactly one inadequate → requires improvement.
+        ("cqc_principles", [R, R, I, I, I, R, R, I, I], [R, I, R, I], I),
+    ],
+)
+def test_each_rule_on_the_2023_table(rule, overalls, areas, evaluation):
+    got = [aggregate(rule, dims, DEFAULT_SCALE).level for _, _, dims, _ in TABLE_2023]
+    assert got == overalls
+    by_area: dict[str, list[str]] = {}
+    for (area, _, _, _), overall in zip(TABLE_2023, got, strict=True):
+        by_area.setdefault(area, []).append(overall)
+    assert [aggregate(rule, v, DEFAULT_SCALE).level for v in by_area.values()] == areas
+    assert aggregate(rule, got, DEFAULT_SCALE).level == evaluation
+
+
+def test_cqc_principles_with_two_inputs():
+    pairs = {
+        (O, O): O,
+        (O, G): G,
+        (O, R): G,
+        (G, R): G,
+        (R, R): R,
+        (O, I): R,
+        (G, I): R,
+        (I, I): I,
+    }
+    for pair, expected in pairs.items():
+        assert cqc_principles(pair, DEFAULT_SCALE).level == expected, pair

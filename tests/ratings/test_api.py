@@ -6,98 +6,26 @@ import asyncio
 import time
 import uuid
 
-import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-PROBLEM = "application/problem+json"
-O, G, R, I = "outstanding", "good", "requires_improvement", "inadequate"  # noqa: E741
-DIMS = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
-
-
-def ref(prefix: str = "T") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def levels(*codes: str) -> dict[str, str]:
-    return dict(zip(DIMS, codes, strict=True))
-
-
-async def make_area(commitments: httpx.AsyncClient, cw: dict, name: str = "Area") -> str:
-    r = await commitments.post(
-        "/v1/policy-areas", json={"slug": ref("area").lower(), "name": name}, headers=cw
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-async def make_source(commitments: httpx.AsyncClient, cw: dict) -> str:
-    r = await commitments.post(
-        "/v1/sources",
-        json={"reference": ref("src"), "title": "Plan", "publisher": "DHSC", "kind": "plan"},
-        headers=cw,
-    )
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
-
-
-async def make_commitments(
-    commitments: httpx.AsyncClient, cw: dict, n: int = 1, *, areas: list[str] | None = None
-) -> list[str]:
-    """n commitments (in one new area unless `areas` gives each one's area)."""
-    source = await make_source(commitments, cw)
-    if areas is None:
-        areas = [await make_area(commitments, cw)] * n
-    ids = []
-    for i, area in enumerate(areas):
-        r = await commitments.post(
-            "/v1/commitments",
-            json={
-                "reference": ref("C"),
-                "title": f"Commitment {i + 1}",
-                "text": "We will do a thing.",
-                "policy_area_id": area,
-                "source_id": source,
-            },
-            headers=cw,
-        )
-        assert r.status_code == 201, r.text
-        ids.append(r.json()["id"])
-    return ids
-
-
-async def create_evaluation(
-    client: httpx.AsyncClient, writer: dict, commitment_ids: list[str], **over
-) -> httpx.Response:
-    """Create an evaluation, waiting (bounded) for the read model to learn the commitments."""
-    body = {"title": "Evaluation", "body": "Expert Panel", "commitment_ids": commitment_ids, **over}
-    deadline = time.monotonic() + 10
-    while True:
-        r = await client.post("/v1/evaluations", json=body, headers=writer)
-        unknown = r.status_code == 422 and all(
-            e["code"] == "unknown_reference" for e in r.json()["errors"]
-        )
-        if not unknown or time.monotonic() > deadline:
-            return r
-        await asyncio.sleep(0.02)
-
-
-async def evaluation(client, writer, commitments, cw, n: int = 1, **over) -> tuple[dict, list[str]]:
-    ids = await make_commitments(commitments, cw, n)
-    r = await create_evaluation(client, writer, ids, **over)
-    assert r.status_code == 201, r.text
-    return r.json(), ids
-
-
-def rating_url(ev: dict, cid: str) -> str:
-    return f"/v1/evaluations/{ev['id']}/ratings/{cid}"
-
-
-def pointers(r: httpx.Response) -> list[str]:
-    assert r.status_code == 422, r.text
-    assert r.headers["content-type"] == PROBLEM
-    return [e["pointer"] for e in r.json()["errors"]]
-
+from tests.ratings.helpers import (
+    DIMS,
+    PROBLEM,
+    G,
+    I,
+    O,
+    R,
+    create_evaluation,
+    evaluation,
+    feed_head,
+    levels,
+    make_area,
+    make_commitments,
+    pointers,
+    rating_url,
+    ref,
+)
 
 # --- evaluations -------------------------------------------------------------------------------
 
@@ -126,8 +54,12 @@ async def test_create_evaluation_with_defaults(client, writer, commitments, cwri
     assert [d["code"] for d in ev["dimensions"]] == list(DIMS)
     assert ev["dimensions"][1]["label"] == "Funding and resource"
     assert r.headers["etag"]
-    got = await client.get(r.headers["location"])
+    assert ev["previous_evaluation_id"] is None
+    assert ev["publication"] is None and ev["withdrawal"] is None
+    got = await client.get(r.headers["location"], headers=writer)
     assert got.status_code == 200 and got.json() == ev and got.headers["etag"] == r.headers["etag"]
+    # A draft is the panel's business: anonymous readers do not see it at all.
+    assert (await client.get(r.headers["location"])).status_code == 404
 
 
 async def test_unknown_commitment_is_422_at_its_index_and_nothing_stored(
@@ -142,7 +74,7 @@ async def test_unknown_commitment_is_422_at_its_index_and_nothing_stored(
     )
     assert pointers(r) == ["body.commitment_ids.1"]
     assert stranger in r.json()["errors"][0]["detail"]
-    listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]})
+    listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]}, headers=writer)
     assert [e["id"] for e in listed.json()["items"]] == [ev["id"]]
 
 
@@ -186,7 +118,9 @@ async def test_evaluation_input_is_validated(client, writer, commitments, cwrite
     assert pointers(await post(scale=[{"code": "only", "label": "x", "score": 1}])) == [
         "body.scale"
     ]
-    listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]})
+    r = await client.post("/v1/evaluations", json={"title": "T", "body": "B"}, headers=writer)
+    assert pointers(r) == ["body.commitment_ids"] and r.json()["errors"][0]["code"] == "missing"
+    listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]}, headers=writer)
     assert len(listed.json()["items"]) == 1
 
 
@@ -201,15 +135,20 @@ async def test_list_evaluations_filters_and_pages(client, writer, commitments, c
         params = {"commitment_id": ids[0], "status": "draft", "page_size": 2}
         if token:
             params["page_token"] = token
-        page = (await client.get("/v1/evaluations", params=params)).json()
+        page = (await client.get("/v1/evaluations", params=params, headers=writer)).json()
         seen += [e["id"] for e in page["items"]]
         token = page["next_page_token"]
         if token is None:
             break
     assert seen == made
     page = await client.get(
-        "/v1/evaluations", params=[("commitment_id", ids[0]), ("status", "published")]
+        "/v1/evaluations",
+        params=[("commitment_id", ids[0]), ("status", "published")],
+        headers=writer,
     )
+    assert page.json()["items"] == []
+    # Anonymous readers list published evaluations only.
+    page = await client.get("/v1/evaluations", params={"commitment_id": ids[0]})
     assert page.json()["items"] == []
     assert pointers(await client.get("/v1/evaluations", params={"status": "final"})) == [
         "query.status.0"
@@ -226,7 +165,6 @@ async def test_rating_is_created_then_replaced_with_if_match(client, writer, com
     body = {
         "levels": levels(G, R, R, R),
         "rationales": {"impact": "Registrations rose; outcomes unclear."},
-        "cited_submission_ids": [str(uuid.uuid4())],
     }
     r = await client.put(url, json=body, headers=writer)
     assert r.status_code == 201, r.text
@@ -234,8 +172,9 @@ async def test_rating_is_created_then_replaced_with_if_match(client, writer, com
     rating = r.json()
     assert rating["levels"] == body["levels"] and rating["status"] == "draft"
     assert rating["rationales"] == body["rationales"]
-    assert rating["cited_submission_ids"] == body["cited_submission_ids"]
-    assert rating["override"] is None
+    assert rating["cited_submission_ids"] == []
+    assert rating["override"] is None and rating["previous"] is None
+    assert rating["agreed_at"] is None
     assert rating["overall"] == {
         "level": R,
         "score": 2,
@@ -245,16 +184,20 @@ async def test_rating_is_created_then_replaced_with_if_match(client, writer, com
         "overridden": False,
         "override_reason": None,
     }
-    got = await client.get(url)
+    got = await client.get(url, headers=writer)
     assert got.json() == rating and got.headers["etag"] == r.headers["etag"]
     etag = r.headers["etag"]
+    # A retried first PUT (same body, no If-Match) finds it done: 200, same rating, same ETag.
+    retry = await client.put(url, json=body, headers=writer)
+    assert retry.status_code == 200 and retry.json() == rating
+    assert retry.headers["etag"] == etag
 
     better = {"levels": levels(O, G, G, G)}
     r = await client.put(url, json=better, headers=writer)
     assert r.status_code == 428 and r.headers["content-type"] == PROBLEM
     r = await client.put(url, json=better, headers={**writer, "If-Match": '"stale-1"'})
     assert r.status_code == 412
-    assert (await client.get(url)).json() == rating
+    assert (await client.get(url, headers=writer)).json() == rating
     r = await client.put(url, json=better, headers={**writer, "If-Match": etag})
     assert r.status_code == 200, r.text
     assert "location" not in r.headers and r.headers["etag"] != etag
@@ -278,7 +221,7 @@ async def test_if_match_on_a_rating_that_does_not_exist_is_412(
         url, json={"levels": levels(G, G, G, G)}, headers={**writer, "If-Match": '"abc-1"'}
     )
     assert r.status_code == 412
-    assert (await client.get(url)).status_code == 404
+    assert (await client.get(url, headers=writer)).status_code == 404
 
 
 async def test_override_needs_a_reason_and_wins(client, writer, commitments, cwriter):
@@ -296,7 +239,7 @@ async def test_override_needs_a_reason_and_wins(client, writer, commitments, cwr
     assert overall["override_reason"] == "Stalled since."
     assert overall["explanation"].endswith("overridden by the panel to inadequate")
     assert r.json()["override"] == {"level": I, "reason": "Stalled since."}
-    summary = (await client.get(f"/v1/evaluations/{ev['id']}/summary")).json()
+    summary = (await client.get(f"/v1/evaluations/{ev['id']}/summary", headers=writer)).json()
     assert summary["overall"]["level"] == I
 
 
@@ -324,9 +267,16 @@ async def test_rating_errors_are_precise_and_change_nothing(client, writer, comm
     assert pointers(r) == ["body.levels.colour"]
     assert r.json()["errors"][0]["code"] == "unknown_dimension"
     missing = {k: v for k, v in levels(G, G, G, G).items() if k != "appropriateness"}
-    r = await client.put(url, json={"levels": missing}, headers=writer)
+    r = await client.put(url, json={"levels": missing, "status": "agreed"}, headers=writer)
     assert pointers(r) == ["body.levels.appropriateness"]
-    assert r.json()["errors"][0]["code"] == "missing"
+    assert r.json()["errors"][0]["code"] == "missing" and "agreeing" in r.json()["detail"]
+    r = await client.put(
+        url, json={"levels": missing, "override": {"level": I, "reason": "x"}}, headers=writer
+    )
+    assert pointers(r) == ["body.override"]
+    assert r.json()["errors"][0]["code"] == "nothing_to_override"
+    r = await client.put(url, json={**good, "status": "published"}, headers=writer)
+    assert pointers(r) == ["body.status"]
     r = await client.put(url, json={**good, "override": {"level": I}}, headers=writer)
     assert pointers(r) == ["body.override.reason"]
     r = await client.put(
@@ -344,9 +294,10 @@ async def test_rating_errors_are_precise_and_change_nothing(client, writer, comm
     r = await client.put(url, content=b"levels", headers={**writer, "content-type": "text/plain"})
     assert r.status_code == 415
 
-    assert (await client.get(url)).status_code == 404
-    assert (await client.get(f"/v1/evaluations/{ev['id']}/ratings")).json()["items"] == []
-    r = await client.get(f"/v1/evaluations/{uuid.uuid4()}/ratings")
+    assert (await client.get(url, headers=writer)).status_code == 404
+    listed = await client.get(f"/v1/evaluations/{ev['id']}/ratings", headers=writer)
+    assert listed.json()["items"] == []
+    r = await client.get(f"/v1/evaluations/{uuid.uuid4()}/ratings", headers=writer)
     assert r.status_code == 404
 
 
@@ -360,7 +311,9 @@ async def test_ratings_list_in_evaluation_order(client, writer, commitments, cwr
     seen, token = [], None
     while True:
         params = {"page_size": 3, **({"page_token": token} if token else {})}
-        page = (await client.get(f"/v1/evaluations/{ev['id']}/ratings", params=params)).json()
+        page = (
+            await client.get(f"/v1/evaluations/{ev['id']}/ratings", params=params, headers=writer)
+        ).json()
         seen += [x["commitment_id"] for x in page["items"]]
         token = page["next_page_token"]
         if token is None:
@@ -369,9 +322,12 @@ async def test_ratings_list_in_evaluation_order(client, writer, commitments, cwr
     r = await client.get(
         f"/v1/evaluations/{ev['id']}/ratings",
         params=[("commitment_id", ids[2]), ("commitment_id", ids[0])],
+        headers=writer,
     )
     assert [x["commitment_id"] for x in r.json()["items"]] == [ids[0], ids[2]]
-    r = await client.get(f"/v1/evaluations/{ev['id']}/ratings", params={"page_token": "nope"})
+    r = await client.get(
+        f"/v1/evaluations/{ev['id']}/ratings", params={"page_token": "nope"}, headers=writer
+    )
     assert pointers(r) == ["query.page_token"]
 
 
@@ -385,7 +341,7 @@ async def test_concurrent_first_ratings_one_wins(client, writer, commitments, cw
     codes = sorted(r.status_code for r in results)
     assert codes[0] == 201 and codes[1] in (409, 428), [r.text for r in results]
     winner = next(r for r in results if r.status_code == 201).json()
-    assert (await client.get(url)).json() == winner
+    assert (await client.get(url, headers=writer)).json() == winner
 
 
 async def test_other_rules_and_custom_scales_through_the_api(client, writer, commitments, cwriter):
@@ -403,7 +359,7 @@ async def test_other_rules_and_custom_scales_through_the_api(client, writer, com
         rating_url(ev, ids[1]), json={"levels": levels(G, G, G, I)}, headers=writer
     )
     assert r.json()["overall"]["level"] == R
-    summary = (await client.get(f"/v1/evaluations/{ev['id']}/summary")).json()
+    summary = (await client.get(f"/v1/evaluations/{ev['id']}/summary", headers=writer)).json()
     assert summary["rule"] == "cqc_principles"
     assert summary["overall"]["level"] == G  # outstanding + requires improvement → good
 
@@ -476,14 +432,14 @@ async def test_summary_reproduces_the_2023_table(client, writer, commitments, cw
     ev = r.json()
     summary_url = f"/v1/evaluations/{ev['id']}/summary"
 
-    empty = (await client.get(summary_url)).json()
+    empty = (await client.get(summary_url, headers=writer)).json()
     assert empty["overall"] is None and all(c["rating"] is None for c in empty["commitments"])
 
     for cid, (_, dims, _) in zip(ids, TABLE_2023, strict=True):
         r = await client.put(rating_url(ev, cid), json={"levels": levels(*dims)}, headers=writer)
         assert r.status_code == 201, r.text
         if cid == ids[3]:
-            partial = (await client.get(summary_url)).json()
+            partial = (await client.get(summary_url, headers=writer)).json()
             assert partial["overall"] is None
             assert [a["overall"] is None for a in partial["policy_areas"]] == [
                 False,
@@ -492,7 +448,7 @@ async def test_summary_reproduces_the_2023_table(client, writer, commitments, cw
                 True,
             ]
 
-    r = await client.get(summary_url)
+    r = await client.get(summary_url, headers=writer)
     assert r.status_code == 200
     s = r.json()
     assert set(s) == {"evaluation_id", "rule", "commitments", "policy_areas", "overall"}
@@ -523,7 +479,9 @@ async def test_summary_reproduces_the_2023_table(client, writer, commitments, cw
         "overridden": False,
         "override_reason": None,
     }
-    assert (await client.get(f"/v1/evaluations/{uuid.uuid4()}/summary")).status_code == 404
+    assert (await client.get(summary_url)).status_code == 404  # a draft, to anonymous readers
+    r = await client.get(f"/v1/evaluations/{uuid.uuid4()}/summary", headers=writer)
+    assert r.status_code == 404
 
 
 async def test_a_commitment_moving_policy_area_moves_in_the_summary(
@@ -540,7 +498,7 @@ async def test_a_commitment_moving_policy_area_moves_in_the_summary(
     assert r.status_code == 200
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        s = (await client.get(f"/v1/evaluations/{ev['id']}/summary")).json()
+        s = (await client.get(f"/v1/evaluations/{ev['id']}/summary", headers=writer)).json()
         if s["commitments"][1]["policy_area_id"] == new_area:
             break
         await asyncio.sleep(0.02)
@@ -566,21 +524,22 @@ async def test_writes_need_a_token_with_ratings_write(client, writer, issuer, co
     assert (await client.put(url, json=rating)).status_code == 401
     r = await client.put(url, json=rating, headers=issuer.auth("ratings:publish"))
     assert r.status_code == 403
-    assert (await client.get(url)).status_code == 404
-    listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]})
+    assert (await client.get(url, headers=writer)).status_code == 404
+    listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]}, headers=writer)
     assert len(listed.json()["items"]) == 1
-    # Reads are public for now (whatever the evaluation's status).
-    assert (await client.get(f"/v1/evaluations/{ev['id']}")).status_code == 200
+    # Drafts are visible to the panel's scopes only; anyone else gets 404, as if absent.
+    for auth in ({}, issuer.auth("commitments:write"), issuer.auth("responses:write")):
+        assert (await client.get(f"/v1/evaluations/{ev['id']}", headers=auth)).status_code == 404
+        r = await client.get(f"/v1/evaluations/{ev['id']}/ratings", headers=auth)
+        assert r.status_code == 404
+    for scope in ("ratings:write", "ratings:publish"):
+        r = await client.get(f"/v1/evaluations/{ev['id']}", headers=issuer.auth(scope))
+        assert r.status_code == 200
 
 
 async def test_unpublished_changes_stay_off_the_public_feed(client, writer, commitments, cwriter):
     async def head() -> int:
-        after = 0
-        while True:
-            page = (await client.get("/v1/events", params={"after": after, "limit": 1000})).json()
-            if not page["items"] and page["next_after"] == after:
-                return after
-            after = page["next_after"]
+        return await feed_head(client)
 
     start = await head()
     ev, ids = await evaluation(client, writer, commitments, cwriter)
@@ -604,9 +563,20 @@ def test_every_write_route_requires_a_scope():
         return found - {None}
 
     writes = [r for r in router.routes if isinstance(r, APIRoute) and r.methods - {"GET", "HEAD"}]
-    assert {r.name for r in writes} == {"create_evaluation", "put_rating"}
+    expected = {
+        "create_evaluation": "ratings:write",
+        "update_evaluation": "ratings:write",
+        "submit_evaluation_for_review": "ratings:write",
+        "return_evaluation_to_draft": "ratings:write",
+        "publish_evaluation": "ratings:publish",
+        "withdraw_evaluation": "ratings:publish",
+        "put_rating": "ratings:write",
+        "update_rating": "ratings:write",
+        "create_response": "responses:write",
+    }
+    assert {r.name for r in writes} == set(expected)
     for route in writes:
-        assert scopes(route.dependant) == {"ratings:write"}, route.path
+        assert scopes(route.dependant) == {expected[route.name]}, route.path
 
 
 async def test_probes(client):
@@ -648,3 +618,51 @@ async def test_the_read_model_applies_events_idempotently(ratings_db, event_type
         assert n == 1 and row is not None and row.policy_area_id == area
     finally:
         await engine.dispose()
+
+
+async def test_rating_patch_merges_by_dimension_and_partial_drafts_have_no_overall(
+    client, writer, commitments, cwriter
+):
+    ev, ids = await evaluation(client, writer, commitments, cwriter)
+    url = rating_url(ev, ids[0])
+    r = await client.put(
+        url,
+        json={"levels": {"impact": R}, "rationales": {"impact": "Too early to tell."}},
+        headers=writer,
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["overall"] is None and r.json()["levels"] == {"impact": R}
+    summary = (await client.get(f"/v1/evaluations/{ev['id']}/summary", headers=writer)).json()
+    assert summary["overall"] is None and summary["commitments"][0]["rating"]["overall"] is None
+
+    patch = {"levels": {"commitment_met": G, "funding_and_resource": G, "appropriateness": G}}
+    r = await client.patch(url, json=patch, headers={**writer, "If-Match": r.headers["etag"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["levels"] == levels(G, G, R, G)  # merged, in dimension order
+    assert r.json()["overall"]["explanation"] == (
+        "floor of the mean of 3, 3, 2, 3 = 2.75 → 2 (requires_improvement)"
+    )
+    r = await client.patch(
+        url,
+        json={"levels": {"impact": None}, "rationales": None},
+        headers={**writer, "If-Match": r.headers["etag"]},
+    )
+    assert r.json()["levels"] == {k: G for k in levels(G, G, G, G) if k != "impact"}
+    assert r.json()["rationales"] == {} and r.json()["overall"] is None
+    r2 = await client.patch(
+        url, json={"status": "agreed"}, headers={**writer, "If-Match": r.headers["etag"]}
+    )
+    assert pointers(r2) == ["body.levels.impact"]
+    r2 = await client.patch(
+        url,
+        json={"levels": {"impact": "superb"}},
+        headers={**writer, "If-Match": r.headers["etag"]},
+    )
+    assert pointers(r2) == ["body.levels.impact"]
+    r2 = await client.patch(url, json={"colour": "red"}, headers={**writer, "If-Match": "*"})
+    assert pointers(r2) == ["body.colour"]
+    assert (await client.get(url, headers=writer)).json() == r.json()
+    r2 = await client.patch(
+        rating_url(ev, str(uuid.uuid4())), json={}, headers={**writer, "If-Match": "*"}
+    )
+    assert r2.status_code == 404

@@ -1,4 +1,5 @@
-"""The demo API clients `scrutiny up` creates, one per role, kept in the data folder."""
+"""The demo API clients `scrutiny up` creates, one per role, kept in the data folder; and each
+feed-reading service's own client (scope `events:internal`), made before the services start."""
 
 from __future__ import annotations
 
@@ -118,3 +119,59 @@ def ensure(env: dict[str, str], path: Path, gateway: str) -> dict[str, dict[str,
     if changed:
         save(path, creds)
     return creds
+
+
+# Services that read other services' internal feeds, each as an OAuth client of its own.
+SERVICE_CLIENTS: dict[str, str] = {
+    "evidence": "Evidence service (reads the commitments feed)",
+    "ratings": "Ratings service (reads the commitments and evidence feeds)",
+}
+
+
+def _listed_active(env: dict[str, str]) -> set[str]:
+    """Client ids the gateway's database holds as active (read directly, the gateway may be down)."""
+    cmd = [sys.executable, "-m", "gateway.manage", "clients", "list", "--json"]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"listing API clients failed:\n{out.stderr}")
+    return {c["client_id"] for c in json.loads(out.stdout) if c.get("active")}
+
+
+def service_clients(env: dict[str, str], path: Path) -> dict[str, dict[str, Any]]:
+    """One `events:internal` client per feed-reading service: reuse saved ones the gateway still
+    has, create the rest (straight in the gateway's database, before anything is started)."""
+    creds = load(path)
+    known = _listed_active(env) if creds else set()
+    changed = False
+    for service, name in SERVICE_CLIENTS.items():
+        saved = creds.get(service)
+        if saved and saved.get("client_id") in known:
+            continue
+        made = create_client(env, name, "Scrutiny", ["events:internal"])
+        creds[service] = {
+            **made,
+            "name": name,
+            "organisation": "Scrutiny",
+            "scopes": ["events:internal"],
+        }
+        changed = True
+    if changed:
+        save(path, creds)
+    return creds
+
+
+def with_service_clients(env: dict[str, str], path: Path) -> dict[str, str]:
+    """`env` plus `<SERVICE>_CLIENT_ID` / `<SERVICE>_CLIENT_SECRET` for each feed reader.
+
+    Credentials already in the environment win (an operator's own). Without credentials a
+    service would read only public events, so they are always provided here.
+    """
+    wanted = [s for s in SERVICE_CLIENTS if not env.get(f"{s.upper()}_CLIENT_ID")]
+    if not wanted:
+        return env
+    creds = service_clients(env, path)
+    out = dict(env)
+    for service in wanted:
+        out[f"{service.upper()}_CLIENT_ID"] = creds[service]["client_id"]
+        out[f"{service.upper()}_CLIENT_SECRET"] = creds[service]["client_secret"]
+    return out

@@ -10,6 +10,7 @@ import stamina
 
 from scrutiny_cli import demo
 from scrutiny_cli.demo_progress import seed_progress
+from scrutiny_cli.demo_ratings import seed_ratings
 
 
 class SeedError(RuntimeError):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from scrutiny_cli import credentials
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -77,34 +79,49 @@ def migrate(env: dict[str, str]) -> None:
             raise SystemExit(f"migrating {part.name} failed:\n{result.stderr}")
 
 
+def with_service_clients(env: dict[str, str]) -> dict[str, str]:
+    """`env` plus each feed-reading service's own client credentials (made if need be).
+
+    The services start before the gateway answers; until it does, their consumers cannot get a
+    token and back off (they never fall back to reading anonymously).
+    """
+    path = Path(env["SCRUTINY_DATA_DIR"]) / "service-credentials.json"
+    return credentials.with_service_clients(env, path)
+
+
+def start_part(
+    part: Part, env: dict[str, str], port_base: int, log_dir: Path
+) -> subprocess.Popen[bytes]:
+    """Start one part under uvicorn, logging (JSON lines) to its own file."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = (log_dir / f"{part.name}.log").open("ab")
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            part.app,
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port_base + part.offset),
+            "--no-access-log",
+            "--timeout-graceful-shutdown",
+            "10",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        # Own session: Ctrl-C reaches only us, and we stop the children in order.
+        start_new_session=True,
+    )
+
+
 def start(env: dict[str, str], port_base: int, log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
     """Start every part under uvicorn; each logs (JSON lines) to its own file."""
-    log_dir.mkdir(parents=True, exist_ok=True)
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    for part in PARTS:
-        log = (log_dir / f"{part.name}.log").open("ab")
-        procs[part.name] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                part.app,
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port_base + part.offset),
-                "--no-access-log",
-                "--timeout-graceful-shutdown",
-                "10",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Own session: Ctrl-C reaches only us, and we stop the children in order.
-            start_new_session=True,
-        )
-    return procs
+    env = with_service_clients(env)
+    return {part.name: start_part(part, env, port_base, log_dir) for part in PARTS}
 
 
 def wait_ready(

@@ -31,10 +31,25 @@ is the CQC-style `outstanding` 4, `good` 3, `requires_improvement` 2, `inadequat
     2. I = 1 → requires improvement (whatever the others are, even all outstanding);
     3. R ≥ 2 → requires improvement;
     4. R = 0 and O ≥ 2 (so every other input is good) → outstanding;
-    5. otherwise → good. This is every case with no inadequate and at most one requires
-       improvement not caught by 4: all good; one outstanding and the rest good; any number
-       outstanding together with exactly one requires improvement (the CQC asks that the rest be
-       good for outstanding, so one requires improvement caps the result at good).
+    5. otherwise → good.
+
+    The four statements of the issue are rules 1, 3, 4 and 5. What the CQC text leaves open, and
+    how it resolves here:
+
+    - *Overlaps are settled by order, worst first*: two inadequate and two requires improvement
+      → inadequate (rule 1 before 3); two outstanding and two requires improvement → requires
+      improvement (3 before 4).
+    - *Exactly one inadequate* (the CQC says "may" limit the overall) → requires improvement,
+      never better: one failing dimension must show, but it alone is not "inadequate overall".
+    - *One outstanding and the rest good* → good (outstanding needs at least two).
+    - *Outstanding with exactly one requires improvement* (e.g. O, O, O, R) → good: outstanding
+      needs the rest good, and one requires improvement is still "at most one" (rule 5).
+    - *Two inputs* (the rule is written for more): O, O → outstanding; O, G → good; O, R and
+      G, R → good; R, R → requires improvement; any pair with one I → requires improvement;
+      I, I → inadequate. The rules apply unchanged; only their thresholds are fixed counts.
+    - *All good* → good.
+
+    Every multiset of four default levels (35 of them) is pinned in the tests.
 """
 
 from __future__ import annotations

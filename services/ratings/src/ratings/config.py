@@ -19,6 +19,8 @@ class Settings(ServiceSettings):
 
     # Where the commitments service's event feed is read from (its read model here).
     commitments_url: str = "http://127.0.0.1:8001"
+    # Where the evidence service's event feed is read from (what ratings may cite).
+    evidence_url: str = "http://127.0.0.1:8002"
     consumer_interval_s: float = Field(default=0.25, gt=0)
 
     @model_validator(mode="after")

@@ -44,6 +44,25 @@ class KnownCommitment(Base):
     )
 
 
+class KnownSubmission(Base):
+    """The read model of the evidence service: which submissions a rating may cite.
+
+    Fed only from the evidence service's event feed (every `submission.*` event overwrites the
+    row), so a citation is checked here, never by a call to the evidence service.
+    """
+
+    __tablename__ = "known_submissions"
+
+    # The evidence service's id, not one of ours.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    # Small (a submission is about a handful of commitments) and only read whole, by id.
+    commitment_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    synced_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
 class ConsumerPosition(ConsumerPositionMixin, Base):
     """How far each consumed feed has been applied."""
 
@@ -69,6 +88,18 @@ class Evaluation(IdMixin, VersionedMixin, Base):
     aggregation_rule: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(20))
     published_on: Mapped[date | None] = mapped_column(Date)
+    # A re-evaluation names the evaluation it follows; its ratings are shown beside the new ones.
+    previous_evaluation_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("evaluations.id"), index=True
+    )
+    # Who published it and when. Set once: a published evaluation stays on the public record even
+    # if it is later withdrawn, which is also what makes it (and its events) public.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by_client_id: Mapped[str | None] = mapped_column(String(200))
+    published_by_organisation: Mapped[str | None] = mapped_column(String(300))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_client_id: Mapped[str | None] = mapped_column(String(200))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class EvaluationCommitment(Base):
@@ -104,16 +135,38 @@ class Rating(IdMixin, VersionedMixin, Base):
     rationales: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     cited_submission_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20))
+    agreed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    agreed_by_client_id: Mapped[str | None] = mapped_column(String(200))
     # Stored rather than recomputed on read so lists and reports stay one query and a rating
-    # keeps the overall (and its explanation) it was saved with.
+    # keeps the overall (and its explanation) it was saved with. Null while a draft leaves a
+    # dimension unrated: there is no honest overall of part of the dimensions.
     rule: Mapped[str] = mapped_column(String(40))
-    computed_level: Mapped[str] = mapped_column(String(40))
-    computed_score: Mapped[int] = mapped_column(Integer)
-    explanation: Mapped[str] = mapped_column(Text)
+    computed_level: Mapped[str | None] = mapped_column(String(40))
+    computed_score: Mapped[int | None] = mapped_column(Integer)
+    explanation: Mapped[str | None] = mapped_column(Text)
     override_level: Mapped[str | None] = mapped_column(String(40))
     override_reason: Mapped[str | None] = mapped_column(Text)
-    overall_level: Mapped[str] = mapped_column(String(40))
-    overall_score: Mapped[int] = mapped_column(Integer)
+    overall_level: Mapped[str | None] = mapped_column(String(40))
+    overall_score: Mapped[int | None] = mapped_column(Integer)
+
+
+class EvaluationResponse(IdMixin, Base):
+    """A body's response to a published evaluation, or to one of its ratings."""
+
+    __tablename__ = "responses"
+    __table_args__ = (Index("ix_responses_evaluation", "evaluation_id", "created_at", "id"),)
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("evaluations.id"))
+    # Set when the response is to one commitment's rating rather than the whole evaluation.
+    commitment_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("known_commitments.id")
+    )
+    respondent: Mapped[str] = mapped_column(String(300))
+    position: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+    received_on: Mapped[date] = mapped_column(Date)
+    recorded_by_client_id: Mapped[str] = mapped_column(String(200))
+    recorded_by_organisation: Mapped[str] = mapped_column(String(300))
 
 
 class Event(EventMixin, Base):

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import Select, and_, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ratings.models import Evaluation, EvaluationCommitment, KnownCommitment, Rating
+from ratings.models import (
+    Evaluation,
+    EvaluationCommitment,
+    EvaluationResponse,
+    KnownCommitment,
+    KnownSubmission,
+    Rating,
+)
 from servicekit.pagination import PageParams, decode_token, encode_token, keyset_page
 from servicekit.problems import invalid
 
@@ -53,7 +61,63 @@ async def known_commitment_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) 
     return set((await session.scalars(stmt)).all())
 
 
+# --- the evidence read model -------------------------------------------------------------------
+
+
+async def upsert_known_submission(
+    session: AsyncSession, *, id: uuid.UUID, status: str, commitment_ids: list[str]
+) -> None:
+    """Insert or overwrite a submission of the read model (applying an event twice is harmless)."""
+    row = await session.get(KnownSubmission, id)
+    if row is None:
+        session.add(KnownSubmission(id=id, status=status, commitment_ids=commitment_ids))
+    else:
+        row.status = status
+        row.commitment_ids = commitment_ids
+    await session.flush()
+
+
+async def known_submissions(
+    session: AsyncSession, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, KnownSubmission]:
+    """The read model's rows for these submission ids (unknown ids are absent)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    stmt = select(KnownSubmission).where(KnownSubmission.id.in_(wanted))
+    return {r.id: r for r in (await session.scalars(stmt)).all()}
+
+
 # --- evaluations -------------------------------------------------------------------------------
+
+
+async def lock_evaluation(
+    session: AsyncSession, evaluation_id: uuid.UUID, *, exclusive: bool
+) -> Evaluation | None:
+    """The evaluation, re-read under a row lock on PostgreSQL (SQLite serialises writers anyway).
+
+    Rating writes take it shared and publishing exclusive, so a rating cannot change between
+    publication's "everything agreed" check and its commit.
+    """
+    stmt = (
+        select(Evaluation)
+        .where(Evaluation.id == evaluation_id)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(read=not exclusive)
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def evaluations_by_id(
+    session: AsyncSession, ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Evaluation]:
+    """Evaluations by id (one query)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    stmt = select(Evaluation).where(Evaluation.id.in_(wanted))
+    return {e.id: e for e in (await session.scalars(stmt)).all()}
 
 
 async def add_scope(
@@ -113,9 +177,12 @@ async def list_evaluations(
     *,
     status: Sequence[str],
     commitment_id: Sequence[uuid.UUID],
+    published_only: bool,
 ) -> tuple[list[Evaluation], str | None]:
     """A page of evaluations matching every filter given (each filter any-of)."""
     stmt = select(Evaluation)
+    if published_only:
+        stmt = stmt.where(Evaluation.published_at.is_not(None))
     if status:
         stmt = stmt.where(Evaluation.status.in_(status))
     if commitment_id:
@@ -140,6 +207,16 @@ async def get_rating(
         Rating.evaluation_id == evaluation_id, Rating.commitment_id == commitment_id
     )
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def ratings_for(
+    session: AsyncSession, evaluation_id: uuid.UUID, commitment_ids: Sequence[uuid.UUID]
+) -> list[Rating]:
+    """The ratings of these commitments in one evaluation (one query)."""
+    stmt = select(Rating).where(
+        Rating.evaluation_id == evaluation_id, Rating.commitment_id.in_(set(commitment_ids))
+    )
+    return list((await session.scalars(stmt)).all())
 
 
 async def ratings_of(session: AsyncSession, evaluation_id: uuid.UUID) -> list[Rating]:
@@ -183,3 +260,58 @@ async def list_ratings(
         rows = rows[: params.page_size]
         token = encode_token([rows[-1][1]])
     return [r[0] for r in rows], token
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+def _history_stmt(commitment_id: uuid.UUID, statuses: Sequence[str]) -> Select[Any]:
+    return (
+        select(Rating)
+        .join(Evaluation, Evaluation.id == Rating.evaluation_id)
+        .where(Rating.commitment_id == commitment_id, Evaluation.status.in_(statuses))
+    )
+
+
+async def commitment_ratings(
+    session: AsyncSession, commitment_id: uuid.UUID, statuses: Sequence[str], params: PageParams
+) -> tuple[list[Rating], str | None]:
+    """A page of a commitment's ratings in evaluations of these statuses, oldest first."""
+    stmt = _history_stmt(commitment_id, statuses)
+    return await keyset_page(session, stmt, Rating.created_at, Rating.id, params)
+
+
+async def rating_before(
+    session: AsyncSession, commitment_id: uuid.UUID, statuses: Sequence[str], row: Rating
+) -> Rating | None:
+    """The rating just before `row` in the same history (what a page's first item changed from)."""
+    stmt = (
+        _history_stmt(commitment_id, statuses)
+        .where(tuple_(Rating.created_at, Rating.id) < tuple_(row.created_at, row.id))
+        .order_by(Rating.created_at.desc(), Rating.id.desc())
+        .limit(1)
+    )
+    found: Rating | None = (await session.scalars(stmt)).one_or_none()
+    return found
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+async def list_responses(
+    session: AsyncSession,
+    evaluation_id: uuid.UUID,
+    params: PageParams,
+    *,
+    commitment_id: Sequence[uuid.UUID],
+    position: Sequence[str],
+) -> tuple[list[EvaluationResponse], str | None]:
+    """A page of an evaluation's responses, oldest first."""
+    stmt = select(EvaluationResponse).where(EvaluationResponse.evaluation_id == evaluation_id)
+    if commitment_id:
+        stmt = stmt.where(EvaluationResponse.commitment_id.in_(commitment_id))
+    if position:
+        stmt = stmt.where(EvaluationResponse.position.in_(position))
+    return await keyset_page(
+        session, stmt, EvaluationResponse.created_at, EvaluationResponse.id, params
+    )

@@ -1,4 +1,5 @@
-"""Request and response bodies: `XCreate` / `XPut` / `XRead`, and the evaluation summary."""
+"""Request and response bodies: `XCreate` / `XPut` / `XUpdate` / `XRead`, the evaluation summary,
+responses and a commitment's rating history."""
 
 from __future__ import annotations
 
@@ -32,6 +33,25 @@ class RatingStatus(StrEnum):
     draft = "draft"
     agreed = "agreed"
     published = "published"
+
+
+class EditableRatingStatus(StrEnum):
+    """What a writer may set: `published` comes only from publishing the evaluation."""
+
+    draft = "draft"
+    agreed = "agreed"
+
+
+class ResponsePosition(StrEnum):
+    accepts = "accepts"
+    partially_accepts = "partially_accepts"
+    disputes = "disputes"
+
+
+class ChangeDirection(StrEnum):
+    up = "up"
+    down = "down"
+    same = "same"
 
 
 class ScaleLevel(InputModel):
@@ -81,12 +101,77 @@ class EvaluationCreate(InputModel):
         default_factory=default_dimensions, min_length=1, max_length=20
     )
     aggregation_rule: AggregationRule = AggregationRule.floor_mean
-    commitment_ids: list[uuid.UUID] = Field(
+    commitment_ids: list[uuid.UUID] | None = Field(
+        default=None,
         min_length=1,
         max_length=MAX_SCOPE,
-        description="The commitments in scope, in the order the evaluation presents them.",
+        description=(
+            "The commitments in scope, in the order the evaluation presents them. Required "
+            "unless `previous_evaluation_id` is given, whose scope is then the default."
+        ),
     )
     published_on: date | None = Field(default=None, examples=["2023-02-17"])
+    previous_evaluation_id: uuid.UUID | None = Field(
+        default=None,
+        description=(
+            "Start a re-evaluation of an earlier, published evaluation: its commitments, scale, "
+            "dimensions and rule are the defaults, and every rating shows the earlier one "
+            "beside it."
+        ),
+    )
+
+
+class EvaluationUpdate(InputModel):
+    """A JSON merge patch of an evaluation's descriptive fields (only while it is a draft or in
+    review; the scale, dimensions, rule and scope are fixed once created, since ratings depend on
+    them)."""
+
+    title: Title | None = None
+    body: Name | None = None
+    chair: Name | None = None
+    members: list[Name] | None = Field(default=None, max_length=50)
+    published_on: date | None = None
+
+
+class EvaluationPublish(InputModel):
+    """Publishing an evaluation."""
+
+    published_on: date | None = Field(
+        default=None,
+        description="The publication date shown to readers; defaults to today (UTC) if unset.",
+        examples=["2023-02-17"],
+    )
+
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
+
+
+class EvaluationWithdraw(InputModel):
+    """Withdrawing an evaluation, with the reason readers will see."""
+
+    reason: Reason = Field(examples=["Superseded by a corrected evaluation."])
+
+
+class ActingClient(BaseModel):
+    """Who did something: the API client and the organisation it acts for (from its token)."""
+
+    client_id: str
+    organisation: str
+
+
+class EvaluationPublication(BaseModel):
+    """When and by whom an evaluation was published."""
+
+    published_at: datetime
+    published_by: ActingClient
+
+
+class EvaluationWithdrawal(BaseModel):
+    """When, by whom and why an evaluation was withdrawn."""
+
+    withdrawn_at: datetime
+    withdrawn_by: str = Field(description="The client id that withdrew it.")
+    reason: str
 
 
 class EvaluationRead(ReadModel):
@@ -103,6 +188,9 @@ class EvaluationRead(ReadModel):
     commitment_ids: list[uuid.UUID]
     status: EvaluationStatus
     published_on: date | None
+    previous_evaluation_id: uuid.UUID | None
+    publication: EvaluationPublication | None = Field(description="Null until published.")
+    withdrawal: EvaluationWithdrawal | None = Field(description="Null unless withdrawn.")
     created_at: datetime
     updated_at: datetime
 
@@ -124,7 +212,10 @@ class RatingPut(InputModel):
 
     levels: dict[Code, Code] = Field(
         max_length=20,
-        description="A level code of the evaluation's scale for every dimension code.",
+        description=(
+            "A level code of the evaluation's scale per dimension code. A draft may leave "
+            "dimensions unrated (its overall is then null); agreeing needs every dimension."
+        ),
         examples=[
             {
                 "commitment_met": "good",
@@ -135,8 +226,35 @@ class RatingPut(InputModel):
         ],
     )
     rationales: dict[Code, LongText] = Field(default_factory=dict, max_length=20)
-    cited_submission_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+    cited_submission_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=500,
+        description=(
+            "Evidence submissions the rating rests on: each must be accepted or published and "
+            "about this commitment."
+        ),
+    )
     override: Override | None = None
+    status: EditableRatingStatus | None = Field(
+        default=None,
+        description=(
+            "`agreed` needs every dimension rated. Unset: the rating stays as it is if nothing "
+            "else changes, and returns to `draft` if anything does (it must be agreed again)."
+        ),
+    )
+
+
+class RatingUpdate(InputModel):
+    """A JSON merge patch of a rating: `levels` and `rationales` merge by dimension (null removes
+    one); `cited_submission_ids` and `override` are replaced whole (null removes the override)."""
+
+    levels: dict[Code, Code | None] | None = Field(default=None, max_length=20)
+    rationales: dict[Code, LongText | None] | None = Field(default=None, max_length=20)
+    cited_submission_ids: list[uuid.UUID] | None = Field(default=None, max_length=500)
+    override: Override | None = None
+    status: EditableRatingStatus | None = Field(
+        default=None, examples=["agreed"], description="Same rules as for PUT."
+    )
 
 
 class Overall(BaseModel):
@@ -153,6 +271,15 @@ class Overall(BaseModel):
     override_reason: str | None
 
 
+class PreviousRating(BaseModel):
+    """The same commitment's rating in the evaluation this one re-evaluates."""
+
+    evaluation_id: uuid.UUID
+    rating_id: uuid.UUID
+    levels: dict[str, str]
+    overall: Overall | None
+
+
 class RatingRead(BaseModel):
     """A commitment's rating in an evaluation."""
 
@@ -163,8 +290,16 @@ class RatingRead(BaseModel):
     rationales: dict[str, str]
     cited_submission_ids: list[uuid.UUID]
     override: Override | None
-    overall: Overall
+    overall: Overall | None = Field(description="Null while a dimension is unrated (drafts only).")
     status: RatingStatus
+    agreed_at: datetime | None
+    previous: PreviousRating | None = Field(
+        default=None,
+        description=(
+            "In a re-evaluation, the earlier evaluation's rating of the same commitment; null "
+            "otherwise or if it was not rated there."
+        ),
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -196,3 +331,79 @@ class EvaluationSummary(BaseModel):
     commitments: list[SummaryCommitment]
     policy_areas: list[SummaryPolicyArea]
     overall: Overall | None = Field(description="Null while any commitment is unrated.")
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class EvaluationResponseCreate(InputModel):
+    """A response to a published evaluation, or to one of its ratings."""
+
+    respondent: Name | None = Field(
+        default=None,
+        description="Who responds; defaults to the organisation of the caller's token.",
+        examples=["Department of Health and Social Care"],
+    )
+    position: ResponsePosition = Field(examples=["disputes"])
+    text: LongText
+    received_on: date = Field(examples=["2023-04-17"])
+    commitment_id: uuid.UUID | None = Field(
+        default=None, description="Set to respond to one commitment's rating only."
+    )
+
+
+class EvaluationResponseRead(ReadModel):
+    """A recorded response."""
+
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    commitment_id: uuid.UUID | None
+    respondent: str
+    position: ResponsePosition
+    text: str
+    received_on: date
+    recorded_by: ActingClient
+    created_at: datetime
+
+
+# --- history -----------------------------------------------------------------------------------
+
+
+class LevelChange(BaseModel):
+    """How one level moved since the previous rating."""
+
+    direction: ChangeDirection
+    delta: int = Field(description="Score now minus score before (on the evaluations' scale).")
+    previous_level: str
+    level: str
+
+
+class RatingChange(BaseModel):
+    """The change from the previous rating of the same commitment."""
+
+    since_evaluation_id: uuid.UUID
+    since_rating_id: uuid.UUID
+    overall: LevelChange | None = Field(description="Null if either overall is null.")
+    dimensions: dict[str, LevelChange] = Field(description="Each dimension rated in both, by code.")
+
+
+class EvaluationBrief(BaseModel):
+    """Enough of an evaluation to place a rating in time."""
+
+    id: uuid.UUID
+    title: str
+    status: EvaluationStatus
+    published_on: date | None
+
+
+class RatingHistoryItem(BaseModel):
+    """One of a commitment's ratings, with the change since the one before it."""
+
+    evaluation: EvaluationBrief
+    rating: RatingRead
+    change: RatingChange | None = Field(
+        description=(
+            "Null for the first rating, and when the previous one was on a different scale "
+            "(scores are then not comparable)."
+        )
+    )

@@ -1,0 +1,132 @@
+"""The demo data: the 2023 evaluation published with rationales and the Government's response,
+loaded by `scrutiny_cli.demo_ratings.seed_ratings` over HTTP, twice (the second run is a no-op)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+
+from scrutiny_cli import demo, demo_ratings
+from tests.ratings.helpers import create_evaluation, feed_head, make_area, make_source
+
+
+class BridgeTransport(httpx.BaseTransport):
+    """A sync transport for a worker thread that sends each request on the test's event loop."""
+
+    def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = client
+        self.loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Forward the request to the in-process app and wait for its answer."""
+        coro = self.client.request(
+            request.method,
+            request.url.raw_path.decode(),
+            headers=request.headers,
+            content=request.read(),
+        )
+        got = asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+        return httpx.Response(got.status_code, headers=got.headers, content=got.content)
+
+
+async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
+    client, writer, issuer, commitments, cwriter
+):
+    prefix = uuid.uuid4().hex[:6]
+    areas = {a["slug"]: await make_area(commitments, cwriter, a["name"]) for a in demo.POLICY_AREAS}
+    source = await make_source(commitments, cwriter)
+    by_reference: dict[str, dict] = {}
+    for reference, slug, title, text, _due, _leads in demo.COMMITMENTS:
+        r = await commitments.post(
+            "/v1/commitments",
+            json={
+                "reference": f"{prefix}-{reference}",
+                "title": title,
+                "text": text,
+                "policy_area_id": areas[slug],
+                "source_id": source,
+            },
+            headers=cwriter,
+        )
+        assert r.status_code == 201, r.text
+        by_reference[reference] = r.json()
+    ids = [by_reference[r[0]]["id"] for r in demo.COMMITMENTS]
+    r = await create_evaluation(client, writer, ids, **demo.EVALUATION)
+    assert r.status_code == 201, r.text
+    evaluation = r.json()
+    base = f"/v1/evaluations/{evaluation['id']}"
+    # What the main seed does first: the nine draft ratings, levels only.
+    for reference, levels, _ in demo.RATINGS:
+        r = await client.put(
+            f"{base}/ratings/{by_reference[reference]['id']}",
+            json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))},
+            headers=writer,
+        )
+        assert r.status_code == 201, r.text
+
+    everything = issuer.auth(
+        "commitments:write",
+        "ratings:write",
+        "ratings:publish",
+        "responses:write",
+        client_id="scrutiny-demo",
+        org="Scrutiny demo",
+        ttl=3600,
+    )
+    transport = BridgeTransport(client, asyncio.get_running_loop())
+
+    def run() -> None:
+        with httpx.Client(
+            transport=transport, base_url="http://testserver", headers=everything
+        ) as sync:
+            demo_ratings.seed_ratings(sync, evaluation, by_reference)
+
+    await asyncio.to_thread(run)
+
+    ev = (await client.get(base)).json()  # public now
+    assert ev["status"] == "published" and ev["published_on"] == "2023-02-17"
+    assert ev["publication"]["published_by"]["client_id"] == "scrutiny-demo"
+    summary = (await client.get(f"{base}/summary")).json()
+    for item, (reference, levels, overall) in zip(
+        summary["commitments"], demo.RATINGS, strict=True
+    ):
+        rating = item["rating"]
+        assert rating["status"] == "published"
+        assert rating["levels"] == dict(zip(demo.DIMENSIONS, levels, strict=True))
+        assert rating["overall"]["level"] == overall
+        assert rating["rationales"] == demo_ratings.RATIONALES[reference]
+        assert set(rating["rationales"]) == set(demo.DIMENSIONS)
+    assert summary["commitments"][0]["rating"]["overall"]["explanation"] == (
+        "floor of the mean of 3, 2, 2, 2 = 2.25 → 2 (requires_improvement)"
+    )
+    assert [a["overall"]["level"] for a in summary["policy_areas"]] == [
+        "inadequate",
+        "inadequate",
+        "requires_improvement",
+        "inadequate",
+    ]
+    assert summary["overall"]["level"] == demo.EVALUATION_OVERALL
+    assert summary["overall"]["explanation"] == (
+        "floor of the mean of 2, 2, 1, 2, 1, 2, 2, 1, 1 ≈ 1.56 → 1 (inadequate)"
+    )
+    responses = (await client.get(f"{base}/responses")).json()["items"]
+    assert [(x["respondent"], x["position"], x["received_on"]) for x in responses] == [
+        ("Department of Health and Social Care", "disputes", "2023-04-17")
+    ]
+    assert "inadequate" in responses[0]["text"]
+
+    # Again: nothing changes, nothing is recorded.
+    internal = issuer.auth("events:internal")
+    head = await feed_head(client, internal)
+    while True:  # until the sequencer has placed every event of the first run
+        await asyncio.sleep(0.15)
+        now = await feed_head(client, internal)
+        if now == head:
+            break
+        head = now
+    await asyncio.to_thread(run)
+    await asyncio.sleep(0.2)
+    assert await feed_head(client, internal) == head
+    assert len((await client.get(f"{base}/responses")).json()["items"]) == 1
