@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.cross.test_suite_processes import EXPECTED_2023
-from tests.support.processes import Suite, free_port_base
 
 CHROMIUM = os.environ.get("SCRUTINY_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -35,16 +34,9 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    """The suite on SQLite with demo data; yields (gateway URL, evaluation id)."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
-    suite = Suite(tmp_path_factory.mktemp("pages"), free_port_base(), env)
-    banner = suite.start()
-    evaluation_id = banner.split("/v1/evaluations/")[1].split("/report")[0]
-    try:
-        yield suite.gateway, evaluation_id
-    finally:
-        suite.stop()
+def running(running_suite) -> tuple[str, str]:
+    """The shared running suite: (gateway URL, the 2023 evaluation's id)."""
+    return running_suite.gateway, running_suite.evaluation_id
 
 
 @pytest.fixture(scope="module")
