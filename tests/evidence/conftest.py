@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import httpx
 import pytest
@@ -48,10 +49,18 @@ def evidence_settings(evidence_db: str, **over: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def evidence_app(evidence_db: str, issuer: TestIssuer, commitments_app: FastAPI) -> FastAPI:
+def blob_dir(data_dir: Path) -> Path:
+    """The evidence service's blob folder for this session."""
+    return data_dir / "blobs"
+
+
+@pytest.fixture(scope="session")
+def evidence_app(
+    evidence_db: str, issuer: TestIssuer, commitments_app: FastAPI, blob_dir: Path
+) -> FastAPI:
     """The evidence service (not yet started), consuming the real commitments feed."""
     return create_app(
-        evidence_settings(evidence_db),
+        evidence_settings(evidence_db, blob_dir=blob_dir),
         token_verifier=TokenVerifier(issuer.settings()),
         commitments_transport=httpx.ASGITransport(app=commitments_app),
     )
@@ -130,3 +139,9 @@ async def make_commitments(client, commitments, writer, evidence_app):
         return made
 
     return make
+
+
+@pytest.fixture(scope="session")
+def blobs(evidence_app: FastAPI):
+    """The running service's blob store (to look for orphans)."""
+    return evidence_app.state.blob_store

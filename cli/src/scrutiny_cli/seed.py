@@ -9,6 +9,7 @@ import httpx
 import stamina
 
 from scrutiny_cli import demo
+from scrutiny_cli.demo_evidence import seed_evidence
 from scrutiny_cli.demo_progress import seed_progress
 from scrutiny_cli.demo_ratings import seed_ratings
 
@@ -84,6 +85,7 @@ def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dic
                 )
             commitments[reference] = found
         seed_progress(client, commitments)
+        seed_evidence(client, commitments)
 
         evaluation = next(
             (e for e in _all(client, "/v1/evaluations") if e["title"] == demo.EVALUATION["title"]),

@@ -7,9 +7,10 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from servicekit.settings import ServiceSettings, default_sqlite_url
+from servicekit.settings import DataDirSettings, ServiceSettings, default_sqlite_url
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+MIB = 1024 * 1024
 
 
 class Settings(ServiceSettings):
@@ -23,9 +24,17 @@ class Settings(ServiceSettings):
     # How long an Idempotency-Key is remembered, and how long an unfinished claim holds it.
     idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
     idempotency_lease_s: float = Field(default=60, gt=0)
+    # The local blob store's folder; unset, `$SCRUTINY_DATA_DIR/blobs`.
+    blob_dir: Path | None = None
+    # No call may allow attachments larger than this; the upload route's body cap follows it.
+    max_attachment_bytes_ceiling: int = Field(default=100 * MIB, ge=1)
+    # Publication references of evidence that answers no call: `EV0001`, `EV0002`, ...
+    standalone_reference_prefix: str = Field(default="EV", pattern=r"^[A-Z]{2,8}$")
 
     @model_validator(mode="after")
-    def _default_database(self) -> Settings:
+    def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = default_sqlite_url("evidence")
+        if self.blob_dir is None:
+            self.blob_dir = DataDirSettings().data_dir / "blobs"
         return self

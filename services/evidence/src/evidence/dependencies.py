@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from evidence.blobs import BlobStore
+from evidence.config import Settings
 from evidence.service import Viewer
 from servicekit.auth import OptionalPrincipal, Principal, require_scope
 from servicekit.db import session_from_request
@@ -17,6 +19,8 @@ Session = Annotated[AsyncSession, Depends(session_from_request, scope="function"
 
 # Submitting evidence needs this scope; reading published evidence needs no token.
 SubmitterPrincipal = Annotated[Principal, Depends(require_scope("evidence:submit"))]
+# Calls for evidence, moderation and redaction.
+ModeratorPrincipal = Annotated[Principal, Depends(require_scope("evidence:moderate"))]
 
 
 def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
@@ -33,8 +37,21 @@ def _viewer(principal: OptionalPrincipal) -> Viewer:
     return Viewer.of(principal)
 
 
+def _blob_store(request: Request) -> BlobStore:
+    store: BlobStore = request.app.state.blob_store
+    return store
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 # Idempotent creates own their transactions (claim, then create + completion): see idempotency.
+# Uploads too: no transaction stays open while a file streams in.
 Maker = Annotated[async_sessionmaker[AsyncSession], Depends(_sessionmaker)]
 Idempotent = Annotated[Idempotency, Depends(_idempotency)]
 # Who is asking, as far as object-level visibility goes.
 CurrentViewer = Annotated[Viewer, Depends(_viewer)]
+Blobs = Annotated[BlobStore, Depends(_blob_store)]
+EvidenceSettings = Annotated[Settings, Depends(_settings)]

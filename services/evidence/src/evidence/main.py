@@ -9,7 +9,8 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from evidence.config import ALEMBIC_INI, Settings
+from evidence.blobs import BlobStore, LocalBlobStore
+from evidence.config import ALEMBIC_INI, MIB, Settings
 from evidence.models import ConsumerPosition, Event, IdempotencyKey
 from evidence.router import router
 from evidence.service import apply_commitment_event
@@ -17,8 +18,8 @@ from servicekit.app import create_service_app
 from servicekit.auth import TokenVerifier
 from servicekit.consumer import FeedConsumer, running
 from servicekit.http import make_client
-from servicekit.service_auth import consumer_headers
 from servicekit.idempotency import Idempotency, sweeper
+from servicekit.service_auth import consumer_headers
 
 
 def create_app(
@@ -26,9 +27,14 @@ def create_app(
     *,
     token_verifier: TokenVerifier | None = None,
     commitments_transport: httpx.AsyncBaseTransport | None = None,
+    blob_store: BlobStore | None = None,
 ) -> FastAPI:
-    """Build the evidence service; `commitments_transport` lets tests serve the feed in-process."""
+    """Build the evidence service; `commitments_transport` lets tests serve the feed in-process.
+
+    Attachments go to `blob_store`, by default a `LocalBlobStore` in `settings.blob_dir`.
+    """
     settings = settings or Settings()
+    assert settings.blob_dir is not None  # filled in by Settings
 
     @contextlib.asynccontextmanager
     async def consume_commitments(app: FastAPI) -> AsyncIterator[None]:
@@ -62,11 +68,23 @@ def create_app(
         event_model=Event,
         token_verifier=token_verifier,
         lifespan_hooks=[consume_commitments, sweep_idempotency_keys],
+        # Uploads stream through a per-call limit of their own; the body cap here only stops
+        # anything past the largest limit any call may set (plus room for multipart framing).
+        body_limit_overrides=[
+            (r"/v1/submissions/[^/]+/attachments", settings.max_attachment_bytes_ceiling + MIB)
+        ],
         openapi_tags=[
+            {"name": "calls for evidence", "description": "Invitations to submit evidence."},
             {"name": "submissions", "description": "Evidence and its receipts."},
+            {"name": "attachments", "description": "Files attached to evidence."},
+            {
+                "name": "moderation",
+                "description": "Accepting, publishing, withholding, rejecting and redacting.",
+            },
             {"name": "events", "description": "The service's internal event feed."},
         ],
     )
+    app.state.blob_store = blob_store or LocalBlobStore(settings.blob_dir)
     app.state.idempotency = Idempotency(
         IdempotencyKey,
         ttl=timedelta(seconds=settings.idempotency_ttl_s),

@@ -1,0 +1,79 @@
+"""The demo evidence loads through the public API, and loading it again adds nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+from sqlalchemy import func, select
+
+from evidence.models import Event
+from scrutiny_cli.demo_evidence import CALL, COMMITMENTS_IN_SCOPE, SUBMISSIONS, seed_evidence
+
+
+class LoopBridge(httpx.BaseTransport):
+    """A synchronous transport that sends each request through an async client on `loop`.
+
+    `seed_evidence` takes a sync `httpx.Client` (as the CLI uses); the service under test runs
+    in this test's event loop, so the seed runs in a thread and its requests hop back here.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+        self.client = client
+        self.loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def send() -> httpx.Response:
+            r = await self.client.request(
+                request.method,
+                request.url.raw_path.decode(),
+                content=request.read(),
+                headers=request.headers,
+            )
+            return httpx.Response(r.status_code, headers=r.headers, content=r.content)
+
+        return asyncio.run_coroutine_threadsafe(send(), self.loop).result(timeout=60)
+
+
+async def _count_events(evidence_app) -> int:
+    async with evidence_app.state.sessionmaker() as session:
+        return int(await session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
+    client, issuer, make_commitments, evidence_app
+):
+    made = await make_commitments(len(COMMITMENTS_IN_SCOPE))
+    by_reference = {
+        ref: {"id": ident} for ref, ident in zip(COMMITMENTS_IN_SCOPE, made, strict=True)
+    }
+    auth = issuer.auth(
+        "evidence:submit evidence:moderate",
+        client_id="scrutiny-demo",
+        org="Scrutiny demo",
+        ttl=3600,
+    )
+    sync = httpx.Client(
+        transport=LoopBridge(client, asyncio.get_running_loop()),
+        base_url="http://testserver",
+        headers=auth,
+    )
+    with sync:
+        await asyncio.to_thread(seed_evidence, sync, by_reference)
+        events = await _count_events(evidence_app)
+        await asyncio.to_thread(seed_evidence, sync, by_reference)
+        assert await _count_events(evidence_app) == events
+
+    calls = [c for c in (await client.get("/v1/calls-for-evidence")).json()["items"]]
+    [call] = [c for c in calls if c["title"] == CALL["title"]]
+    assert call["commitment_ids"] == made
+    published = (
+        await client.get("/v1/submissions", params={"call_id": call["id"], "page_size": 50})
+    ).json()["items"]
+    assert sorted(s["title"] for s in published) == sorted(s["title"] for s in SUBMISSIONS)
+    assert all(s["status"] == "published" for s in published)
+    assert all(s["publication_reference"].startswith("DIG") for s in published)
+    anonymous = [s for s in published if s["consent"] == "publish_anonymously"]
+    assert len(anonymous) == 1 and anonymous[0]["submitter"] is None
+    r = await client.get("/v1/submissions", params={"q": "shared care records"})
+    assert any("NHS Providers" in s["title"] for s in r.json()["items"])
