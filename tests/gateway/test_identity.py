@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import statistics
 import time
 import uuid
 
@@ -330,16 +329,3 @@ async def test_cli_creates_clients_and_rotates_keys(stack, gateway, gateway_db, 
     assert await asyncio.to_thread(manage.main, ["keys", "rotate", "--json"]) == 0
     after = await token_for(gateway, creds)
     assert jwt.get_unverified_header(after)["kid"] != before
-
-
-async def test_token_requests_are_fast(gateway, make_client):
-    _, creds = await make_client("evidence:submit")
-    timings = []
-    for _ in range(10):
-        start = time.perf_counter()
-        await token_for(gateway, creds)
-        timings.append(time.perf_counter() - start)
-    median_ms = statistics.median(timings) * 1000
-    print(f"token request median {median_ms:.1f} ms")
-    # The design target is well under 50 ms; leave headroom for a busy CI machine.
-    assert median_ms < 100
