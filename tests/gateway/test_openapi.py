@@ -62,7 +62,7 @@ async def test_merged_document(gateway, stack):
     schemas = doc["components"]["schemas"]
     for ref in set(_refs(doc)):
         assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
-    assert "EventPage" in schemas and "Problem" in schemas
+    assert "GatewayEventPage" in schemas and "Problem" in schemas
 
 
 async def test_a_down_service_is_left_out_and_named(gateway_db, stack):

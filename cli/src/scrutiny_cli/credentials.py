@@ -129,7 +129,7 @@ SERVICE_CLIENTS: dict[str, str] = {
 
 
 def _listed_active(env: dict[str, str]) -> set[str]:
-    """Client ids the gateway's database holds as active (read directly, the gateway may be down)."""
+    """Active client ids, read from the gateway's database (the gateway may not run yet)."""
     cmd = [sys.executable, "-m", "gateway.manage", "clients", "list", "--json"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:

@@ -114,4 +114,6 @@ def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dic
                         path, json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))}
                     )
                 )
-        return evaluation
+        # Rationales, agreement, publication and the Government's response.
+        seed_ratings(client, evaluation, commitments)
+        return _check(client.get(f"/v1/evaluations/{evaluation['id']}"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -56,6 +57,8 @@ def environment(data_dir: Path, port_base: int) -> dict[str, str]:
         "SCRUTINY_DATA_DIR": str(data_dir.resolve()),
         "SCRUTINY_TOKEN_ISSUER": f"http://localhost:{port_base}",
         "SCRUTINY_JWKS_URL": f"{by_name['gateway']}/.well-known/jwks.json",
+        # Where feed-reading services get their own tokens.
+        "SCRUTINY_TOKEN_URL": f"{by_name['gateway']}/oauth/token",
         "GATEWAY_PUBLIC_URL": f"http://localhost:{port_base}",
     }
     for name in ("commitments", "evidence", "ratings"):
@@ -118,8 +121,25 @@ def start_part(
     )
 
 
+def ports_in_use(port_base: int) -> list[int]:
+    """Ports of the suite that something already listens on."""
+    taken = []
+    for part in PARTS:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port_base + part.offset)) == 0:
+                taken.append(port_base + part.offset)
+    return taken
+
+
 def start(env: dict[str, str], port_base: int, log_dir: Path) -> dict[str, subprocess.Popen[bytes]]:
     """Start every part under uvicorn; each logs (JSON lines) to its own file."""
+    # Another server on our ports would answer our readiness checks and be mistaken for ours.
+    taken = ports_in_use(port_base)
+    if taken:
+        raise SystemExit(
+            f"ports {', '.join(map(str, taken))} are in use; stop what runs there or pass "
+            "--port-base N"
+        )
     env = with_service_clients(env)
     return {part.name: start_part(part, env, port_base, log_dir) for part in PARTS}
 

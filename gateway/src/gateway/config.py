@@ -32,6 +32,8 @@ class Settings(ServiceSettings):
     # attachment uploads (`/v1/submissions/{id}/attachments`) a much larger one.
     proxy_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1)
     attachment_max_body_bytes: int = Field(default=128 * 1024 * 1024, ge=1)
+    # Bulk commitment imports (the commitments service allows 50 MiB).
+    import_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     retry_after_s: int = Field(default=5, ge=1)
 
     # Retries of idempotent calls that failed to connect (stamina: exponential, jittered).
@@ -68,6 +70,52 @@ class Settings(ServiceSettings):
     # A new signing key is published this long before tokens are signed with it, so every
     # service's cached JWKS (refreshed at most every few seconds) knows it before it is used.
     key_publish_delay_s: float = Field(default=10.0, ge=0)
+
+    # --- the event log and webhooks (gateway.events, gateway.webhooks) -------------------------
+    # Read each service's feed into the gateway's log (as an internal reader, with a token the
+    # gateway mints for itself); poll this often when idle.
+    events_consume: bool = True
+    events_poll_interval_s: float = Field(default=0.1, gt=0)
+    # Fan the log out to webhook subscriptions and deliver them.
+    webhooks_deliver: bool = True
+    webhooks_poll_interval_s: float = Field(default=0.1, gt=0)
+    # Deliveries in flight per replica, and per subscription, at once.
+    webhooks_concurrency: int = Field(default=32, ge=1, le=1000)
+    webhooks_per_subscription: int = Field(default=8, ge=1, le=100)
+    # One attempt's budget (connect + send + answer); a slower receiver counts as failed.
+    webhooks_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    # A claimed delivery is retried by any replica if its attempt is not recorded within the
+    # timeout plus this margin (the replica died mid-attempt).
+    webhooks_lease_margin_s: float = Field(default=30.0, gt=0)
+    # Seconds to wait before each retry after a failed attempt (then the delivery has failed):
+    # 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h, 12 h; each wait is jittered by ±20 %.
+    webhooks_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [
+            5.0,
+            30.0,
+            120.0,
+            600.0,
+            1800.0,
+            3600.0,
+            10800.0,
+            21600.0,
+            43200.0,
+        ],
+        min_length=1,
+        max_length=30,
+    )
+    webhooks_retry_jitter: float = Field(default=0.2, ge=0, le=1)
+    # A `Retry-After` longer than this is capped to it.
+    webhooks_max_retry_after_s: float = Field(default=43200, gt=0)
+    # A subscription is disabled after this many failed attempts in a row, or once every attempt
+    # has failed for this many hours; a 410 Gone disables it at once.
+    webhooks_disable_after_failures: int = Field(default=100, ge=1)
+    webhooks_disable_after_hours: float = Field(default=24, gt=0)
+    # After a secret rotation the old secret also signs for this long (receivers roll over).
+    webhooks_secret_grace_s: float = Field(default=24 * 3600, ge=0)
+    # Development only: allow http:// targets, and targets on loopback/private/link-local ranges.
+    webhooks_allow_http: bool = False
+    webhooks_allow_private: bool = False
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -14,15 +14,22 @@ from fastapi.staticfiles import StaticFiles
 from gateway import service
 from gateway.clients import open_backends
 from gateway.config import ALEMBIC_INI, Settings
+from gateway.edge import edge_lifespan, install_edge
+from gateway.events.log import consumers_lifespan
+from gateway.events.router import feed_router
+from gateway.events.router import router as event_types_router
 from gateway.models import Event
 from gateway.openapi import ServiceDocs
+from gateway.pages.render import STATIC_DIR
+from gateway.pages.router import router as pages_router
 from gateway.routes.docs import ASSETS_PATH, swagger_assets
 from gateway.routes.docs import router as docs_router
 from gateway.routes.identity import admin_router, oauth_router, token_lifetime
-from gateway.routes.proxy import ROUTES, proxy_router
-from gateway.pages.render import STATIC_DIR
-from gateway.pages.router import router as pages_router
+from gateway.routes.proxy import body_limits, proxy_router
 from gateway.routes.reports import router as reports_router
+from gateway.webhooks.router import router as webhooks_router
+from gateway.webhooks.urls import Resolver
+from gateway.webhooks.worker import webhooks_lifespan
 from servicekit.app import create_service_app
 from servicekit.auth import AuthSettings, TokenVerifier
 
@@ -30,13 +37,32 @@ from servicekit.auth import AuthSettings, TokenVerifier
 _BUILTIN_DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
 
 
+def _plain_feed(route: Any) -> bool:
+    """servicekit's undocumented feed router, which the documented public feed replaces."""
+    router = getattr(route, "original_router", None)
+    return (
+        router is not None
+        and router is not feed_router
+        and any(getattr(r, "path", None) == "/v1/events" for r in router.routes)
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     transports: dict[str, httpx.AsyncBaseTransport] | None = None,
     auth: AuthSettings | None = None,
+    feed_transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
+    webhook_resolver: Resolver | None = None,
 ) -> FastAPI:
-    """Build the gateway; `transports` replaces the network per service (tests pass ASGI apps)."""
+    """Build the gateway; `transports` replaces the network per service (tests pass ASGI apps).
+
+    The event log reads the services' feeds over the network, or over `feed_transports`; when
+    `transports` is given without `feed_transports` the feeds are not read (in-process tests of
+    the proxy see only their own calls). `webhook_transport`/`webhook_resolver` replace the
+    network and DNS of webhook deliveries.
+    """
     settings = settings or Settings()
     auth = auth or settings.auth_settings()
     # The gateway verifies tokens for its own routes from its own key table: no HTTP to itself.
@@ -50,10 +76,6 @@ def create_app(
             app.state.backends = backends
             yield
 
-    proxied = [
-        (rule.pattern.pattern.lstrip("^").rstrip("$"), settings.proxy_max_body_bytes)
-        for rule in ROUTES
-    ]
     app = create_service_app(
         name="gateway",
         title="Scrutiny API",
@@ -64,11 +86,31 @@ def create_app(
         ),
         settings=settings,
         alembic_ini=ALEMBIC_INI,
-        routers=[oauth_router, admin_router, reports_router, docs_router, pages_router, proxy_router()],
+        routers=[
+            oauth_router,
+            admin_router,
+            reports_router,
+            docs_router,
+            pages_router,
+            feed_router,
+            event_types_router,
+            webhooks_router,
+            proxy_router(),
+        ],
         event_model=Event,
         token_verifier=verifier,
-        lifespan_hooks=[gateway_lifespan],
-        body_limit_overrides=proxied,
+        lifespan_hooks=[
+            gateway_lifespan,
+            edge_lifespan,
+            consumers_lifespan(
+                settings
+                if transports is None or feed_transports is not None
+                else settings.model_copy(update={"events_consume": False}),
+                feed_transports,
+            ),
+            webhooks_lifespan(settings, transport=webhook_transport, resolver=webhook_resolver),
+        ],
+        body_limit_overrides=body_limits(settings),
         openapi_tags=[
             {"name": "auth", "description": "Access tokens and the keys that verify them."},
             {"name": "clients", "description": "API clients and their credentials (admin)."},
@@ -81,11 +123,14 @@ def create_app(
     app.router.routes[:] = [
         r
         for r in app.router.routes
-        if isinstance(r, APIRoute) or getattr(r, "path", None) not in _BUILTIN_DOC_PATHS
+        if (isinstance(r, APIRoute) or getattr(r, "path", None) not in _BUILTIN_DOC_PATHS)
+        # servicekit's plain feed gives way to the documented public feed (gateway.events).
+        and not _plain_feed(r)
     ]
     app.mount(ASSETS_PATH, swagger_assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="page-assets")
     app.state.auth_settings = auth
+    install_edge(app, settings)
     app.state.service_docs = ServiceDocs(
         ttl_s=settings.openapi_cache_s, timeout_s=settings.openapi_timeout_s
     )

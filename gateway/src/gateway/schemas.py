@@ -158,3 +158,49 @@ class EvaluationReport(BaseModel):
     missing: list[str] = Field(
         description="Parts that could not be fetched (e.g. `commitments`); empty when complete."
     )
+
+
+ScorecardPart = Literal["commitment", "targets", "readings", "ratings", "evidence"]
+
+
+class ScorecardTarget(BaseModel):
+    """A target with its progress (as the commitments service judges it) and its readings."""
+
+    target: dict[str, Any]
+    readings: list[dict[str, Any]] | None = Field(
+        description="Oldest first; null when they could not be fetched (`readings` is missing)."
+    )
+
+
+class ScorecardRating(BaseModel):
+    """The commitment's rating in one evaluation (an item of the ratings service's
+    `GET /v1/commitments/{id}/ratings`)."""
+
+    evaluation: dict[str, Any]
+    rating: dict[str, Any]
+    change: dict[str, Any] | None = Field(
+        default=None, description="The change since the previous rating; null for the first."
+    )
+
+
+class Scorecard(BaseModel):
+    """Everything known about one commitment, composed from every service."""
+
+    commitment_id: uuid.UUID
+    commitment: dict[str, Any] | None = Field(
+        description="The commitment as the commitments service has it (without its targets)."
+    )
+    targets: list[ScorecardTarget]
+    ratings: list[ScorecardRating] = Field(
+        description="Its rating in each evaluation that rated it, oldest first: published "
+        "evaluations, and drafts too if the caller's token may read them."
+    )
+    evidence: list[dict[str, Any]] = Field(description="Published submissions about it.")
+    evidence_next: str | None = Field(
+        description="Where the list of published evidence continues, if it is longer than "
+        "the scorecard shows; null when it is all here."
+    )
+    missing: list[ScorecardPart] = Field(
+        description="Parts that could not be fetched because a service was down, slow or "
+        "failing; their fields are empty (or null) rather than wrong. Empty when complete."
+    )

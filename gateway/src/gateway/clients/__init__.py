@@ -5,10 +5,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
-from gateway.clients.base import ServiceClient, ServiceError, ServiceUnavailableError
+from gateway.breaker import CircuitBreaker
+from gateway.clients.base import (
+    RetryPolicy,
+    ServiceClient,
+    ServiceError,
+    ServiceUnavailableError,
+)
 from gateway.clients.commitments import CommitmentsClient
 from gateway.clients.evidence import EvidenceClient
 from gateway.clients.ratings import RatingsClient
@@ -25,6 +32,8 @@ __all__ = [
     "ServiceUnavailableError",
     "open_backends",
 ]
+
+C = TypeVar("C", bound=ServiceClient)
 
 
 @dataclass(frozen=True)
@@ -58,9 +67,27 @@ async def open_backends(
                 )
             )
 
-        retry = settings.retry_after_s
+        policy = RetryPolicy(
+            attempts=settings.retry_attempts,
+            wait_initial_s=settings.retry_wait_initial_s,
+            wait_max_s=settings.retry_wait_max_s,
+            timeout_s=settings.retry_timeout_s,
+        )
+
+        async def client(cls: type[C]) -> C:
+            return cls(
+                await http(cls.name),
+                retry_after_s=settings.retry_after_s,
+                retry=policy,
+                breaker=CircuitBreaker(
+                    cls.name,
+                    failure_threshold=settings.breaker_failure_threshold,
+                    cooldown_s=settings.breaker_cooldown_s,
+                ),
+            )
+
         yield Backends(
-            commitments=CommitmentsClient(await http("commitments"), retry_after_s=retry),
-            evidence=EvidenceClient(await http("evidence"), retry_after_s=retry),
-            ratings=RatingsClient(await http("ratings"), retry_after_s=retry),
+            commitments=await client(CommitmentsClient),
+            evidence=await client(EvidenceClient),
+            ratings=await client(RatingsClient),
         )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import stamina
 from starlette.responses import Response
 
+from gateway.breaker import CircuitBreaker, CircuitOpenError
 from servicekit.problems import ProblemError
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded.
@@ -23,6 +26,31 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
+
+
+# Safe to send twice (RFC 9110 §9.2.2); a POST is too when it carries an Idempotency-Key, which
+# the services honour by replaying the first answer.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+# Only failures where nothing reached the service are retried: after a read error or timeout the
+# request may have taken effect, and a retry would only add load to a struggling service.
+RETRIED_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def is_idempotent(request: httpx.Request) -> bool:
+    """Whether the request may be retried."""
+    return request.method in IDEMPOTENT_METHODS or (
+        request.method == "POST" and "idempotency-key" in request.headers
+    )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How idempotent calls that failed to connect are retried (bounded in count and time)."""
+
+    attempts: int = 3
+    wait_initial_s: float = 0.05
+    wait_max_s: float = 0.5
+    timeout_s: float = 2.0
 
 
 def transport_problem(service: str, exc: httpx.TransportError, retry_after_s: int) -> ProblemError:
@@ -85,9 +113,58 @@ class ServiceClient:
 
     name = "service"
 
-    def __init__(self, http: httpx.AsyncClient, *, retry_after_s: int = 5) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        retry_after_s: int = 5,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self.http = http
         self.retry_after_s = retry_after_s
+        self.retry = retry or RetryPolicy()
+        self.breaker = breaker or CircuitBreaker(self.name)
+
+    async def _send_once(self, request: httpx.Request, stream: bool) -> httpx.Response:
+        probe = self.breaker.before_call()
+        try:
+            resp = await self.http.send(request, stream=stream)
+        except httpx.TransportError:
+            self.breaker.failure()
+            raise
+        except BaseException:
+            if probe:
+                self.breaker.release()
+            raise
+        # Any HTTP answer, error statuses included, shows the service is reachable.
+        self.breaker.success()
+        return resp
+
+    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send through the breaker, retrying idempotent requests that failed to connect;
+        `ServiceUnavailableError` (502/503/504 problem) when no answer was had."""
+        policy = self.retry
+        try:
+            # Refused before any retry machinery is built: an open breaker costs microseconds.
+            self.breaker.check()
+            async for attempt in stamina.retry_context(
+                on=RETRIED_ERRORS,
+                attempts=policy.attempts if is_idempotent(request) else 1,
+                timeout=policy.timeout_s,
+                wait_initial=policy.wait_initial_s,
+                wait_max=policy.wait_max_s,
+                wait_jitter=policy.wait_initial_s,
+            ):
+                with attempt:
+                    return await self._send_once(request, stream)
+        except CircuitOpenError as exc:
+            raise ServiceUnavailableError(self.name, exc.problem()) from exc
+        except httpx.TransportError as exc:
+            raise ServiceUnavailableError(
+                self.name, transport_problem(self.name, exc, self.retry_after_s)
+            ) from exc
+        raise AssertionError("stamina made no attempt")  # pragma: no cover
 
     async def get_json(
         self,
@@ -99,15 +176,14 @@ class ServiceClient:
     ) -> Any:
         """GET a JSON document; `ServiceError` on a non-2xx answer, `ServiceUnavailableError`
         when the call fails in transport."""
-        try:
-            if timeout_s is None:
-                resp = await self.http.get(path, params=params, headers=headers)
-            else:
-                resp = await self.http.get(path, params=params, headers=headers, timeout=timeout_s)
-        except httpx.TransportError as exc:
-            raise ServiceUnavailableError(
-                self.name, transport_problem(self.name, exc, self.retry_after_s)
-            ) from exc
+        request = self.http.build_request(
+            "GET",
+            path,
+            params=params,
+            headers=headers,
+            timeout=httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s,
+        )
+        resp = await self.send(request)
         if resp.status_code >= 400:
             raise ServiceError(self.name, resp)
         try:
@@ -132,3 +208,26 @@ class ServiceClient:
 def chunks(values: list[str], size: int) -> list[list[str]]:
     """Split a list into runs of at most `size` (keeps query strings a sane length)."""
     return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+async def collect(
+    client: ServiceClient,
+    path: str,
+    params: list[tuple[str, str | int]],
+    *,
+    headers: dict[str, str] | None = None,
+    limit: int = 1000,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Follow a list's pages until it ends or `limit` items are had; the items and the page
+    token where the list continues (None when it is all here)."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page_params = [*params, ("page_size", min(200, limit - len(items)))]
+        if token:
+            page_params.append(("page_token", token))
+        page = await client.get_json(path, params=page_params, headers=headers)
+        items.extend(page["items"])
+        token = page.get("next_page_token")
+        if not token or len(items) >= limit:
+            return items, token

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
-from gateway.clients.base import ServiceClient, chunks
+from gateway.clients.base import ServiceClient, chunks, collect
 
 # The commitments service caps page_size at 200 and `id` filters at a few hundred values.
 PAGE = 200
@@ -49,3 +50,20 @@ class CommitmentsClient(ServiceClient):
         """Policy areas keyed by id."""
         found = await self._all("/v1/policy-areas", ids, headers or {})
         return {a["id"]: a for a in found}
+
+    async def commitment(self, ident: str, *, headers: dict[str, str] | None = None) -> Any:
+        """`GET /v1/commitments/{id}`: the commitment with its targets and their progress."""
+        return await self.get_json(f"/v1/commitments/{quote(ident, safe='')}", headers=headers)
+
+    async def readings(
+        self, target_id: str, *, headers: dict[str, str] | None = None, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """A target's progress readings, oldest first (at most `limit`)."""
+        items, _ = await collect(
+            self,
+            f"/v1/targets/{quote(target_id, safe='')}/readings",
+            [],
+            headers=headers,
+            limit=limit,
+        )
+        return items

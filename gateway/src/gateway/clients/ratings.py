@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from gateway.clients.base import ServiceClient
+from gateway.clients.base import ServiceClient, collect
 
 
 class RatingsClient(ServiceClient):
@@ -22,3 +22,18 @@ class RatingsClient(ServiceClient):
         return await self.get_json(
             f"/v1/evaluations/{quote(ident, safe='')}/summary", headers=headers
         )
+
+    async def commitment_history(
+        self, commitment_id: str, *, headers: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """`GET /v1/commitments/{id}/ratings`: the commitment's rating in each evaluation, oldest
+        first, with the change since the one before (published evaluations only, unless the
+        caller's token may see drafts)."""
+        items, _ = await collect(
+            self,
+            f"/v1/commitments/{quote(commitment_id, safe='')}/ratings",
+            [],
+            headers=headers,
+            limit=1000,
+        )
+        return items

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gateway import repository, service
 from gateway.config import Settings
 from gateway.dependencies import Admin, Session, SettingsDep
+from gateway.edge import client_directory
 from gateway.models import ApiClient, SigningKey
 from gateway.schemas import (
     ClientCreate,
@@ -280,11 +281,15 @@ async def update_client(
     request: Request,
     response: Response,
 ) -> ClientRead:
-    """Change an API client with a JSON merge patch (`active: false` disables it at once; tokens
-    already issued last until they expire); send `If-Match` with its ETag."""
+    """Change an API client with a JSON merge patch; send `If-Match` with its ETag.
+    `active: false` disables it: no new tokens at once, and within a couple of seconds the
+    gateway refuses the tokens it already has (services reached directly accept them until
+    they expire, at most `GATEWAY_TOKEN_TTL_S`)."""
     row = await get_or_404(session, ApiClient, id, "API client")
     require_if_match(request, row.id, row.version)
     read = await service.update_client(session, row, body)
+    # This replica forgets the client now; the others within GATEWAY_CLIENT_CACHE_TTL_S.
+    client_directory(request.app).forget(row.client_id)
     set_etag(response, row.id, row.version)
     return read
 

@@ -17,8 +17,8 @@ import httpx
 from fastapi import APIRouter, Request
 from starlette.responses import Response, StreamingResponse
 
-from gateway.clients import Backends
-from gateway.clients.base import HOP_BY_HOP, transport_problem
+from gateway.clients import Backends, ServiceUnavailableError
+from gateway.clients.base import HOP_BY_HOP
 from gateway.config import Settings
 
 
@@ -43,16 +43,38 @@ ROUTES: tuple[Rule, ...] = (
     Rule("/v1/sources", "commitments"),
     Rule("/v1/policy-areas", "commitments"),
     Rule("/v1/commitments", "commitments"),
+    Rule("/v1/targets", "commitments"),
+    Rule("/v1/readings", "commitments"),
+    Rule("/v1/lineage-links", "commitments"),
+    Rule("/v1/commitment-imports", "commitments"),
+    Rule("/v1/commitment-exports", "commitments"),
     Rule("/v1/calls-for-evidence", "evidence"),
     Rule("/v1/submissions", "evidence"),
     Rule("/v1/evaluations", "ratings"),
 )
+
+# Request bodies the edge accepts per proxied path (regexes, first match wins); the owning
+# service caps them again, usually lower. Uploads and bulk imports stream, so they may be large.
+ATTACHMENT_UPLOAD = r"/v1/submissions/[^/]+/attachments(/.*)?"
+COMMITMENT_IMPORT = r"/v1/commitment-imports(/.*)?"
 _COMPILED = [(rule.pattern, rule.service) for rule in ROUTES]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Set by the gateway itself on the way out; the service's copy would duplicate it.
 _RESPONSE_DROP = frozenset({"x-request-id", "date", "server"})
 # The gateway sets Host for the service and propagates its own (validated) request id.
 _REQUEST_DROP = frozenset({"host", "x-request-id"})
+
+
+def body_limits(settings: Settings) -> list[tuple[str, int]]:
+    """`(path regex, max bytes)` for every proxied path: uploads and imports first."""
+    return [
+        (ATTACHMENT_UPLOAD, settings.attachment_max_body_bytes),
+        (COMMITMENT_IMPORT, settings.import_max_body_bytes),
+        *(
+            (rule.pattern.pattern.lstrip("^").rstrip("$"), settings.proxy_max_body_bytes)
+            for rule in ROUTES
+        ),
+    ]
 
 
 def service_for(path: str) -> str | None:
@@ -90,18 +112,20 @@ def _has_body(request: Request) -> bool:
 async def forward(request: Request, service: str) -> Response:
     """Send the request on to `service` and stream its answer back, both bodies unbuffered."""
     backends: Backends = request.app.state.backends
-    settings: Settings = request.app.state.settings
-    http = backends.by_name(service).http
-    upstream = http.build_request(
+    client = backends.by_name(service)
+    upstream = client.http.build_request(
         request.method,
         httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1")),
         headers=_request_headers(request),
         content=request.stream() if _has_body(request) else None,
     )
     try:
-        resp = await http.send(upstream, stream=True)
-    except httpx.TransportError as exc:
-        raise transport_problem(service, exc, settings.retry_after_s) from exc
+        # Through the breaker; retried only if idempotent and nothing reached the service (so
+        # the body stream was not read yet). A downstream 429/503 is an answer: passed through
+        # with its Retry-After like any other.
+        resp = await client.send(upstream, stream=True)
+    except ServiceUnavailableError as exc:
+        raise exc.problem from exc
 
     async def body() -> AsyncIterator[bytes]:
         try:

@@ -1,4 +1,4 @@
-"""Composed reads: the evaluation report."""
+"""Composed reads: the evaluation report and the commitment scorecard."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import uuid
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from gateway import report
+from gateway import report, scorecard
 from gateway.clients import ServiceError, ServiceUnavailableError
-from gateway.dependencies import BackendsDep
-from gateway.schemas import EvaluationReport
+from gateway.dependencies import BackendsDep, SettingsDep
+from gateway.schemas import EvaluationReport, Scorecard
+from servicekit.auth import OptionalPrincipal
 from servicekit.jsonutil import dumps
 from servicekit.problems import ProblemError, problem_responses
 
@@ -70,3 +71,31 @@ async def get_evaluation_report(id: uuid.UUID, request: Request, backends: Backe
         media_type="application/json",
         headers={"Vary": "Accept"},
     )
+
+
+@router.get(
+    "/commitments/{id}/scorecard",
+    operation_id="get_commitment_scorecard",
+    summary="Get a commitment's scorecard",
+    tags=["reports"],
+    response_model=Scorecard,
+    responses=problem_responses(401, 404, 422),
+)
+async def get_commitment_scorecard(
+    id: uuid.UUID,
+    request: Request,
+    backends: BackendsDep,
+    settings: SettingsDep,
+    _caller: OptionalPrincipal,
+) -> Response:
+    """A commitment, its targets with their progress and readings, its rating in every
+    evaluation, and the published evidence about it, fetched from all three services at once.
+    With a service down, slow or failing it still answers 200 with the other parts and names
+    the ones it could not fetch in `missing`; a commitment the commitments service does not
+    know is a 404."""
+    headers = {"Authorization": a} if (a := request.headers.get("authorization")) else {}
+    try:
+        card = await scorecard.compose(backends, str(id), headers, settings.compose_timeout_s)
+    except ServiceError as exc:
+        return exc.to_response()
+    return Response(dumps(card.model_dump(mode="json")), media_type="application/json")

@@ -40,6 +40,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 log = logging.getLogger("servicekit.consumer")
 
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
+# Applies a whole batch at once (e.g. one query to de-duplicate, one multi-row insert).
+BatchHandler = Callable[[AsyncSession, list[dict[str, Any]]], Awaitable[None]]
 
 
 class ConsumerPositionMixin:
@@ -140,12 +142,14 @@ class FeedConsumer:
         max_backoff: float = 5.0,
         standby_interval: float = 2.0,
         liveness_interval: float = 5.0,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.name = name
         self.client = client
         self.maker = maker
         self.position_model = position_model
         self.handler = handler
+        self.batch_handler = batch_handler
         self.interval = interval
         self.batch = batch
         self.headers = headers
@@ -180,7 +184,6 @@ class FeedConsumer:
         next_after = int(page.get("next_after", events[-1]["position"] if events else after))
         if not events and next_after <= after:
             return 0
-        applied = 0
         async with self.maker() as session, session.begin():
             stmt = select(self.position_model).where(self.position_model.name == self.name)
             if session.get_bind().dialect.name == "postgresql":
@@ -189,13 +192,17 @@ class FeedConsumer:
             if row is None:
                 row = self.position_model(name=self.name, position=0)
                 session.add(row)
-            for event in events:
-                # Another replica may have applied part of this batch while we fetched it.
-                if event["position"] <= row.position:
-                    continue
-                await self.handler(session, event)
-                row.position = event["position"]
-                applied += 1
+            # Another replica may have applied part of this batch while we fetched it.
+            fresh = [e for e in events if e["position"] > row.position]
+            if self.batch_handler is not None:
+                if fresh:
+                    await self.batch_handler(session, fresh)
+            else:
+                for event in fresh:
+                    await self.handler(session, event)
+            if fresh:
+                row.position = fresh[-1]["position"]
+            applied = len(fresh)
             if next_after > row.position:
                 row.position = next_after
         self.applied_total += applied

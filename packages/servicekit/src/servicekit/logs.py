@@ -17,14 +17,14 @@ _configured = False
 _REDACTIONS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
-            r"""(?i)(\b(?:proxy-)?authorization['"]?\s*[:=,]\s*b?['"]?)"""
+            r"""(?i)(\b(?:proxy-)?authorization['"]?\s*[:=,]\s*(?:b(?=['"]))?['"]?)"""
             r"""(?:(?:bearer|basic)\s+)?[^\s'",;}\]]+"""
         ),
         r"\1[redacted]",
     ),
     (
         re.compile(
-            r"""(?i)(\b(?:client_secret|access_token)['"]?\s*[:=,]\s*b?['"]?)[^\s&'",;}\]]+"""
+            r"""(?i)(\b(?:client_secret|access_token)['"]?\s*[:=,]\s*(?:b(?=['"]))?['"]?)[^\s&'",;}\]]+"""
         ),
         r"\1[redacted]",
     ),

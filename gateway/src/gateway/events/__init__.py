@@ -1,0 +1,1 @@
+"""The gateway's event log: every service's feed gathered into one total order, served publicly."""

@@ -1,0 +1,120 @@
+"""The commitment scorecard: one read composed from all three services, degrading part by part."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from gateway.clients import Backends, ServiceError, ServiceUnavailableError
+from gateway.schemas import Scorecard, ScorecardPart, ScorecardRating, ScorecardTarget
+
+log = logging.getLogger("gateway.scorecard")
+
+T = TypeVar("T")
+EVIDENCE_SHOWN = 100
+
+
+class _MissingError(Exception):
+    """A part could not be fetched."""
+
+
+async def _part(name: ScorecardPart, work: Awaitable[T], timeout_s: float) -> T:
+    """`work`, or `_MissingError` if its service is down, slow or failing. A 404 is an answer."""
+    try:
+        return await asyncio.wait_for(work, timeout_s)
+    except ServiceError as exc:
+        if exc.status_code == 404 and name == "commitment":
+            raise
+        reason = f"{exc.service} answered {exc.status_code}"
+    except ServiceUnavailableError as exc:
+        reason = f"{exc.service}: {exc.problem.detail}"
+    except TimeoutError:
+        reason = f"no answer within {timeout_s:g} s"
+    # Logged with the request id, so the gap in the answer can be traced to its cause.
+    log.warning("scorecard part %s missing: %s", name, reason)
+    raise _MissingError(name)
+
+
+async def compose(
+    backends: Backends, commitment_id: str, headers: dict[str, str], timeout_s: float
+) -> Scorecard:
+    """Fetch every part concurrently; a 404 for the commitment is raised as a `ServiceError`,
+    any other failure leaves its part empty and named in `missing`."""
+    missing: list[ScorecardPart] = []
+
+    async def commitment_and_targets() -> tuple[dict[str, Any] | None, list[ScorecardTarget]]:
+        try:
+            detail: dict[str, Any] = await _part(
+                "commitment",
+                backends.commitments.commitment(commitment_id, headers=headers),
+                timeout_s,
+            )
+        except _MissingError:
+            missing.extend(["commitment", "targets"])
+            return None, []
+        targets: list[dict[str, Any]] = detail.pop("targets", None) or []
+
+        async def readings(target: dict[str, Any]) -> list[dict[str, Any]] | None:
+            try:
+                return await _part(
+                    "readings",
+                    backends.commitments.readings(str(target["id"]), headers=headers),
+                    timeout_s,
+                )
+            except _MissingError:
+                return None
+
+        found = await asyncio.gather(*(readings(t) for t in targets))
+        if any(r is None for r in found):
+            missing.append("readings")
+        return detail, [
+            ScorecardTarget(target=t, readings=r) for t, r in zip(targets, found, strict=True)
+        ]
+
+    async def ratings() -> list[ScorecardRating]:
+        try:
+            history = await _part(
+                "ratings",
+                backends.ratings.commitment_history(commitment_id, headers=headers),
+                timeout_s,
+            )
+        except _MissingError:
+            missing.append("ratings")
+            return []
+        return [ScorecardRating.model_validate(h) for h in history]
+
+    async def evidence() -> tuple[list[dict[str, Any]], str | None]:
+        try:
+            return await _part(
+                "evidence",
+                backends.evidence.published_about(
+                    commitment_id, headers=headers, limit=EVIDENCE_SHOWN
+                ),
+                timeout_s,
+            )
+        except _MissingError:
+            missing.append("evidence")
+            return [], None
+
+    (commitment, targets), rated, (submissions, more) = await asyncio.gather(
+        commitment_and_targets(), ratings(), evidence()
+    )
+    next_url = None
+    if more:
+        query = urlencode(
+            {"commitment_id": commitment_id, "status": "published", "page_token": more}
+        )
+        next_url = f"/v1/submissions?{query}"
+    order: list[ScorecardPart] = ["commitment", "targets", "readings", "ratings", "evidence"]
+    return Scorecard(
+        commitment_id=commitment_id,
+        commitment=commitment,
+        targets=targets,
+        ratings=rated,
+        evidence=submissions,
+        evidence_next=next_url,
+        missing=[p for p in order if p in missing],
+    )

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions to the gateway's event log, signed deliveries, retries and replay."""
