@@ -38,6 +38,22 @@ async def _part(name: ScorecardPart, work: Awaitable[T], timeout_s: float) -> T:
     raise _MissingError(name)
 
 
+async def _no_history_on_404(
+    backends: Backends, commitment_id: str, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The ratings service answers 404 for a commitment it has never rated (or not yet heard
+    of): that is an empty history, not a missing part."""
+    try:
+        history: list[dict[str, Any]] = await backends.ratings.commitment_history(
+            commitment_id, headers=headers
+        )
+        return history
+    except ServiceError as exc:
+        if exc.status_code == 404:
+            return []
+        raise
+
+
 async def compose(
     backends: Backends, commitment_id: str, headers: dict[str, str], timeout_s: float
 ) -> Scorecard:
@@ -78,7 +94,7 @@ async def compose(
         try:
             history = await _part(
                 "ratings",
-                backends.ratings.commitment_history(commitment_id, headers=headers),
+                _no_history_on_404(backends, commitment_id, headers),
                 timeout_s,
             )
         except _MissingError:

@@ -69,9 +69,28 @@ def fmt(value: float | None, unit: str) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
+def change_value(value: Any) -> str:
+    """A revised value as people read it: a target as its promise, lists joined."""
+    if isinstance(value, dict):
+        if "metric" in value:
+            unit = str(value.get("unit", ""))
+            return (
+                f"{value['metric']}: {fmt(value.get('target_value'), unit)} "
+                f"by {value.get('due_on', '')}"
+            )
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(
-    level_class=level_class, level_label=level_label, progress_class=progress_class, fmt=fmt
+    level_class=level_class,
+    level_label=level_label,
+    progress_class=progress_class,
+    fmt=fmt,
+    change_value=change_value,
 )
 
 

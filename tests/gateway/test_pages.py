@@ -1,0 +1,104 @@
+"""The public pages, in-process: escaping of hostile text, the strict CSP, proper 404 pages,
+and degradation when a backend is down. (Browser and axe checks: tests/cross.)"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from gateway.main import create_app
+from tests.conftest import serve
+from tests.gateway.conftest import Failing, auth_settings, gateway_settings
+from tests.gateway.test_report import evaluation  # noqa: F401  (module fixture reused)
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def _ref() -> str:
+    return f"P-{uuid.uuid4().hex[:10]}"
+
+
+async def _hostile_commitment(gateway: httpx.AsyncClient, writer: dict[str, str]) -> dict:
+    area = await gateway.post(
+        "/v1/policy-areas", json={"slug": _ref().lower(), "name": HOSTILE}, headers=writer
+    )
+    source = await gateway.post(
+        "/v1/sources",
+        json={"reference": _ref(), "title": "Plan", "publisher": "DHSC", "kind": "plan"},
+        headers=writer,
+    )
+    r = await gateway.post(
+        "/v1/commitments",
+        json={
+            "reference": _ref(),
+            "title": HOSTILE,
+            "text": f"We will {HOSTILE}.",
+            "policy_area_id": area.json()["id"],
+            "source_id": source.json()["id"],
+        },
+        headers=writer,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+async def test_hostile_text_is_escaped_and_csp_is_strict(gateway, writer):
+    c = await _hostile_commitment(gateway, writer)
+    r = await gateway.get(f"/commitments/{c['id']}")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    # The markup arrives as text: no tag of it survives, only its escaped form.
+    assert "<script>alert" not in r.text and "<img src=x" not in r.text
+    assert "&lt;script&gt;alert(" in r.text
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "'unsafe-inline'" not in csp
+    assert "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_unknown_ids_get_an_html_404_page(gateway):
+    for path in (
+        f"/evaluations/{uuid.uuid4()}",
+        "/evaluations/not-an-id",
+        f"/commitments/{uuid.uuid4()}",
+        f"/evidence/{uuid.uuid4()}",
+    ):
+        r = await gateway.get(path)
+        assert r.status_code == 404, path
+        assert r.headers["content-type"].startswith("text/html")
+        assert "Page not found" in r.text
+
+
+async def test_evaluation_page_degrades_without_commitments(gateway_db, stack, evaluation):  # noqa: F811
+    ev = evaluation["evaluation"]
+    app = create_app(
+        gateway_settings(gateway_db),
+        transports={
+            "commitments": Failing(httpx.ConnectError),
+            "evidence": Failing(httpx.ConnectError),
+            "ratings": httpx.ASGITransport(app=stack.ratings_app),
+        },
+        auth=auth_settings(),
+    )
+    async for client in serve(app):
+        r = await client.get(f"/evaluations/{ev['id']}")
+        assert r.status_code == 200
+        assert "Part of this page could not be loaded" in r.text
+        assert "commitments service" in r.text
+        # The ratings are still there, one row per commitment.
+        assert r.text.count("data-reference=") == 3
+        home = await client.get("/")
+        assert home.status_code == 200 and ev["title"] in home.text
+        evidence = await client.get("/evidence")
+        assert evidence.status_code == 200 and "evidence service" in evidence.text
+
+
+async def test_evaluation_page_is_503_page_without_ratings(gateway_db, evaluation):  # noqa: F811
+    app = create_app(
+        gateway_settings(gateway_db),
+        transports={n: Failing(httpx.ConnectError) for n in ("commitments", "evidence", "ratings")},
+        auth=auth_settings(),
+    )
+    async for client in serve(app):
+        r = await client.get(f"/evaluations/{evaluation['evaluation']['id']}")
+        assert r.status_code == 503 and "unavailable" in r.text.lower()
