@@ -57,6 +57,32 @@ def _prune_schemas(doc: dict[str, Any]) -> None:
             del schemas[name]
 
 
+_EDGE = {
+    "429": "Over the client's rate limit; retry after `Retry-After` seconds.",
+}
+_UPSTREAM = {
+    "502": "The owning service gave no usable answer.",
+    "503": "The owning service is unreachable (or its circuit is open); see `Retry-After`.",
+    "504": "The owning service did not answer in time; the request may have taken effect.",
+}
+_UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _edge_responses(paths: dict[str, Any], owner: Callable[[str], str | None]) -> None:
+    """Document what the gateway itself may answer on any operation: 429 from the rate limiter,
+    and 502/503/504 on the operations it forwards."""
+    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, _method, op in _operations(paths):
+        if path in _UNLIMITED:
+            continue
+        responses = op.setdefault("responses", {})
+        extra = dict(_EDGE)
+        if owner(path) is not None:
+            extra.update(_UPSTREAM)
+        for status, description in extra.items():
+            responses.setdefault(status, {"description": description, "content": problem})
+
+
 def merge(
     own: dict[str, Any],
     services: list[tuple[str, dict[str, Any] | None]],
@@ -106,6 +132,7 @@ def merge(
                 dest[cname] = value
         known = {t["name"] for t in tags}
         tags.extend(t for t in sdoc.get("tags") or [] if t["name"] not in known)
+    _edge_responses(paths, owner)
     _prune_schemas(doc)
     used = {t for _, _, op in _operations(paths) for t in op.get("tags", [])}
     doc["tags"] = [t for t in tags if t["name"] in used]

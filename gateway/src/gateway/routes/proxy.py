@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Request
@@ -115,7 +116,11 @@ async def forward(request: Request, service: str) -> Response:
     client = backends.by_name(service)
     upstream = client.http.build_request(
         request.method,
-        httpx.URL(path=request.url.path, query=request.url.query.encode("latin-1")),
+        # Re-quote the decoded path: control characters in it would make httpx refuse the URL.
+        httpx.URL(
+            path=quote(request.url.path, safe="/:@!$&'()*+,;=-._~"),
+            query=request.url.query.encode("latin-1"),
+        ),
         headers=_request_headers(request),
         content=request.stream() if _has_body(request) else None,
     )

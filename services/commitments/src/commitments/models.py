@@ -18,15 +18,21 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import Uuid
 
-from servicekit.db import IdMixin, VersionedMixin, make_base, new_metadata
+from servicekit.db import IdMixin, VersionedMixin, new_metadata
 from servicekit.idempotency import IdempotencyKeyMixin
 from servicekit.outbox import EventMixin
 
 metadata = new_metadata()
-Base: Any = make_base(metadata)
+
+
+class Base(DeclarativeBase):
+    """The commitments service's own declarative base."""
+
+    metadata = metadata
+
 
 # Full-text search lives outside the MetaData because neither backend's form of it can be
 # expressed portably: on PostgreSQL an expression GIN index over this vector, on SQLite an FTS5

@@ -492,9 +492,9 @@ async def create_commitment(
         )
     )
     read = emit(session, Event, "commitment.created", row, CommitmentRead)
-    for t in targets:
-        _event(session, "target.created", t.id, target_read(t))
-    return CommitmentDetail(**read.model_dump(), targets=[target_read(t) for t in targets])
+    for made in targets:
+        _event(session, "target.created", made.id, target_read(made))
+    return CommitmentDetail(**read.model_dump(), targets=[target_read(m) for m in targets])
 
 
 async def update_commitment(

@@ -1,0 +1,1 @@
+"""Scrutiny benchmark: `python -m bench` (see bench/README.md)."""
