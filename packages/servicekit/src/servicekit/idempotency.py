@@ -56,11 +56,13 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Header
+from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String, Text, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import Uuid
+from starlette.requests import Request
 from starlette.responses import Response
 
 from servicekit.db import UTCDateTime
@@ -242,6 +244,25 @@ class Idempotency:
         self.model = model
         self.ttl = ttl
         self.lease = lease
+
+    async def run_request(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        request: Request,
+        body: BaseModel,
+        *,
+        client_id: str,
+        key: str | None,
+        create: CreateFn,
+    ) -> Response:
+        """`run` for a route: the request's method, path and validated body are the fingerprint."""
+        return await self.run(
+            maker,
+            client_id=client_id,
+            key=key,
+            fingerprint=fingerprint(request.method, request.url.path, body.model_dump(mode="json")),
+            create=create,
+        )
 
     async def run(
         self,

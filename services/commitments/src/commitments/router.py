@@ -46,7 +46,6 @@ from servicekit.idempotency import (
     IdempotencyKeyHeader,
     StoredResponse,
     created_response_doc,
-    fingerprint,
 )
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, problem_responses
@@ -566,12 +565,8 @@ async def create_reading(
             201, read.model_dump(mode="json"), {"Location": location, "ETag": etag_for(read.id, 1)}
         )
 
-    return await idempotency.run(
-        maker,
-        client_id=writer.client_id,
-        key=idempotency_key,
-        fingerprint=fingerprint(request.method, request.url.path, body.model_dump(mode="json")),
-        create=create,
+    return await idempotency.run_request(
+        maker, request, body, client_id=writer.client_id, key=idempotency_key, create=create
     )
 
 

@@ -44,7 +44,6 @@ from servicekit.idempotency import (
     IdempotencyKeyHeader,
     StoredResponse,
     created_response_doc,
-    fingerprint,
 )
 from servicekit.ids import utcnow
 from servicekit.pagination import Page, PageQuery
@@ -226,12 +225,8 @@ async def create_submission(
             {"Location": location, "ETag": etag_for(read.id, 1)},
         )
 
-    return await idempotency.run(
-        maker,
-        client_id=submitter.client_id,
-        key=idempotency_key,
-        fingerprint=fingerprint(request.method, request.url.path, body.model_dump(mode="json")),
-        create=create,
+    return await idempotency.run_request(
+        maker, request, body, client_id=submitter.client_id, key=idempotency_key, create=create
     )
 
 
