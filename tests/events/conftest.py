@@ -61,6 +61,8 @@ def gateway_settings(url: str, **over: Any) -> Settings:
         "openapi_cache_s": 0,
         "events_poll_interval_s": 0.02,
         "webhooks_poll_interval_s": 0.02,
+        "consumer_idle_interval_s": 0.02,
+        "webhooks_idle_interval_s": 0.02,
         "webhooks_allow_http": True,
         "webhooks_allow_private": True,
         "webhooks_timeout_s": 1.0,
@@ -202,13 +204,23 @@ async def stack(
     async with LifespanManager(commitments_app, startup_timeout=30) as cm:
         feed = httpx.ASGITransport(app=cm.app)
         evidence_app = create_evidence_app(
-            EvidenceSettings(database_url=evidence_db, log_json=False, consumer_interval_s=0.02),
+            EvidenceSettings(
+                database_url=evidence_db,
+                log_json=False,
+                consumer_interval_s=0.02,
+                consumer_idle_interval_s=0.02,
+            ),
             token_verifier=verifier(),
             commitments_transport=feed,
         )
         async with LifespanManager(evidence_app, startup_timeout=30) as em:
             ratings_app = create_ratings_app(
-                RatingsSettings(database_url=ratings_db, log_json=False, consumer_interval_s=0.02),
+                RatingsSettings(
+                    database_url=ratings_db,
+                    log_json=False,
+                    consumer_interval_s=0.02,
+                    consumer_idle_interval_s=0.02,
+                ),
                 token_verifier=verifier(),
                 commitments_transport=feed,
                 evidence_transport=httpx.ASGITransport(app=em.app),

@@ -230,7 +230,10 @@ async def test_two_evidence_instances_apply_each_commitment_event_once(
         apps = [
             evidence_main.create_app(
                 EvidenceSettings(
-                    database_url=evidence_db, log_json=False, consumer_interval_s=0.02
+                    database_url=evidence_db,
+                    log_json=False,
+                    consumer_interval_s=0.02,
+                    consumer_idle_interval_s=0.02,
                 ),
                 token_verifier=TokenVerifier(issuer.settings()),
                 commitments_transport=feed,

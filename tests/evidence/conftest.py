@@ -45,7 +45,13 @@ async def commitments(commitments_app: FastAPI) -> AsyncIterator[httpx.AsyncClie
 
 def evidence_settings(evidence_db: str, **over: object) -> Settings:
     """Settings for a test instance: fast polling so the read model catches up quickly."""
-    return Settings(database_url=evidence_db, log_json=False, consumer_interval_s=0.02, **over)
+    return Settings(
+        database_url=evidence_db,
+        log_json=False,
+        consumer_interval_s=0.02,
+        consumer_idle_interval_s=0.02,
+        **over,
+    )
 
 
 @pytest.fixture(scope="session")

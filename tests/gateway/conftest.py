@@ -113,12 +113,22 @@ async def stack(
     async with LifespanManager(commitments_app, startup_timeout=30) as cm:
         feed = httpx.ASGITransport(app=cm.app)
         ratings_app = create_ratings_app(
-            RatingsSettings(database_url=ratings_db, log_json=False, consumer_interval_s=0.02),
+            RatingsSettings(
+                database_url=ratings_db,
+                log_json=False,
+                consumer_interval_s=0.02,
+                consumer_idle_interval_s=0.02,
+            ),
             token_verifier=verifier(),
             commitments_transport=feed,
         )
         evidence_app = create_evidence_app(
-            EvidenceSettings(database_url=evidence_db, log_json=False, consumer_interval_s=0.05),
+            EvidenceSettings(
+                database_url=evidence_db,
+                log_json=False,
+                consumer_interval_s=0.05,
+                consumer_idle_interval_s=0.05,
+            ),
             token_verifier=verifier(),
             commitments_transport=feed,
         )

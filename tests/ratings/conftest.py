@@ -61,7 +61,12 @@ async def evidence_running(
     """A running evidence service (the real one), following the commitments feed: the app (for
     its state) and the ASGI callable its lifespan returned (to send requests to)."""
     app = create_evidence_app(
-        EvidenceSettings(database_url=evidence_db, log_json=False, consumer_interval_s=0.02),
+        EvidenceSettings(
+            database_url=evidence_db,
+            log_json=False,
+            consumer_interval_s=0.02,
+            consumer_idle_interval_s=0.02,
+        ),
         token_verifier=TokenVerifier(issuer.settings()),
         commitments_transport=httpx.ASGITransport(app=commitments_app),
     )
@@ -97,7 +102,12 @@ def ratings_app(
     """
     internal = issuer.auth("events:internal", client_id="ratings-service", ttl=3600)
     return create_app(
-        Settings(database_url=ratings_db, log_json=False, consumer_interval_s=0.02),
+        Settings(
+            database_url=ratings_db,
+            log_json=False,
+            consumer_interval_s=0.02,
+            consumer_idle_interval_s=0.02,
+        ),
         token_verifier=TokenVerifier(issuer.settings()),
         commitments_transport=httpx.ASGITransport(app=commitments_app),
         evidence_transport=AuthTransport(

@@ -79,6 +79,8 @@ class Settings(ServiceSettings):
     # Fan the log out to webhook subscriptions and deliver them.
     webhooks_deliver: bool = True
     webhooks_poll_interval_s: float = Field(default=0.1, gt=0)
+    # While the log has nothing new to fan out, its wait doubles up to this.
+    webhooks_idle_interval_s: float = Field(default=0.5, gt=0)
     # Deliveries in flight per replica, and per subscription, at once.
     webhooks_concurrency: int = Field(default=32, ge=1, le=1000)
     webhooks_per_subscription: int = Field(default=8, ge=1, le=100)

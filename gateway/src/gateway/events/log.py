@@ -115,6 +115,7 @@ def consumers_lifespan(
                         ConsumerPosition,
                         import_handler(name),
                         interval=settings.events_poll_interval_s,
+                        idle_interval=settings.consumer_idle_interval_s,
                         batch=500,
                         headers=token.headers,
                         batch_handler=import_batch(name),

@@ -137,6 +137,8 @@ class WebhookWorker:
     async def run(self) -> None:
         """Fan out, claim, send; sleep when there is nothing to do."""
         interval = delay = self.settings.webhooks_poll_interval_s
+        idle_cap = max(self.settings.webhooks_idle_interval_s, interval)
+        idle = interval
         loop = asyncio.get_running_loop()
         fan_out_due = 0.0
         while True:
@@ -149,19 +151,22 @@ class WebhookWorker:
                 moved = 0
                 if loop.time() >= fan_out_due:
                     moved = await self.fan_out_once()
-                    fan_out_due = loop.time() + (0 if moved else interval)
+                    # An idle log is looked at less and less often, down to idle_cap.
+                    idle = interval if moved else min(idle * 2, idle_cap)
+                    fan_out_due = loop.time() + (0 if moved else idle)
                 claimed = await self.claim_once()
-                delay = self.settings.webhooks_poll_interval_s
+                delay = interval
                 if moved or claimed:
                     continue
+                # Until a delivery finishes or the next fan-out is due; retries that fall due
+                # meanwhile are claimed then (at most idle_cap late).
+                timeout = max(fan_out_due - loop.time(), 0.001)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("webhook pass failed; will retry")
-                delay = min(delay * 2, 5.0)
+                delay = timeout = min(delay * 2, 5.0)
             with contextlib.suppress(TimeoutError):
-                # Until a delivery finishes, or the next fan-out is due.
-                timeout = min(delay, max(fan_out_due - loop.time(), 0.001))
                 await asyncio.wait_for(self.wake.wait(), timeout)
 
     async def fan_out_once(self) -> int:

@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from servicekit.auth import AuthSettings, TokenVerifier
-from servicekit.db import create_engine, make_sessionmaker
+from servicekit.db import create_engine, make_read_sessionmaker, make_sessionmaker
 from servicekit.health import health_router
 from servicekit.http import make_client
 from servicekit.limits import BodyLimitMiddleware
@@ -87,9 +87,15 @@ def create_service_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, echo=settings.echo_sql)
+        engine = create_engine(
+            settings.database_url,
+            echo=settings.echo_sql,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+        )
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.read_sessionmaker = make_read_sessionmaker(engine)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if token_verifier is None:
@@ -104,7 +110,12 @@ def create_service_app(
 
                     app.state.token_verifier = TokenVerifier(auth, fetch_jwks=fetch_jwks)
                 await stack.enter_async_context(
-                    sequencer(app.state.sessionmaker, event_model, settings.sequencer_interval_s)
+                    sequencer(
+                        app.state.sessionmaker,
+                        event_model,
+                        settings.sequencer_interval_s,
+                        settings.sequencer_idle_interval_s,
+                    )
                 )
                 for hook in lifespan_hooks:
                     await stack.enter_async_context(hook(app))

@@ -143,6 +143,7 @@ class FeedConsumer:
         standby_interval: float = 2.0,
         liveness_interval: float = 5.0,
         batch_handler: BatchHandler | None = None,
+        idle_interval: float | None = None,
     ) -> None:
         self.name = name
         self.client = client
@@ -151,6 +152,8 @@ class FeedConsumer:
         self.handler = handler
         self.batch_handler = batch_handler
         self.interval = interval
+        # While the feed has nothing new, the wait between polls doubles up to this.
+        self.idle_interval = max(idle_interval or interval, interval)
         self.batch = batch
         self.headers = headers
         self.max_backoff = max_backoff
@@ -210,7 +213,7 @@ class FeedConsumer:
 
     async def _poll_while_active(self) -> None:
         """Poll until the lock is lost (returns) or the task is cancelled."""
-        delay = self.interval
+        delay = idle_delay = self.interval
         checked = asyncio.get_running_loop().time()
         while True:
             now = asyncio.get_running_loop().time()
@@ -221,9 +224,12 @@ class FeedConsumer:
                     return
             try:
                 applied = await self.poll_once()
-                delay = self.interval
                 if applied:
+                    delay = idle_delay = self.interval
                     continue
+                # An idle feed is polled less and less often (down to once per idle_interval):
+                # an idle suite should not spend its CPU asking for nothing.
+                delay, idle_delay = idle_delay, min(idle_delay * 2, self.idle_interval)
             except asyncio.CancelledError:
                 raise
             except httpx.HTTPError as exc:

@@ -95,7 +95,9 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 20, max_overflow: int = 0
+) -> AsyncEngine:
     """An async engine with the settings each backend needs to be safe under concurrent writers."""
     if is_sqlite(url):
         engine = create_async_engine(
@@ -119,13 +121,21 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
+            if conn.get_execution_options().get("isolation_level") == READ_ONLY:
+                # Reads run statement by statement in WAL mode, never holding the write lock.
+                return
             # IMMEDIATE takes the write lock up front, so read-then-write transactions never
             # fail half-way with SQLITE_BUSY_SNAPSHOT.
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # A fixed pool: overflow connections are closed on check-in and reopened under steady load,
+    # and each PostgreSQL connection is a forked backend (milliseconds of CPU); requests beyond
+    # the pool wait for a connection instead. No pre-ping: it costs a round trip on every
+    # checkout, and a connection that died (a database restart) fails only the request that
+    # meets it, after which SQLAlchemy invalidates the whole pool.
     return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_recycle=1800
     )
 
 
@@ -134,12 +144,35 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# Safe requests (GET, HEAD) read in autocommit mode: no BEGIN/COMMIT round trips, and on SQLite
+# no write lock. Nothing is lost by it: PostgreSQL's READ COMMITTED takes a new snapshot for every
+# statement inside a transaction too, so a multi-statement read was never one snapshot.
+READ_ONLY = "AUTOCOMMIT"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for safe requests: autocommit reads on the same pool."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level=READ_ONLY),
+        expire_on_commit=False,
+        autoflush=False,
+    )
+
+
 async def session_from_request(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work: one transaction per request, committed on success, rolled back on error.
 
     Services and repositories never commit; use with `Depends(..., scope="function")` so the
-    commit happens before the response is sent (a 201 means committed).
+    commit happens before the response is sent (a 201 means committed). Safe requests get an
+    autocommit session (`make_read_sessionmaker`): a GET changes nothing, so it needs no
+    transaction.
     """
-    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    state = request.app.state
+    if request.method in SAFE_METHODS and getattr(state, "read_sessionmaker", None) is not None:
+        async with state.read_sessionmaker() as session:
+            yield session
+        return
+    maker: async_sessionmaker[AsyncSession] = state.sessionmaker
     async with maker() as session, session.begin():
         yield session

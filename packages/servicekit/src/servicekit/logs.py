@@ -94,5 +94,8 @@ def configure_logging(service: str, *, json_logs: bool = True, level: str = "INF
     logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         lg = logging.getLogger(name)
+        # `uvicorn --no-access-log` leaves the access logger with no handler and no propagation
+        # (the factory runs after uvicorn configured logging): keep it off, don't revive it.
+        switched_off = name == "uvicorn.access" and not lg.handlers and not lg.propagate
         lg.handlers[:] = []
-        lg.propagate = True
+        lg.propagate = not switched_off

@@ -50,8 +50,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import JSON, BigInteger, Boolean, Index, String, func, select, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import Uuid
 
 from servicekit.auth import OptionalPrincipal
@@ -133,6 +134,7 @@ def record_event(
     public: bool = True,
 ) -> None:
     """Add an event to the current unit of work; it commits (or not) with the change."""
+    session.info[_EVENTS_RECORDED] = True
     session.add(
         model(
             id=new_id(),
@@ -174,10 +176,26 @@ async def assign_positions(session: AsyncSession, model: type[Any]) -> int:
 
 
 async def run_sequencer(
-    maker: async_sessionmaker[AsyncSession], model: type[Any], interval: float
+    maker: async_sessionmaker[AsyncSession],
+    model: type[Any],
+    interval: float,
+    *,
+    idle_interval: float | None = None,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    """Position new events forever (until cancelled)."""
+    """Position new events forever (until cancelled).
+
+    After a pass that found work the next one runs `interval` later; while there is none the
+    wait doubles up to `idle_interval`, so an idle service does not spin. `wake` (set when this
+    process commits an event, see `wake_sequencer_on_commit`) cuts a wait short, so this
+    replica's own writes are positioned at once; other replicas' writes wait at most
+    `idle_interval` (their own sequencers usually position them first).
+    """
+    idle_cap = max(idle_interval or interval, interval)
+    delay = interval
     while True:
+        if wake is not None:
+            wake.clear()
         try:
             async with maker() as session, session.begin():
                 pending = await session.scalar(
@@ -185,19 +203,55 @@ async def run_sequencer(
                 )
                 if pending is not None:
                     await assign_positions(session, model)
+            delay = interval if pending is not None else min(delay * 2, idle_cap)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("sequencer pass failed; retrying")
-        await asyncio.sleep(interval)
+            delay = idle_cap
+        if wake is None:
+            await asyncio.sleep(delay)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)
+
+
+_EVENTS_RECORDED = "servicekit.outbox.recorded"
+
+
+def wake_sequencer_on_commit(maker: async_sessionmaker[AsyncSession]) -> asyncio.Event:
+    """An event set whenever a session of `maker` commits a transaction that recorded events.
+
+    A rolled-back session keeps its flag until its next commit: at worst one needless pass.
+    """
+    wake = asyncio.Event()
+
+    def after_commit(session: Any) -> None:
+        if session.info.pop(_EVENTS_RECORDED, False):
+            wake.set()
+
+    # Session events attach to a class; a subclass of its own keeps this maker's hook off every
+    # other maker's sessions (tests run several apps in one process).
+    base = maker.kw.get("sync_session_class", Session)
+    session_class = type("OutboxWakingSession", (base,), {})
+    sa_event.listen(session_class, "after_commit", after_commit)
+    maker.configure(sync_session_class=session_class)
+    return wake
 
 
 @contextlib.asynccontextmanager
 async def sequencer(
-    maker: async_sessionmaker[AsyncSession], model: type[Any], interval: float
+    maker: async_sessionmaker[AsyncSession],
+    model: type[Any],
+    interval: float,
+    idle_interval: float | None = None,
 ) -> AsyncIterator[None]:
-    """Run the sequencer for the life of the app."""
-    task = asyncio.create_task(run_sequencer(maker, model, interval), name="outbox-sequencer")
+    """Run the sequencer for the life of the app, woken by the app's own event commits."""
+    wake = wake_sequencer_on_commit(maker)
+    task = asyncio.create_task(
+        run_sequencer(maker, model, interval, idle_interval=idle_interval, wake=wake),
+        name="outbox-sequencer",
+    )
     try:
         yield
     finally:

@@ -30,6 +30,10 @@ class ServiceSettings(BaseSettings):
 
     database_url: str = ""
     echo_sql: bool = False
+    # Connections each process keeps to PostgreSQL (a fixed pool; see servicekit.db). Replicas
+    # multiply it: keep replicas x (pool + overflow + 2 consumer locks) under max_connections.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
     page_size_default: int = Field(default=50, ge=1)
     page_size_max: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
@@ -39,3 +43,7 @@ class ServiceSettings(BaseSettings):
     client_secret: str = ""
     # How often the outbox sequencer assigns feed positions to committed events.
     sequencer_interval_s: float = 0.05
+    # While no events arrive the sequencer's wait doubles up to this (its own commits wake it).
+    sequencer_idle_interval_s: float = 0.5
+    # Consumers of other services' feeds poll less often while a feed is idle, down to this.
+    consumer_idle_interval_s: float = Field(default=0.5, gt=0)

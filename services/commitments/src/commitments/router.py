@@ -326,11 +326,12 @@ async def get_commitment(
     ] = None,
 ) -> CommitmentDetail:
     """One commitment with its targets and their progress, now or as it stood on `as_of`."""
-    row = await get_or_404(session, Commitment, id, "commitment")
     if as_of is not None:
+        row = await get_or_404(session, Commitment, id, "commitment")
         return await service.detail_as_of(session, row, as_of)
-    set_etag(response, row.id, row.version)
-    return await service.detail(session, row)
+    detail, version = await service.current_detail(session, id)
+    set_etag(response, id, version)
+    return detail
 
 
 @router.patch(

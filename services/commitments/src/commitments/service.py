@@ -351,17 +351,24 @@ def _progress(spec: TargetSpec, readings: list[Reading]) -> TargetProgress:
 
 def target_read(t: Target) -> TargetRead:
     """A target with its stored progress."""
+    return _target_from(t)
+
+
+def _target_from(t: Any, prefix: str = "") -> TargetRead:
+    """A target from anything with its columns as attributes (an ORM row, or a joined Core row
+    whose target columns carry `prefix`)."""
+
+    def get(name: str) -> Any:
+        return getattr(t, prefix + name)
+
     return TargetRead(
-        **{
-            f: getattr(t, f)
-            for f in ("id", "commitment_id", "created_at", "updated_at", *TARGET_FIELDS)
-        },
+        **{f: get(f) for f in ("id", "commitment_id", "created_at", "updated_at", *TARGET_FIELDS)},
         progress=TargetProgress(
-            status=t.progress_status,
-            assessed_on=t.latest_on,
-            latest_value=t.latest_value,
-            expected_value=t.expected_value,
-            reading_count=t.reading_count or 0,
+            status=get("progress_status"),
+            assessed_on=get("latest_on"),
+            latest_value=get("latest_value"),
+            expected_value=get("expected_value"),
+            reading_count=get("reading_count") or 0,
         ),
     )
 
@@ -386,6 +393,22 @@ async def recompute_progress(session: AsyncSession, t: Target) -> bool:
 
 
 # --- commitments -------------------------------------------------------------------------------
+
+
+async def current_detail(session: AsyncSession, id: uuid.UUID) -> tuple[CommitmentDetail, int]:
+    """The commitment now with its targets, and its version (for the ETag); 404 if unknown."""
+    rows = await repository.commitment_with_targets(session, id)
+    if not rows:
+        raise not_found("commitment", id)
+    c = rows[0]
+    targets = [_target_from(r, prefix="t_") for r in rows if r.t_id is not None]
+    detail = CommitmentDetail(
+        **{f: getattr(c, f) for f in _COMMITMENT_READ_FIELDS}, targets=targets, as_of=None
+    )
+    return detail, c.version
+
+
+_COMMITMENT_READ_FIELDS = tuple(CommitmentRead.model_fields)
 
 
 async def detail(session: AsyncSession, row: Commitment) -> CommitmentDetail:

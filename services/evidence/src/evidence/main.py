@@ -47,6 +47,7 @@ def create_app(
                 ConsumerPosition,
                 apply_commitment_event,
                 interval=settings.consumer_interval_s,
+                idle_interval=settings.consumer_idle_interval_s,
                 headers=consumer_headers(settings.client_id, settings.client_secret),
             )
             app.state.commitments_consumer = consumer

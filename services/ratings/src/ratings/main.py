@@ -42,6 +42,7 @@ def _consumers(
                     ConsumerPosition,
                     apply_commitment_event,
                     interval=settings.consumer_interval_s,
+                    idle_interval=settings.consumer_idle_interval_s,
                     headers=headers,
                 ),
                 "evidence": FeedConsumer(
@@ -51,6 +52,7 @@ def _consumers(
                     ConsumerPosition,
                     apply_evidence_event,
                     interval=settings.consumer_interval_s,
+                    idle_interval=settings.consumer_idle_interval_s,
                     headers=headers,
                 ),
             }
