@@ -271,3 +271,18 @@ async def test_oversized_chunked_body_is_413_while_streaming(client, writer):
         "/v1/sources", content=chunks(), headers={**writer, "content-type": "application/json"}
     )
     assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
+
+
+async def test_nul_characters_are_refused_not_a_server_error(client, writer):
+    # Found by contract fuzzing: PostgreSQL text cannot hold U+0000, so a NUL in a body or a
+    # text filter reached the database and failed there (500). It is refused up front instead.
+    r = await client.post(
+        "/v1/policy-areas", json={"slug": ref("area").lower(), "name": "A\u0000"}, headers=writer
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM
+    for path in ("/v1/commitments", "/v1/sources"):
+        r = await client.get(path, params={"reference": "x\u0000"})
+        assert r.status_code == 422, r.text
+    r = await client.get("/v1/policy-areas", params={"slug": "x\u0000"})
+    assert r.status_code == 422, r.text

@@ -329,3 +329,20 @@ async def test_cli_creates_clients_and_rotates_keys(stack, gateway, gateway_db, 
     assert await asyncio.to_thread(manage.main, ["keys", "rotate", "--json"]) == 0
     after = await token_for(gateway, creds)
     assert jwt.get_unverified_header(after)["kid"] != before
+
+
+async def test_nul_characters_are_refused_not_a_server_error(gateway, admin):
+    # Found by contract fuzzing on PostgreSQL (text cannot hold U+0000): these were 500s.
+    r = await gateway.post(
+        "/v1/clients",
+        json={"name": "a\u0000", "organisation": "Org", "scopes": ["admin"]},
+        headers=admin,
+    )
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"] == PROBLEM
+    r = await gateway.get("/v1/clients", params={"client_id": "x\u0000"}, headers=admin)
+    assert r.status_code == 422, r.text
+    r = await gateway.get(
+        "/v1/webhook-subscriptions", params={"owner_client_id": "x\u0000"}, headers=admin
+    )
+    assert r.status_code == 422, r.text

@@ -74,6 +74,8 @@ class Settings(ServiceSettings):
     # --- the event log and webhooks (gateway.events, gateway.webhooks) -------------------------
     # Read each service's feed into the gateway's log (as an internal reader, with a token the
     # gateway mints for itself); poll this often when idle.
+    # Pooled connections the gateway keeps to each service (per replica).
+    backend_max_connections: int = Field(default=64, ge=1, le=1000)
     events_consume: bool = True
     events_poll_interval_s: float = Field(default=0.1, gt=0)
     # Fan the log out to webhook subscriptions and deliver them.

@@ -19,6 +19,7 @@ from gateway.clients.base import (
 from gateway.clients.commitments import CommitmentsClient
 from gateway.clients.evidence import EvidenceClient
 from gateway.clients.ratings import RatingsClient
+from gateway.clients.transport import BackendTransport
 from gateway.config import Settings
 from servicekit.http import make_client
 
@@ -63,7 +64,8 @@ async def open_backends(
                 make_client(
                     settings.service_url(name),
                     timeout=settings.service_timeout(name),
-                    transport=transports.get(name),
+                    transport=transports.get(name)
+                    or BackendTransport(max_connections=settings.backend_max_connections),
                 )
             )
 

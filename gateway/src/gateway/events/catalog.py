@@ -237,6 +237,24 @@ EVENT_TYPES: tuple[EventType, ...] = (
     _t("submission.withheld", "evidence", "private", "A submission was withheld from publication."),
     _t("submission.withdrawn", "evidence", "private", "A submitter withdrew a submission."),
     _t(
+        "submission.redacted",
+        "evidence",
+        "depends",
+        "A passage of a submission was redacted (public once the submission is published).",
+    ),
+    _t(
+        "submission.redaction_removed",
+        "evidence",
+        "depends",
+        "A redaction was lifted (public once the submission is published).",
+    ),
+    _t(
+        "attachment.created",
+        "evidence",
+        "private",
+        "A file was attached to a submission (its public view comes with publication).",
+    ),
+    _t(
         "submission.published",
         "evidence",
         "public",
@@ -249,7 +267,18 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "An evaluation was drafted (public only once published).",
     ),
     _t("evaluation.updated", "ratings", "depends", "An evaluation was changed."),
-    _t("evaluation.submitted", "ratings", "private", "An evaluation went to review."),
+    _t(
+        "evaluation.submitted_for_review",
+        "ratings",
+        "private",
+        "An evaluation went to the panel for review.",
+    ),
+    _t(
+        "evaluation.returned_to_draft",
+        "ratings",
+        "private",
+        "An evaluation in review was sent back to draft.",
+    ),
     _t(
         "evaluation.published",
         "ratings",

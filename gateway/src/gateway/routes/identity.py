@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway import repository, service
 from gateway.config import Settings
-from gateway.dependencies import Admin, Session, SettingsDep
+from gateway.dependencies import Admin, ReadSession, Session, SettingsDep
 from gateway.edge import client_directory
 from gateway.models import ApiClient, SigningKey
 from gateway.schemas import (
@@ -36,6 +36,7 @@ from servicekit.ids import utcnow
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
+from servicekit.schemas import FilterText
 
 oauth_router = APIRouter(tags=["auth"])
 admin_router = json_router(prefix="/v1")
@@ -197,7 +198,7 @@ def token_lifetime(settings: Settings, auth: AuthSettings) -> float:
     summary="Token verification keys",
     response_model=Jwks,
 )
-async def get_jwks(request: Request, session: Session, settings: SettingsDep) -> Response:
+async def get_jwks(request: Request, session: ReadSession, settings: SettingsDep) -> Response:
     """The public keys access tokens are signed with (RFC 7517): the current key, the next one
     during a rotation, and retired keys until the tokens they signed have expired."""
     auth: AuthSettings = request.app.state.auth_settings
@@ -236,10 +237,10 @@ async def create_client(
 )
 async def list_clients(
     _admin: Admin,
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
-    organisation: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
-    client_id: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    organisation: Annotated[list[FilterText], Query(max_length=100)] = [],  # noqa: B006
+    client_id: Annotated[list[FilterText], Query(max_length=100)] = [],  # noqa: B006
     active: bool | None = None,
 ) -> Page[ClientRead]:
     """API clients, oldest first; filter by `organisation`, `client_id` or `active`."""
@@ -257,7 +258,7 @@ async def list_clients(
     responses=problem_responses(*ADMIN_ERRORS, 404, 422),
 )
 async def get_client(
-    _admin: Admin, id: uuid.UUID, session: Session, response: Response
+    _admin: Admin, id: uuid.UUID, session: ReadSession, response: Response
 ) -> ClientRead:
     """One API client (never its secret)."""
     row = await get_or_404(session, ApiClient, id, "API client")
@@ -341,7 +342,7 @@ async def rotate_signing_key(
     tags=["signing keys"],
     responses=problem_responses(*ADMIN_ERRORS),
 )
-async def list_signing_keys(_admin: Admin, session: Session) -> SigningKeyList:
+async def list_signing_keys(_admin: Admin, session: ReadSession) -> SigningKeyList:
     """Every signing key, newest first, with when it was retired."""
     keys = await repository.signing_keys(session)
     return SigningKeyList(items=[SigningKeyRead.model_validate(k) for k in keys])
@@ -354,7 +355,7 @@ async def list_signing_keys(_admin: Admin, session: Session) -> SigningKeyList:
     tags=["signing keys"],
     responses=problem_responses(*ADMIN_ERRORS, 404),
 )
-async def get_signing_key(_admin: Admin, kid: str, session: Session) -> SigningKeyRead:
+async def get_signing_key(_admin: Admin, kid: str, session: ReadSession) -> SigningKeyRead:
     """One signing key (its public half)."""
     key = await session.get(SigningKey, kid)
     if key is None:

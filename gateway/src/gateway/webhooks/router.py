@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Query, Request, Response, status
 
 from gateway.config import Settings
-from gateway.dependencies import Session
+from gateway.dependencies import ReadSession, Session
 from gateway.webhooks import repository, service, urls
 from gateway.webhooks.schemas import (
     DeliveryRead,
@@ -29,6 +29,7 @@ from servicekit.etag import require_if_match, set_etag
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, problem_responses
 from servicekit.routing import json_router
+from servicekit.schemas import FilterText
 
 router = json_router(prefix="/v1/webhook-subscriptions", tags=["webhooks"])
 
@@ -109,10 +110,10 @@ async def create_webhook_subscription(
 )
 async def list_webhook_subscriptions(
     caller: Caller,
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     owner_client_id: Annotated[
-        list[str], Query(max_length=100, description="Admin only: filter by owner.")
+        list[FilterText], Query(max_length=100, description="Admin only: filter by owner.")
     ] = [],  # noqa: B006
     active: bool | None = None,
 ) -> Page[SubscriptionRead]:
@@ -131,7 +132,7 @@ async def list_webhook_subscriptions(
     responses=problem_responses(*AUTH, 404, 422),
 )
 async def get_webhook_subscription(
-    caller: Caller, id: uuid.UUID, session: Session, response: Response
+    caller: Caller, id: uuid.UUID, session: ReadSession, response: Response
 ) -> SubscriptionRead:
     """One subscription (never its secret), with its delivery health."""
     row = await service.get_owned(session, caller, id)
@@ -207,10 +208,10 @@ async def rotate_webhook_secret(
 async def list_webhook_deliveries(
     caller: Caller,
     id: uuid.UUID,
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     status: Annotated[list[DeliveryStatus], Query(max_length=3)] = [],  # noqa: B006
-    event_type: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
+    event_type: Annotated[list[FilterText], Query(max_length=50)] = [],  # noqa: B006
 ) -> Page[DeliveryRead]:
     """Every delivery, oldest first, with its attempts (time, outcome, status code, latency,
     error); filter by `status` or `event_type`."""
@@ -231,7 +232,7 @@ async def list_webhook_deliveries(
     responses=problem_responses(*AUTH, 404, 422),
 )
 async def get_webhook_delivery(
-    caller: Caller, id: uuid.UUID, delivery_id: uuid.UUID, session: Session
+    caller: Caller, id: uuid.UUID, delivery_id: uuid.UUID, session: ReadSession
 ) -> DeliveryRead:
     """One delivery and its attempts."""
     sub = await service.get_owned(session, caller, id)

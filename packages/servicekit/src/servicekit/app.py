@@ -13,7 +13,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from servicekit.auth import AuthSettings, TokenVerifier
-from servicekit.db import create_engine, make_read_sessionmaker, make_sessionmaker
+from servicekit.db import (
+    ReadSessionMiddleware,
+    create_engine,
+    make_read_sessionmaker,
+    make_sessionmaker,
+)
 from servicekit.health import health_router
 from servicekit.http import make_client
 from servicekit.limits import BodyLimitMiddleware
@@ -135,6 +140,7 @@ def create_service_app(
     app.state.service_name = name
     app.state.token_verifier = token_verifier
     install_problem_handlers(app)
+    app.add_middleware(ReadSessionMiddleware)
     install_metrics(app, name)
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limit_overrides

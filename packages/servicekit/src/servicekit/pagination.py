@@ -37,7 +37,7 @@ class PageParams(BaseModel):
     page_token: str | None
 
 
-def page_params(
+async def page_params(
     request: Request,
     page_size: Annotated[
         int | None, Query(ge=1, description="Items per page (capped by the server).")
@@ -47,6 +47,7 @@ def page_params(
     ] = None,
 ) -> PageParams:
     """Read `page_size` and `page_token`, applying the service's default and cap."""
+    # async although it never awaits: FastAPI would run a plain `def` in a worker thread.
     settings = request.app.state.settings
     size = min(page_size or settings.page_size_default, settings.page_size_max)
     return PageParams(page_size=size, page_token=page_token)

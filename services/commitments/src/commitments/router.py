@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import lifecycle, repository, service, transfer
-from commitments.dependencies import Idempotent, Maker, Session, Writer
+from commitments.dependencies import Idempotent, Maker, ReadSession, Session, Writer
 from commitments.models import Commitment, LineageLink, PolicyArea, Reading, Source, Target
 from commitments.schemas import (
     TARGET_RULE,
@@ -50,6 +50,7 @@ from servicekit.idempotency import (
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, problem_responses
 from servicekit.routing import json_router
+from servicekit.schemas import FilterText
 
 router = json_router(prefix="/v1")
 
@@ -95,9 +96,9 @@ async def create_source(
     responses=problem_responses(422),
 )
 async def list_sources(
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
-    reference: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    reference: Annotated[list[FilterText], Query(max_length=100)] = [],  # noqa: B006
     kind: Annotated[list[SourceKind], Query()] = [],  # noqa: B006
 ) -> Page[SourceRead]:
     """Sources, oldest first; filter by `reference` or `kind` (repeat for any-of)."""
@@ -112,7 +113,7 @@ async def list_sources(
     tags=["sources"],
     responses=problem_responses(404),
 )
-async def get_source(id: uuid.UUID, session: Session, response: Response) -> SourceRead:
+async def get_source(id: uuid.UUID, session: ReadSession, response: Response) -> SourceRead:
     """One source document."""
     row = await get_or_404(session, Source, id, "source")
     set_etag(response, row.id, row.version)
@@ -171,9 +172,9 @@ async def create_policy_area(
     responses=problem_responses(422),
 )
 async def list_policy_areas(
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
-    slug: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    slug: Annotated[list[FilterText], Query(max_length=100)] = [],  # noqa: B006
     id: Annotated[list[uuid.UUID], Query(max_length=200)] = [],  # noqa: B006
 ) -> Page[PolicyAreaRead]:
     """Policy areas, oldest first; filter by `slug` or `id` (repeat for any-of)."""
@@ -188,7 +189,9 @@ async def list_policy_areas(
     tags=["policy areas"],
     responses=problem_responses(404),
 )
-async def get_policy_area(id: uuid.UUID, session: Session, response: Response) -> PolicyAreaRead:
+async def get_policy_area(
+    id: uuid.UUID, session: ReadSession, response: Response
+) -> PolicyAreaRead:
     """One policy area."""
     row = await get_or_404(session, PolicyArea, id, "policy area")
     set_etag(response, row.id, row.version)
@@ -247,16 +250,16 @@ async def create_commitment(
     responses=problem_responses(422),
 )
 async def list_commitments(
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     policy_area_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
     source_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
     status: Annotated[list[CommitmentStatus], Query()] = [],  # noqa: B006
     kind: Annotated[list[CommitmentKind], Query()] = [],  # noqa: B006
-    reference: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    reference: Annotated[list[FilterText], Query(max_length=100)] = [],  # noqa: B006
     id: Annotated[list[uuid.UUID], Query(max_length=1000)] = [],  # noqa: B006
     lead_body: Annotated[
-        list[str], Query(max_length=20, description="A lead body, exactly as recorded.")
+        list[FilterText], Query(max_length=20, description="A lead body, exactly as recorded.")
     ] = [],  # noqa: B006
     due_before: Annotated[date | None, Query(description="Due strictly before this date.")] = None,
     due_after: Annotated[date | None, Query(description="Due strictly after this date.")] = None,
@@ -315,7 +318,7 @@ async def list_commitments(
 )
 async def get_commitment(
     id: uuid.UUID,
-    session: Session,
+    session: ReadSession,
     response: Response,
     as_of: Annotated[
         date | None,
@@ -369,7 +372,7 @@ async def update_commitment(
     responses=problem_responses(404, 422),
 )
 async def list_commitment_revisions(
-    id: uuid.UUID, session: Session, page: PageQuery
+    id: uuid.UUID, session: ReadSession, page: PageQuery
 ) -> Page[RevisionRead]:
     """Every recorded change, oldest first: who, when, why, and a field-level diff."""
     await get_or_404(session, Commitment, id, "commitment")
@@ -417,7 +420,7 @@ async def create_lineage_link(
 )
 async def list_commitment_lineage_links(
     id: uuid.UUID,
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     end: Annotated[
         list[LineageEnd],
@@ -446,7 +449,7 @@ async def list_commitment_lineage_links(
     tags=["lineage"],
     responses=problem_responses(404),
 )
-async def get_lineage_link(id: uuid.UUID, session: Session) -> LineageLinkRead:
+async def get_lineage_link(id: uuid.UUID, session: ReadSession) -> LineageLinkRead:
     """One lineage link."""
     return LineageLinkRead.model_validate(
         await get_or_404(session, LineageLink, id, "lineage link")
@@ -488,7 +491,7 @@ async def create_target(
     description="A commitment's targets with their progress, oldest first.\n\n" + TARGET_RULE,
 )
 async def list_commitment_targets(
-    id: uuid.UUID, session: Session, page: PageQuery
+    id: uuid.UUID, session: ReadSession, page: PageQuery
 ) -> Page[TargetRead]:
     """A commitment's targets with their progress, oldest first."""
     await get_or_404(session, Commitment, id, "commitment")
@@ -504,7 +507,7 @@ async def list_commitment_targets(
     responses=problem_responses(404),
     description="One target and its progress.\n\n" + TARGET_RULE,
 )
-async def get_target(id: uuid.UUID, session: Session, response: Response) -> TargetRead:
+async def get_target(id: uuid.UUID, session: ReadSession, response: Response) -> TargetRead:
     """One target and its progress."""
     t = await get_or_404(session, Target, id, "target")
     set_etag(response, t.id, t.version)
@@ -579,7 +582,7 @@ async def create_reading(
     responses=problem_responses(404, 422),
 )
 async def list_target_readings(
-    id: uuid.UUID, session: Session, page: PageQuery
+    id: uuid.UUID, session: ReadSession, page: PageQuery
 ) -> Page[ReadingRead]:
     """A target's progress readings, in the order they were recorded."""
     await get_or_404(session, Target, id, "target")
@@ -594,7 +597,7 @@ async def list_target_readings(
     tags=["targets"],
     responses=problem_responses(404),
 )
-async def get_reading(id: uuid.UUID, session: Session) -> ReadingRead:
+async def get_reading(id: uuid.UUID, session: ReadSession) -> ReadingRead:
     """One progress reading."""
     return ReadingRead.model_validate(await get_or_404(session, Reading, id, "reading"))
 

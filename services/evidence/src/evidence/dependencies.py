@@ -11,11 +11,13 @@ from evidence.blobs import BlobStore
 from evidence.config import Settings
 from evidence.service import Viewer
 from servicekit.auth import OptionalPrincipal, Principal, require_scope
-from servicekit.db import session_from_request
+from servicekit.db import read_session_from_request, session_from_request
 from servicekit.idempotency import Idempotency
 
 # The unit of work: exits (commits) when the endpoint returns, before the response is sent.
 Session = Annotated[AsyncSession, Depends(session_from_request, scope="function")]
+# Safe (GET) routes: an autocommit session, closed after the response (servicekit.db).
+ReadSession = Annotated[AsyncSession, Depends(read_session_from_request)]
 
 # Submitting evidence needs this scope; reading published evidence needs no token.
 SubmitterPrincipal = Annotated[Principal, Depends(require_scope("evidence:submit"))]
@@ -23,26 +25,28 @@ SubmitterPrincipal = Annotated[Principal, Depends(require_scope("evidence:submit
 ModeratorPrincipal = Annotated[Principal, Depends(require_scope("evidence:moderate"))]
 
 
-def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+# Dependencies are `async def` although they never await: FastAPI runs a plain `def` dependency
+# in a worker thread, a thread hand-off on every request (it showed in the bench/ profiles).
+async def _sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     return maker
 
 
-def _idempotency(request: Request) -> Idempotency:
+async def _idempotency(request: Request) -> Idempotency:
     idempotency: Idempotency = request.app.state.idempotency
     return idempotency
 
 
-def _viewer(principal: OptionalPrincipal) -> Viewer:
+async def _viewer(principal: OptionalPrincipal) -> Viewer:
     return Viewer.of(principal)
 
 
-def _blob_store(request: Request) -> BlobStore:
+async def _blob_store(request: Request) -> BlobStore:
     store: BlobStore = request.app.state.blob_store
     return store
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

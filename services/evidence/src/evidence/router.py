@@ -18,6 +18,7 @@ from evidence.dependencies import (
     Idempotent,
     Maker,
     ModeratorPrincipal,
+    ReadSession,
     Session,
     SubmitterPrincipal,
 )
@@ -49,6 +50,7 @@ from servicekit.ids import utcnow
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
+from servicekit.schemas import FilterText
 
 router = json_router(prefix="/v1")
 
@@ -129,7 +131,7 @@ async def create_call_for_evidence(
     responses=problem_responses(422),
 )
 async def list_calls_for_evidence(
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
     open_now: Annotated[
@@ -151,7 +153,7 @@ async def list_calls_for_evidence(
     responses=problem_responses(404),
 )
 async def get_call_for_evidence(
-    id: uuid.UUID, session: Session, response: Response
+    id: uuid.UUID, session: ReadSession, response: Response
 ) -> CallForEvidenceRead:
     """One call for evidence, with its limits and whether it is open."""
     row = await service.get_call(session, id)
@@ -238,13 +240,13 @@ async def create_submission(
     responses=problem_responses(401, 422),
 )
 async def list_submissions(
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     viewer: CurrentViewer,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
     call_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
     submitter: Annotated[
-        list[str],
+        list[FilterText],
         Query(max_length=100, description="A submitter's client id or organisation name."),
     ] = [],  # noqa: B006
     status: Annotated[list[SubmissionStatus], Query()] = [],  # noqa: B006
@@ -298,7 +300,7 @@ async def list_submissions(
     responses=problem_responses(401, 404),
 )
 async def get_submission(
-    id: uuid.UUID, session: Session, viewer: CurrentViewer, response: Response
+    id: uuid.UUID, session: ReadSession, viewer: CurrentViewer, response: Response
 ) -> SubmissionRead:
     """One submission, if you may see it (otherwise 404, whether or not it exists)."""
     row = await service.get_visible(session, id, viewer)
@@ -372,7 +374,7 @@ async def create_decision(
     responses=problem_responses(401, 403, 404, 422),
 )
 async def list_decisions(
-    id: uuid.UUID, session: Session, viewer: CurrentViewer, page: PageQuery
+    id: uuid.UUID, session: ReadSession, viewer: CurrentViewer, page: PageQuery
 ) -> Page[DecisionRead]:
     """Every step of a submission's history, oldest first (its submitter and moderators)."""
     await service.visible_history(session, id, viewer)
@@ -388,7 +390,7 @@ async def list_decisions(
     responses=problem_responses(401, 403, 404),
 )
 async def get_decision(
-    id: uuid.UUID, decision_id: uuid.UUID, session: Session, viewer: CurrentViewer
+    id: uuid.UUID, decision_id: uuid.UUID, session: ReadSession, viewer: CurrentViewer
 ) -> DecisionRead:
     """One step of a submission's history (its submitter and moderators)."""
     await service.visible_history(session, id, viewer)
@@ -427,7 +429,7 @@ async def create_redaction(
     responses=problem_responses(401, 403, 404),
 )
 async def list_redactions(
-    _moderator: ModeratorPrincipal, id: uuid.UUID, session: Session, viewer: CurrentViewer
+    _moderator: ModeratorPrincipal, id: uuid.UUID, session: ReadSession, viewer: CurrentViewer
 ) -> Page[RedactionRead]:
     """The passages hidden from everyone but moderators, and why (moderators only; one page)."""
     row = await service.get_visible(session, id, viewer)
@@ -442,7 +444,7 @@ async def list_redactions(
     responses=problem_responses(401, 403, 404),
 )
 async def get_redaction(
-    _moderator: ModeratorPrincipal, id: uuid.UUID, redaction_id: uuid.UUID, session: Session
+    _moderator: ModeratorPrincipal, id: uuid.UUID, redaction_id: uuid.UUID, session: ReadSession
 ) -> RedactionRead:
     """One hidden passage and why (moderators only)."""
     row = await repository.get_redaction(session, id, redaction_id)
@@ -518,7 +520,7 @@ async def download_attachment(
     id: uuid.UUID,
     attachment_id: uuid.UUID,
     request: Request,
-    session: Session,
+    session: ReadSession,
     viewer: CurrentViewer,
     store: Blobs,
 ) -> Response:

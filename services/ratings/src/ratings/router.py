@@ -36,7 +36,7 @@ from fastapi import Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from ratings import repository, service
-from ratings.dependencies import Publisher, Reader, Respondent, Session, Writer
+from ratings.dependencies import Publisher, Reader, ReadSession, Respondent, Session, Writer
 from ratings.models import Evaluation, EvaluationResponse, Rating
 from ratings.schemas import (
     EvaluationCreate,
@@ -123,7 +123,7 @@ async def create_evaluation(
     responses=problem_responses(401, 422),
 )
 async def list_evaluations(
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     principal: Reader,
     status: Annotated[list[EvaluationStatus], Query()] = [],  # noqa: B006
@@ -154,7 +154,7 @@ async def list_evaluations(
     responses=problem_responses(401, 404),
 )
 async def get_evaluation(
-    id: uuid.UUID, session: Session, principal: Reader, response: Response
+    id: uuid.UUID, session: ReadSession, principal: Reader, response: Response
 ) -> EvaluationRead:
     """One evaluation, with its scale, dimensions, rule, scope and publication record."""
     row = await service.visible_evaluation(session, id, principal)
@@ -280,7 +280,7 @@ async def withdraw_evaluation(
     responses=problem_responses(401, 404),
 )
 async def get_evaluation_summary(
-    id: uuid.UUID, session: Session, principal: Reader
+    id: uuid.UUID, session: ReadSession, principal: Reader
 ) -> EvaluationSummary:
     """Every commitment's rating, rolled up by the evaluation's rule to policy areas and overall."""
     row = await service.visible_evaluation(session, id, principal)
@@ -299,7 +299,7 @@ async def get_evaluation_summary(
 )
 async def list_ratings(
     id: uuid.UUID,
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     principal: Reader,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
@@ -318,7 +318,11 @@ async def list_ratings(
     responses=problem_responses(401, 404),
 )
 async def get_rating(
-    id: uuid.UUID, commitment_id: uuid.UUID, session: Session, principal: Reader, response: Response
+    id: uuid.UUID,
+    commitment_id: uuid.UUID,
+    session: ReadSession,
+    principal: Reader,
+    response: Response,
 ) -> RatingRead:
     """The rating of one commitment in an evaluation, with its overall and how it was reached."""
     evaluation = await service.visible_evaluation(session, id, principal)
@@ -454,7 +458,7 @@ async def update_rating(
     responses=problem_responses(401, 404, 422),
 )
 async def list_commitment_ratings(
-    commitment_id: uuid.UUID, session: Session, page: PageQuery, principal: Reader
+    commitment_id: uuid.UUID, session: ReadSession, page: PageQuery, principal: Reader
 ) -> Page[RatingHistoryItem]:
     """A commitment's ratings across evaluations, oldest first, each with the change since the
     one before it (per dimension and overall: up, down or same, with the score delta).
@@ -507,7 +511,7 @@ async def create_response(
 )
 async def list_responses(
     id: uuid.UUID,
-    session: Session,
+    session: ReadSession,
     page: PageQuery,
     principal: Reader,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
@@ -529,7 +533,11 @@ async def list_responses(
     responses=problem_responses(401, 404),
 )
 async def get_response(
-    id: uuid.UUID, response_id: uuid.UUID, session: Session, principal: Reader, response: Response
+    id: uuid.UUID,
+    response_id: uuid.UUID,
+    session: ReadSession,
+    principal: Reader,
+    response: Response,
 ) -> EvaluationResponseRead:
     """One response to an evaluation."""
     await service.visible_evaluation(session, id, principal)
