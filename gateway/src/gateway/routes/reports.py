@@ -54,7 +54,7 @@ async def get_evaluation_report(id: uuid.UUID, request: Request, backends: Backe
     try:
         composed = await report.compose(backends, str(id), headers)
     except ServiceError as exc:
-        raise RuntimeError("TEMPORARY BREAK") from exc
+        return exc.to_response()
     except ServiceUnavailableError as exc:
         raise exc.problem from exc
     if media == "text/csv":

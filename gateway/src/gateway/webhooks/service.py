@@ -49,6 +49,8 @@ from servicekit.problems import FieldError, ProblemError, conflict, not_found
 from servicekit.schemas import merge_patch
 
 _REQUIRED = frozenset({"url", "event_types", "active", "include_private"})
+# Log events turned into deliveries per fan-out pass.
+FAN_OUT_BATCH = 500
 
 
 def new_secret() -> str:
@@ -272,7 +274,7 @@ def wanted(subscription: WebhookSubscription, event: Event) -> bool:
     )
 
 
-async def fan_out(session: AsyncSession, batch: int = 500) -> int:
+async def fan_out(session: AsyncSession, batch: int = FAN_OUT_BATCH) -> int:
     """Turn the next log events into deliveries; returns how many events were handled.
 
     The cursor row is locked for the transaction and moves with the deliveries it creates, so

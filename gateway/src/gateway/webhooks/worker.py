@@ -149,14 +149,18 @@ class WebhookWorker:
                 # Fan-out on its own clock (or at once while it is catching up); a finished
                 # delivery only needs a claim, not another look at the log.
                 moved = 0
+                backlog = False
                 if loop.time() >= fan_out_due:
                     moved = await self.fan_out_once()
-                    # An idle log is looked at less and less often, down to idle_cap.
+                    # An idle log is looked at less and less often, down to idle_cap; a busy
+                    # one once per interval (a batch per pass, not a pass per event), and at
+                    # once while a backlog drains.
                     idle = interval if moved else min(idle * 2, idle_cap)
-                    fan_out_due = loop.time() + (0 if moved else idle)
+                    backlog = moved >= service.FAN_OUT_BATCH
+                    fan_out_due = loop.time() + (0 if backlog else idle)
                 claimed = await self.claim_once()
                 delay = interval
-                if moved or claimed:
+                if backlog or claimed:
                     continue
                 # Until a delivery finishes or the next fan-out is due; retries that fall due
                 # meanwhile are claimed then (at most idle_cap late).

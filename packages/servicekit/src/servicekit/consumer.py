@@ -224,12 +224,18 @@ class FeedConsumer:
                     return
             try:
                 applied = await self.poll_once()
-                if applied:
-                    delay = idle_delay = self.interval
+                if applied >= self.batch:
+                    # A backlog (a restart, a burst): drain it without pausing.
                     continue
-                # An idle feed is polled less and less often (down to once per idle_interval):
-                # an idle suite should not spend its CPU asking for nothing.
-                delay, idle_delay = idle_delay, min(idle_delay * 2, self.idle_interval)
+                if applied:
+                    # Caught up: wait one interval so that the next poll brings the events of
+                    # that interval together. Polling again at once would cost a round trip and
+                    # a transaction on both sides for every single event under steady load.
+                    delay = idle_delay = self.interval
+                else:
+                    # An idle feed is polled less and less often (down to once per
+                    # idle_interval): an idle suite should not spend its CPU asking for nothing.
+                    delay, idle_delay = idle_delay, min(idle_delay * 2, self.idle_interval)
             except asyncio.CancelledError:
                 raise
             except httpx.HTTPError as exc:

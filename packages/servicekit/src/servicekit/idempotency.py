@@ -58,6 +58,8 @@ import orjson
 from fastapi import Header
 from pydantic import BaseModel
 from sqlalchemy import JSON, Integer, String, Text, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
@@ -311,6 +313,9 @@ class Idempotency:
         request_hash: str,
     ) -> Claim | StoredResponse:
         """Take the key (committed), or return the stored response; 409/422 problems otherwise."""
+        fresh = await self._claim_new(maker, client_id, key, request_hash)
+        if fresh is not None:
+            return fresh
         for _ in range(3):
             try:
                 async with maker() as session, session.begin():
@@ -319,6 +324,43 @@ class Idempotency:
                 # A concurrent first use inserted the row between our read and insert.
                 continue
         raise _in_flight(key)
+
+    async def _claim_new(
+        self,
+        maker: async_sessionmaker[AsyncSession],
+        client_id: str,
+        key: str,
+        request_hash: str,
+    ) -> Claim | None:
+        """Claim a key never used before in one autocommitted statement, or None if it exists.
+
+        Almost every key is new: `INSERT ... ON CONFLICT DO NOTHING` takes it in one round trip
+        and one commit, where reading first costs BEGIN, a locking SELECT, the INSERT and COMMIT.
+        A key already present (a retry, a reuse, a concurrent first use) takes the locking path.
+        """
+        model = self.model
+        now = utcnow()
+        token = uuid.uuid4()
+        async with maker() as session:
+            conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            stmt = (
+                insert(model)
+                .values(
+                    client_id=client_id,
+                    key=key,
+                    request_hash=request_hash,
+                    state=IN_FLIGHT,
+                    claim_token=token,
+                    created_at=now,
+                    lease_expires_at=now + self.lease,
+                    expires_at=now + self.ttl,
+                )
+                .on_conflict_do_nothing(index_elements=["client_id", "key"])
+                .returning(model.key)
+            )
+            taken = (await conn.execute(stmt)).first()
+        return Claim(client_id, key, token) if taken is not None else None
 
     async def _claim_in(
         self, session: AsyncSession, client_id: str, key: str, request_hash: str
