@@ -57,9 +57,6 @@ def ratios(results: dict[str, Any]) -> dict[str, Any]:
     }
     out: dict[str, Any] = dict(values)
     # Not a target: what the prototype of the proposed fix reaches against the same floor.
-    out["floor_ratio_fastpath_prototype"] = _div(
-        _rps(s, "get_commitment_fastpath_prototype"), _rps(s, "floor_get_commitment")
-    )
     out["targets"] = {}
     for name, value in values.items():
         op, target = TARGETS[name]
@@ -110,12 +107,6 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(
             f"| `{name}` | {_fmt(t['value'])} | {t['target']} | {met} | {DEFINITIONS[name]} |"
         )
-    if r.get("floor_ratio_fastpath_prototype") is not None:
-        lines += [
-            "",
-            f"With the proposed get-by-id fast path (prototype, `bench/experiments/fastpath.py`): "
-            f"floor ratio {_fmt(r['floor_ratio_fastpath_prototype'])}.",
-        ]
     if r.get("idle_cpu_pct"):
         lines += [
             "",

@@ -71,6 +71,11 @@ async def deep_tokens(server: str, prefix: str, n_tokens: int = 50) -> list[str]
     return [encode_token([r["created_at"].isoformat(), str(r["id"])]) for r in rows[:n_tokens]]
 
 
+# Composed reads are measured composing: the gateway keeps published reports for 30 s, and a
+# request's `Cache-Control: no-cache` makes it compose afresh (the cached path has its own row).
+NO_CACHE = "Cache-Control: no-cache"
+
+
 class Bench:
     """One run."""
 
@@ -97,13 +102,11 @@ class Bench:
 
     # --- processes -------------------------------------------------------------------------------
 
-    def start(self, *, floor: bool = False, fastpath: bool = False) -> suite.Processes:
+    def start(self, *, floor: bool = False) -> suite.Processes:
         procs = suite.Processes(self.env, self.endpoints, self.work / "logs", self.args.server_cpus)
         procs.start_suite()
         if floor:
             procs.start_floor()
-        if fastpath:
-            procs.start_fastpath()
         procs.wait_ready()
         self.procs = procs
         return procs
@@ -222,7 +225,7 @@ class Bench:
                 "9-commitment report (gateway)",
                 "gateway",
                 "paths.lua",
-                [report9],
+                [report9, NO_CACHE],
                 phase=label,
                 connections=GROWTH_CONNECTIONS,
             )
@@ -247,7 +250,7 @@ class Bench:
         plan = await self.prepare(s)
         print(f"  loaded in {plan.timings['total_s']:.0f} s ({plan.timings})", flush=True)
         self.results["phases"]["full"] = {"timings": plan.timings, "rows": self._rows(plan)}
-        procs = self.start(floor=True, fastpath=not self.args.no_experiments)
+        procs = self.start(floor=True)
         try:
             gw = self.endpoints.url("gateway")
             loader = suite.create_client(
@@ -258,8 +261,6 @@ class Bench:
             ingest_token = suite.token(gw, ingest)
             self.results["sanity"] = await self.sanity(plan, loader_token)
             self.results["floor_check"] = self.floor_check(plan)
-            if not self.args.no_experiments:
-                self.results["fastpath_check"] = self.floor_check(plan, suite.FASTPATH)
             self.results["idle_cpu_pct"] = memory.idle_cpu(procs.pids(), 5.0)
             print(
                 f"  idle CPU % per process (5 s, no load): {self.results['idle_cpu_pct']}",
@@ -323,16 +324,6 @@ class Bench:
             "paths.lua",
             [get],
         )
-        if not self.args.no_experiments:
-            sc(
-                "get_commitment_fastpath_prototype",
-                "PROTOTYPE of the proposed fix: commitments app with a Core/AUTOCOMMIT/orjson "
-                "get-by-id, no pre-ping, fixed pool of 20 (bench/experiments/fastpath.py)",
-                "fastpath",
-                "paths.lua",
-                [get],
-            )
-            self.procs.stop_one(suite.FASTPATH)
         sc(
             "get_commitment_gateway",
             "GET /v1/commitments/{id} (gateway)",
@@ -356,7 +347,14 @@ class Bench:
         )
         sc(
             "report_9_gateway",
-            "evaluation report, 9 commitments (gateway)",
+            "evaluation report, 9 commitments, composed on every request (gateway)",
+            "gateway",
+            "paths.lua",
+            [r9, NO_CACHE],
+        )
+        sc(
+            "report_9_gateway_cached",
+            "the same published report as a dashboard polls it (gateway's 30 s report cache)",
             "gateway",
             "paths.lua",
             [r9],
@@ -368,7 +366,7 @@ class Bench:
             "evaluation report, 1,000 commitments (gateway)",
             "gateway",
             "paths.lua",
-            [r1000],
+            [r1000, NO_CACHE],
             connections=8,
         )
         sc(
@@ -397,7 +395,9 @@ class Bench:
         # Profiles of the paths behind the ratios (kept whether or not a target is missed).
         self.profiled("get_commitment_direct", "commitments", "paths.lua", [get], ["commitments"])
         self.profiled("get_commitment_gateway", "gateway", "paths.lua", [get], ["gateway"])
-        self.profiled("report_9_gateway", "gateway", "paths.lua", [r9], ["gateway", "ratings"])
+        self.profiled(
+            "report_9_gateway", "gateway", "paths.lua", [r9, NO_CACHE], ["gateway", "ratings"]
+        )
         run_id = f"p{uuid.uuid4().hex[:8]}"
         commitments_file = _paths(
             self.work, "submit-commitments", [str(i) for i in plan.commitment_ids]
@@ -806,7 +806,6 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--load-cpus", default="1", help="taskset CPU list for wrk ('' = unpinned)")
     p.add_argument("--skip-growth", action="store_true", help="no 1,000 / 1,000,000-row phases")
-    p.add_argument("--no-experiments", action="store_true", help="skip the fast-path prototype")
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     p.add_argument("--keep", action="store_true", help="keep the bench_* databases afterwards")
     p.add_argument("--out", default=str(HERE), help="where RESULTS.md and results.json go")

@@ -32,8 +32,6 @@ UVICORN_FLAGS = [
     "5",
 ]
 FLOOR = "floor"
-# The prototype of the proposed get-by-id fast path (bench/experiments/fastpath.py).
-FASTPATH = "fastpath"
 
 
 def check_uvicorn_extras() -> None:
@@ -61,8 +59,6 @@ class Endpoints:
         """`http://127.0.0.1:<port>` of a part (or of the floor)."""
         if name == FLOOR:
             return f"http://127.0.0.1:{self.port_base + 9}"
-        if name == FASTPATH:
-            return f"http://127.0.0.1:{self.port_base + 8}"
         part = next(p for p in cli_suite.PARTS if p.name == name)
         return cli_suite.url(self.port_base, part)
 
@@ -125,12 +121,6 @@ class Processes:
         """The bare ASGI + asyncpg app."""
         self._check_free([self.endpoints.port_base + 9])
         self._start(FLOOR, ["bench.floor:app"], self.endpoints.port_base + 9)
-
-    def start_fastpath(self) -> None:
-        """The commitments service with the proposed fast path (a prototype, for comparison)."""
-        self._check_free([self.endpoints.port_base + 8])
-        app = ["bench.experiments.fastpath:create_app", "--factory"]
-        self._start(FASTPATH, app, self.endpoints.port_base + 8)
 
     def wait_ready(self, timeout: float = 90) -> None:
         """Until every process answers `/readyz`."""

@@ -192,3 +192,24 @@ async def test_report_without_ratings_service_is_503(gateway_db, evaluation):
         r = await client.get(f"/v1/evaluations/{evaluation['evaluation']['id']}/report")
         assert r.status_code == 503 and r.headers["content-type"] == PROBLEM
         assert r.headers["retry-after"]
+
+
+async def test_published_report_is_cacheable_with_etag_and_304(gateway, evaluation, writer):
+    url = f"/v1/evaluations/{evaluation['evaluation']['id']}/report"
+    first = await gateway.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"].startswith("public, max-age=")
+    again = await gateway.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    # Each representation has its own tag; a stale tag gets the full answer.
+    csv = await gateway.get(url, headers={"Accept": "text/csv", "If-None-Match": etag})
+    assert csv.status_code == 200 and csv.headers["etag"] != etag
+    stale = await gateway.get(url, headers={"If-None-Match": '"stale", W/"older"'})
+    assert stale.status_code == 200 and stale.content == first.content
+    forced = await gateway.get(url, headers={"Cache-Control": "no-cache"})
+    assert forced.status_code == 200 and forced.headers["etag"] == etag
+    # Read with a token, the answer is the caller's own: never shared by caches.
+    mine = await gateway.get(url, headers=writer)
+    assert mine.status_code == 200 and mine.headers["cache-control"] == "private, no-cache"

@@ -47,6 +47,9 @@ class Settings(ServiceSettings):
     breaker_cooldown_s: float = Field(default=10.0, gt=0)
     # A composed read waits this long for each part before reporting it missing.
     compose_timeout_s: float = Field(default=5.0, gt=0)
+    # A published evaluation's report, as anonymous readers get it, is kept this long per
+    # replica and sent with `Cache-Control: public, max-age=` the same (0 turns it off).
+    report_cache_s: float = Field(default=30.0, ge=0)
 
     # Rate limits per minute: per API client (overridable per client), and per IP for callers
     # without a valid token. Counts in memory, or shared by every replica in Redis when set

@@ -61,7 +61,8 @@ ATTACHMENT_UPLOAD = r"/v1/submissions/[^/]+/attachments(/.*)?"
 COMMITMENT_IMPORT = r"/v1/commitment-imports(/.*)?"
 _COMPILED = [(rule.pattern, rule.service) for rule in ROUTES]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# Answers up to this size are read whole and sent in one piece; larger or unsized ones stream.
+# Bodies (both ways) up to this size are read whole and sent in one piece; larger or unsized
+# ones stream.
 BUFFERED_MAX_BYTES = 256 * 1024
 # Set by the gateway itself on the way out; the service's copy would duplicate it.
 _RESPONSE_DROP = frozenset({"x-request-id", "date", "server"})
@@ -107,27 +108,33 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
     return headers
 
 
-def _has_body(request: Request) -> bool:
-    return request.headers.get("content-length", "0") != "0" or (
-        "transfer-encoding" in request.headers
-    )
+async def _body(request: Request) -> bytes | AsyncIterator[bytes] | None:
+    """The request body to pass on: small declared bodies whole, the rest (uploads) streamed."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) <= BUFFERED_MAX_BYTES:
+        # One write instead of a chunked stream; the edge has already capped the size.
+        return await request.body() if int(length) else None
+    if length is not None or "transfer-encoding" in request.headers:
+        return request.stream()
+    return None
 
 
 async def forward(request: Request, service: str) -> Response:
-    """Send the request on to `service` and stream its answer back, both bodies unbuffered."""
+    """Send the request on to `service` and pass its answer back: small bodies whole, large
+    ones (uploads, downloads) streamed both ways."""
     backends: Backends = request.app.state.backends
     client = backends.by_name(service)
-    upstream = client.http.build_request(
-        request.method,
-        # Re-quote the decoded path: control characters in it would make httpx refuse the URL.
-        httpx.URL(
-            path=quote(request.url.path, safe="/:@!$&'()*+,;=-._~"),
-            query=request.url.query.encode("latin-1"),
-        ),
-        headers=_request_headers(request),
-        content=request.stream() if _has_body(request) else None,
-    )
     try:
+        upstream = client.http.build_request(
+            request.method,
+            # Re-quote the decoded path: control characters in it would make httpx refuse it.
+            httpx.URL(
+                path=quote(request.url.path, safe="/:@!$&'()*+,;=-._~"),
+                query=request.url.query.encode("latin-1"),
+            ),
+            headers=_request_headers(request),
+            content=await _body(request),
+        )
         # Through the breaker; retried only if idempotent and nothing reached the service (so
         # the body stream was not read yet). A downstream 429/503 is an answer: passed through
         # with its Retry-After like any other.
@@ -135,8 +142,8 @@ async def forward(request: Request, service: str) -> Response:
     except ServiceUnavailableError as exc:
         raise exc.problem from exc
     except ClientDisconnect:
-        # The caller hung up while its body was being passed on: nobody is left to answer
-        # (499, as nginx logs it). The service saw a truncated body and refused it.
+        # The caller hung up while its body was being read or passed on: nobody is left to
+        # answer (499, as nginx logs it). A service that saw a truncated body refused it.
         return Response(status_code=499)
 
     drop = HOP_BY_HOP | _RESPONSE_DROP | _connection_tokens(resp.headers)

@@ -1,7 +1,8 @@
-"""ETags and `If-Match` for optimistic concurrency on PATCH/PUT."""
+"""ETags: `If-Match` for optimistic concurrency on PATCH/PUT, `If-None-Match` for reads."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from fastapi import Request, Response
@@ -38,3 +39,17 @@ def require_if_match(request: Request, resource_id: uuid.UUID, version: int) -> 
             f"If-Match {header} does not match the current ETag {current}; fetch it again.",
             type_="/problems/stale-etag",
         )
+
+
+def content_etag(body: bytes) -> str:
+    """A strong ETag derived from a representation's bytes (for composed, versionless reads)."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def not_modified(request: Request, etag: str) -> bool:
+    """Whether `If-None-Match` names this ETag (or `*`): the client's copy is current (304)."""
+    header = request.headers.get("if-none-match")
+    if not header:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return "*" in tags or etag in tags

@@ -1,1 +1,0 @@
-"""Prototypes of proposed fixes, measured by the bench (`--experiments`); no service uses them."""
