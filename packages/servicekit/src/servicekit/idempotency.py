@@ -346,21 +346,27 @@ class Idempotency:
             insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             stmt = (
                 insert(model)
-                .values(
-                    client_id=client_id,
-                    key=key,
-                    request_hash=request_hash,
-                    state=IN_FLIGHT,
-                    claim_token=token,
-                    created_at=now,
-                    lease_expires_at=now + self.lease,
-                    expires_at=now + self.ttl,
-                )
+                .values(**self._fresh(client_id, key, request_hash, token, now))
                 .on_conflict_do_nothing(index_elements=["client_id", "key"])
                 .returning(model.key)
             )
             taken = (await conn.execute(stmt)).first()
         return Claim(client_id, key, token) if taken is not None else None
+
+    def _fresh(
+        self, client_id: str, key: str, request_hash: str, token: uuid.UUID, now: datetime
+    ) -> dict[str, Any]:
+        """The row of a newly claimed key."""
+        return {
+            "client_id": client_id,
+            "key": key,
+            "request_hash": request_hash,
+            "state": IN_FLIGHT,
+            "claim_token": token,
+            "created_at": now,
+            "lease_expires_at": now + self.lease,
+            "expires_at": now + self.ttl,
+        }
 
     async def _claim_in(
         self, session: AsyncSession, client_id: str, key: str, request_hash: str
@@ -373,18 +379,7 @@ class Idempotency:
         now = utcnow()
         token = uuid.uuid4()
         if row is None:
-            session.add(
-                model(
-                    client_id=client_id,
-                    key=key,
-                    request_hash=request_hash,
-                    state=IN_FLIGHT,
-                    claim_token=token,
-                    created_at=now,
-                    lease_expires_at=now + self.lease,
-                    expires_at=now + self.ttl,
-                )
-            )
+            session.add(model(**self._fresh(client_id, key, request_hash, token, now)))
             await session.flush()
             return Claim(client_id, key, token)
         if row.expires_at <= now:
