@@ -1,0 +1,133 @@
+"""Background work is cheap when idle and quick when there is work.
+
+- The outbox sequencer backs off while no events arrive, yet positions an event committed
+  through its own sessionmaker at once (the commit wakes it).
+- Safe requests read on an autocommit session that is closed after the response: its
+  connection goes back to the pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event, select, text
+
+from servicekit.db import (
+    ReadSessionMiddleware,
+    create_engine,
+    make_base,
+    make_read_sessionmaker,
+    make_sessionmaker,
+    new_metadata,
+)
+from servicekit.outbox import EventMixin, record_event, run_sequencer, wake_sequencer_on_commit
+from tests.support.databases import fresh_database_url
+
+metadata = new_metadata()
+Base = make_base(metadata)
+
+
+class PollEvent(EventMixin, Base):  # type: ignore[misc,valid-type]
+    __tablename__ = "events"
+
+
+async def _positioned(maker, rid: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
+    async with maker() as session:
+        pos = await session.scalar(select(PollEvent.position).where(PollEvent.resource_id == rid))
+    return pos is not None
+
+
+async def test_idle_sequencer_is_woken_by_its_own_commit(tmp_path: Path) -> None:
+    url = await asyncio.to_thread(fresh_database_url, "pollers", tmp_path)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    maker = make_sessionmaker(engine)
+    wake = wake_sequencer_on_commit(maker)
+    # An idle wait far longer than the test: only the wake can explain a quick position.
+    task = asyncio.create_task(run_sequencer(maker, PollEvent, 0.01, idle_interval=30.0, wake=wake))
+    try:
+        # Idle waits double from 10 ms: by now the sequencer sleeps until ~5.1 s.
+        await asyncio.sleep(3.0)
+        rid = uuid.uuid4()
+        async with maker() as session, session.begin():
+            record_event(session, PollEvent, "thing.created", "thing", rid, {})
+        started = time.monotonic()
+        while not await _positioned(maker, rid):
+            assert time.monotonic() - started < 1.0, "the commit did not wake the sequencer"
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await engine.dispose()
+
+
+async def test_idle_sequencer_backs_off(tmp_path: Path) -> None:
+    url = await asyncio.to_thread(fresh_database_url, "pollers", tmp_path)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    maker = make_sessionmaker(engine)
+    passes = 0
+    original = maker.__call__
+
+    class Counting:
+        def __call__(self):  # type: ignore[no-untyped-def]
+            nonlocal passes
+            passes += 1
+            return original()
+
+    task = asyncio.create_task(run_sequencer(Counting(), PollEvent, 0.01, idle_interval=0.4))  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(2.0)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await engine.dispose()
+    # At a fixed 10 ms interval that would be ~200 passes; doubling up to 0.4 s makes it ~10.
+    assert 3 <= passes <= 20, passes
+
+
+async def test_read_sessions_are_closed_after_the_response(tmp_path: Path) -> None:
+    url = await asyncio.to_thread(fresh_database_url, "pollers", tmp_path)
+    engine = create_engine(url, pool_size=2)
+    held = 0
+
+    def checkout(*_: object) -> None:
+        nonlocal held
+        held += 1
+
+    def checkin(*_: object) -> None:
+        nonlocal held
+        held -= 1
+
+    # Pool events work on both backends (SQLite opens a connection per checkout).
+    event.listen(engine.sync_engine, "checkout", checkout)
+    event.listen(engine.sync_engine, "checkin", checkin)
+    app = FastAPI()
+    app.state.read_sessionmaker = make_read_sessionmaker(engine)
+    app.add_middleware(ReadSessionMiddleware)
+
+    from fastapi import Depends
+
+    from servicekit.db import read_session_from_request
+
+    @app.get("/one")
+    async def one(session=Depends(read_session_from_request)) -> dict[str, int]:  # type: ignore[no-untyped-def]
+        return {"one": int(await session.scalar(text("SELECT 1")))}
+
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            # Far more requests than the pool holds: a session left open would exhaust it.
+            for _ in range(20):
+                r = await client.get("/one")
+                assert r.json() == {"one": 1}
+        assert held == 0, "a read session kept its connection"
+    finally:
+        await engine.dispose()
