@@ -3,6 +3,7 @@ or add their own data: the browser tests and the contract fuzzing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -42,8 +43,8 @@ class Running:
         return str(resp.json()["access_token"])
 
 
-@pytest.fixture(scope="session")
-def running_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+@contextlib.contextmanager
+def _suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """`scrutiny up` with demo data, on PostgreSQL when the run is on PostgreSQL."""
     tmp = tmp_path_factory.mktemp("suite")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
@@ -63,3 +64,18 @@ def running_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
         yield Running(suite.gateway, suite.port_base, evaluation_id, creds)
     finally:
         suite.stop()
+
+
+@pytest.fixture(scope="session")
+def running_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The suite most cross tests share; they read the demo data and add to it, never undo it."""
+    with _suite(tmp_path_factory) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def disposable_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """A suite of the module's own, for tests that may wreck the demo data (fuzzing with every
+    scope withdraws, re-rates and rewrites whatever it finds)."""
+    with _suite(tmp_path_factory) as running:
+        yield running

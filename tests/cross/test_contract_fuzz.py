@@ -58,11 +58,11 @@ def _schemathesis() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def all_scopes_client(running_suite: Running) -> tuple[str, str]:
+def all_scopes_client(disposable_suite: Running) -> tuple[str, str]:
     """(client_id, secret) of a client holding every scope, created with the admin API."""
-    admin = running_suite.token("admin")
+    admin = disposable_suite.token("admin")
     resp = httpx.post(
-        f"{running_suite.gateway}/v1/clients",
+        f"{disposable_suite.gateway}/v1/clients",
         json={"name": "Contract fuzzing", "organisation": "CI", "scopes": list(SCOPES)},
         headers={"Authorization": f"Bearer {admin}"},
         timeout=10,
@@ -71,10 +71,10 @@ def all_scopes_client(running_suite: Running) -> tuple[str, str]:
     return resp.json()["client_id"], resp.json()["client_secret"]
 
 
-def _token(running_suite: Running, client: tuple[str, str]) -> str:
+def _token(suite: Running, client: tuple[str, str]) -> str:
     # One per run: tokens live five minutes, the whole file takes longer.
     resp = httpx.post(
-        f"{running_suite.gateway}/oauth/token",
+        f"{suite.gateway}/oauth/token",
         data={"grant_type": "client_credentials"},
         auth=client,
         timeout=10,
@@ -88,14 +88,14 @@ def _token(running_suite: Running, client: tuple[str, str]) -> str:
     ("part", "offset"), [("gateway", 0), ("commitments", 1), ("evidence", 2), ("ratings", 3)]
 )
 def test_schemathesis_finds_nothing(
-    running_suite: Running,
+    disposable_suite: Running,
     all_scopes_client: tuple[str, str],
     part: str,
     offset: int,
     tmp_path: Path,
 ) -> None:
-    url = running_suite.gateway if offset == 0 else running_suite.service(offset)
-    token = _token(running_suite, all_scopes_client)
+    url = disposable_suite.gateway if offset == 0 else disposable_suite.service(offset)
+    token = _token(disposable_suite, all_scopes_client)
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG)
     result = subprocess.run(
