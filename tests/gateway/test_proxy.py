@@ -160,3 +160,41 @@ async def test_transport_failures_become_problems(gateway_db, exc, status):
             assert "retry-after" not in r.headers
         # The gateway's own routes keep working.
         assert (await client.get("/.well-known/jwks.json")).status_code == 200
+
+
+async def test_a_caller_hanging_up_mid_body_is_not_a_server_error(stack, writer, caplog):
+    """The caller disconnects before its body arrives: nothing reaches the service, the gateway
+    answers 499 into the void and logs no error."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/sources",
+        "raw_path": b"/v1/sources",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"gateway"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"64"),
+            *((k.lower().encode(), v.encode()) for k, v in writer.items()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("gateway", 80),
+    }
+    before = len(stack.commitments.requests)
+    await stack.gateway_app(scope, receive, send)
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    assert start["status"] == 499
+    assert len(stack.commitments.requests) == before
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
