@@ -20,25 +20,18 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from commitments.config import Settings as CommitmentsSettings
-from commitments.main import create_app as create_commitments_app
-from evidence.config import Settings as EvidenceSettings
-from evidence.main import create_app as create_evidence_app
 from gateway import service
 from gateway.config import Settings
-from gateway.main import create_app
 from gateway.schemas import ClientCreate
-from ratings.config import Settings as RatingsSettings
-from ratings.main import create_app as create_ratings_app
-from servicekit.auth import AuthSettings, TokenVerifier
+from servicekit.auth import AuthSettings
 from tests.support.databases import migrated_database
+from tests.support.stack import running_apps
 
 ISSUER = "http://gateway.test"
 AUDIENCE = "scrutiny-api"
@@ -184,73 +177,24 @@ def events_gateway_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 async def stack(
     events_gateway_db: str, commitments_db: str, ratings_db: str, evidence_db: str
 ) -> AsyncIterator[Stack]:
-    """Gateway + the three services, all running, all trusting the gateway's tokens."""
-    holder: dict[str, FastAPI] = {}
-
-    async def gateway_jwks() -> dict[str, Any]:
-        transport = httpx.ASGITransport(app=holder["gateway"])
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
-            resp = await c.get("/.well-known/jwks.json")
-            resp.raise_for_status()
-            jwks: dict[str, Any] = resp.json()
-            return jwks
-
-    def verifier() -> TokenVerifier:
-        return TokenVerifier(auth_settings(), fetch_jwks=gateway_jwks)
-
-    commitments_app = create_commitments_app(
-        CommitmentsSettings(database_url=commitments_db, log_json=False), token_verifier=verifier()
-    )
-    async with LifespanManager(commitments_app, startup_timeout=30) as cm:
-        feed = httpx.ASGITransport(app=cm.app)
-        evidence_app = create_evidence_app(
-            EvidenceSettings(
-                database_url=evidence_db,
-                log_json=False,
-                consumer_interval_s=0.02,
-                consumer_idle_interval_s=0.02,
-            ),
-            token_verifier=verifier(),
-            commitments_transport=feed,
+    """Gateway + the three services, all running, all trusting the gateway's tokens; the
+    gateway's log reads all three feeds."""
+    async with running_apps(
+        auth_settings(),
+        commitments_db=commitments_db,
+        evidence_db=evidence_db,
+        ratings_db=ratings_db,
+        gateway=gateway_settings(events_gateway_db),
+        gateway_reads_feeds=True,
+    ) as apps:
+        yield Stack(
+            apps.gateway_app,
+            apps.gateway,
+            apps.commitments_app,
+            apps.evidence_app,
+            apps.ratings_app,
+            events_gateway_db,
         )
-        async with LifespanManager(evidence_app, startup_timeout=30) as em:
-            ratings_app = create_ratings_app(
-                RatingsSettings(
-                    database_url=ratings_db,
-                    log_json=False,
-                    consumer_interval_s=0.02,
-                    consumer_idle_interval_s=0.02,
-                ),
-                token_verifier=verifier(),
-                commitments_transport=feed,
-                evidence_transport=httpx.ASGITransport(app=em.app),
-            )
-            async with LifespanManager(ratings_app, startup_timeout=30) as rm:
-                transports: dict[str, httpx.AsyncBaseTransport] = {
-                    "commitments": httpx.ASGITransport(app=cm.app),
-                    "ratings": httpx.ASGITransport(app=rm.app),
-                    "evidence": httpx.ASGITransport(app=em.app),
-                }
-                gw = create_app(
-                    gateway_settings(events_gateway_db),
-                    transports=transports,
-                    feed_transports=transports,
-                    auth=auth_settings(),
-                )
-                holder["gateway"] = gw
-                async with LifespanManager(gw, startup_timeout=30) as gm:
-                    transport = httpx.ASGITransport(app=gm.app)
-                    async with httpx.AsyncClient(
-                        transport=transport, base_url="http://gateway.test"
-                    ) as client:
-                        yield Stack(
-                            gw,
-                            client,
-                            commitments_app,
-                            evidence_app,
-                            ratings_app,
-                            events_gateway_db,
-                        )
 
 
 @pytest.fixture(scope="package")

@@ -16,18 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from commitments.config import Settings as CommitmentsSettings
-from commitments.main import create_app as create_commitments_app
-from evidence.config import Settings as EvidenceSettings
-from evidence.main import create_app as create_evidence_app
 from gateway.config import Settings
-from gateway.main import create_app
-from ratings.config import Settings as RatingsSettings
-from ratings.main import create_app as create_ratings_app
-from servicekit.auth import AuthSettings, TokenVerifier
+from servicekit.auth import AuthSettings
+from tests.support.stack import running_apps
 
 ISSUER = "http://gateway.test"
 AUDIENCE = "scrutiny-api"
@@ -93,73 +86,27 @@ class Stack:
 async def stack(
     gateway_db: str, commitments_db: str, ratings_db: str, evidence_db: str
 ) -> AsyncIterator[Stack]:
-    """Gateway + commitments + ratings + evidence, all running, all trusting the gateway."""
-    holder: dict[str, FastAPI] = {}
-
-    async def gateway_jwks() -> dict[str, Any]:
-        transport = httpx.ASGITransport(app=holder["gateway"])
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
-            resp = await c.get("/.well-known/jwks.json")
-            resp.raise_for_status()
-            jwks: dict[str, Any] = resp.json()
-            return jwks
-
-    def verifier() -> TokenVerifier:
-        return TokenVerifier(auth_settings(), fetch_jwks=gateway_jwks)
-
-    commitments_app = create_commitments_app(
-        CommitmentsSettings(database_url=commitments_db, log_json=False), token_verifier=verifier()
-    )
-    async with LifespanManager(commitments_app, startup_timeout=30) as cm:
-        feed = httpx.ASGITransport(app=cm.app)
-        ratings_app = create_ratings_app(
-            RatingsSettings(
-                database_url=ratings_db,
-                log_json=False,
-                consumer_interval_s=0.02,
-                consumer_idle_interval_s=0.02,
-            ),
-            token_verifier=verifier(),
-            commitments_transport=feed,
+    """Gateway + commitments + ratings + evidence, all running, all trusting the gateway; what
+    the gateway sends each service is recorded."""
+    async with running_apps(
+        auth_settings(),
+        commitments_db=commitments_db,
+        evidence_db=evidence_db,
+        ratings_db=ratings_db,
+        gateway=gateway_settings(gateway_db),
+        wrap=Recording,
+    ) as apps:
+        rec = apps.transports
+        yield Stack(
+            apps.gateway_app,
+            apps.gateway,
+            apps.commitments_app,
+            apps.ratings_app,
+            apps.evidence_app,
+            rec["commitments"],  # type: ignore[arg-type]
+            rec["ratings"],  # type: ignore[arg-type]
+            rec["evidence"],  # type: ignore[arg-type]
         )
-        evidence_app = create_evidence_app(
-            EvidenceSettings(
-                database_url=evidence_db,
-                log_json=False,
-                consumer_interval_s=0.05,
-                consumer_idle_interval_s=0.05,
-            ),
-            token_verifier=verifier(),
-            commitments_transport=feed,
-        )
-        async with (
-            LifespanManager(ratings_app, startup_timeout=30) as rm,
-            LifespanManager(evidence_app, startup_timeout=30) as em,
-        ):
-            rec = {
-                "commitments": Recording(httpx.ASGITransport(app=cm.app)),
-                "ratings": Recording(httpx.ASGITransport(app=rm.app)),
-                "evidence": Recording(httpx.ASGITransport(app=em.app)),
-            }
-            gw = create_app(
-                gateway_settings(gateway_db), transports=dict(rec), auth=auth_settings()
-            )
-            holder["gateway"] = gw
-            async with LifespanManager(gw, startup_timeout=30) as gm:
-                transport = httpx.ASGITransport(app=gm.app)
-                async with httpx.AsyncClient(
-                    transport=transport, base_url="http://gateway.test"
-                ) as client:
-                    yield Stack(
-                        gw,
-                        client,
-                        cm.app,  # type: ignore[arg-type]
-                        rm.app,  # type: ignore[arg-type]
-                        em.app,  # type: ignore[arg-type]
-                        rec["commitments"],
-                        rec["ratings"],
-                        rec["evidence"],
-                    )
 
 
 @pytest.fixture(scope="package")

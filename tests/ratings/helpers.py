@@ -173,9 +173,13 @@ async def events_since(
     *,
     at_least: int = 0,
     types: set[str] | None = None,
+    evaluation_id: str | None = None,
 ) -> list[dict]:
-    """Events after `start` visible to `auth` (of `types`, if given), waiting (bounded) until
-    the sequencer has placed `at_least` of them."""
+    """Events after `start` visible to `auth` (of `types`, and about `evaluation_id`, if given),
+    waiting (bounded) until the sequencer has placed `at_least` of them.
+
+    An earlier test's last commits may be numbered after `start` (a late commit gets a later
+    position, by design), so a test that counts events names the evaluation they are about."""
     deadline = time.monotonic() + 10
     while True:
         items: list[dict] = []
@@ -186,13 +190,23 @@ async def events_since(
                     "/v1/events", params={"after": after, "limit": 1000}, headers=auth or {}
                 )
             ).json()
-            items += [e for e in page["items"] if types is None or e["type"] in types]
+            items += [
+                e
+                for e in page["items"]
+                if (types is None or e["type"] in types)
+                and (evaluation_id is None or _about(e, evaluation_id))
+            ]
             if page["next_after"] == after:
                 break
             after = page["next_after"]
         if len(items) >= at_least or time.monotonic() > deadline:
             return items
         await asyncio.sleep(0.02)
+
+
+def _about(event: dict, evaluation_id: str) -> bool:
+    payload = event.get("payload") or {}
+    return evaluation_id in (event["resource_id"], payload.get("evaluation_id"))
 
 
 async def wait_known_submissions(app: FastAPI, wanted: dict[str, str], within: float = 10) -> None:

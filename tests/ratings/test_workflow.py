@@ -264,7 +264,7 @@ async def test_events_are_private_until_published_then_public(
         await agree(client, writer, ev, cid)
     await transition(client, writer, ev, "submit-for-review")
     # evaluation.created, twice (rating.created, rating.agreed), submitted_for_review
-    private = await events_since(client, start, internal, at_least=6)
+    private = await events_since(client, start, internal, at_least=6, evaluation_id=ev["id"])
     assert [e["type"] for e in private][:6] == [
         "evaluation.created",
         "rating.created",
@@ -273,10 +273,10 @@ async def test_events_are_private_until_published_then_public(
         "rating.agreed",
         "evaluation.submitted_for_review",
     ]
-    assert await events_since(client, start) == []  # none of it public
+    assert await events_since(client, start, evaluation_id=ev["id"]) == []  # none of it public
 
     await transition(client, publisher, ev, "publish", {})
-    public = await events_since(client, start, at_least=3)
+    public = await events_since(client, start, at_least=3, evaluation_id=ev["id"])
     assert [e["type"] for e in public] == [
         "rating.published",
         "rating.published",
