@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from servicekit.db import (
     ReadSessionMiddleware,
@@ -36,18 +39,27 @@ class PollEvent(EventMixin, Base):  # type: ignore[misc,valid-type]
     __tablename__ = "events"
 
 
+@pytest.fixture
+async def events_db(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh database with an events table."""
+    url = await asyncio.to_thread(fresh_database_url, "pollers", tmp_path)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
 async def _positioned(maker, rid: uuid.UUID) -> bool:  # type: ignore[no-untyped-def]
     async with maker() as session:
         pos = await session.scalar(select(PollEvent.position).where(PollEvent.resource_id == rid))
     return pos is not None
 
 
-async def test_idle_sequencer_is_woken_by_its_own_commit(tmp_path: Path) -> None:
-    url = await asyncio.to_thread(fresh_database_url, "pollers", tmp_path)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    maker = make_sessionmaker(engine)
+async def test_idle_sequencer_is_woken_by_its_own_commit(events_db: AsyncEngine) -> None:
+    maker = make_sessionmaker(events_db)
     wake = wake_sequencer_on_commit(maker)
     # An idle wait far longer than the test: only the wake can explain a quick position.
     task = asyncio.create_task(run_sequencer(maker, PollEvent, 0.01, idle_interval=30.0, wake=wake))
@@ -64,15 +76,10 @@ async def test_idle_sequencer_is_woken_by_its_own_commit(tmp_path: Path) -> None
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await engine.dispose()
 
 
-async def test_idle_sequencer_backs_off(tmp_path: Path) -> None:
-    url = await asyncio.to_thread(fresh_database_url, "pollers", tmp_path)
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
-    maker = make_sessionmaker(engine)
+async def test_idle_sequencer_backs_off(events_db: AsyncEngine) -> None:
+    maker = make_sessionmaker(events_db)
     passes = 0
     original = maker.__call__
 
@@ -88,7 +95,6 @@ async def test_idle_sequencer_backs_off(tmp_path: Path) -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        await engine.dispose()
     # At a fixed 10 ms interval that would be ~200 passes; doubling up to 0.4 s makes it ~10.
     assert 3 <= passes <= 20, passes
 
