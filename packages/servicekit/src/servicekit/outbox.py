@@ -312,8 +312,12 @@ def events_router(
         limit: Annotated[int, Query(ge=1, le=1000, description="At most this many events.")] = 100,
     ) -> Any:
         """Events in feed order after `after`."""
-        maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-        async with maker() as session, session.begin():
+        # A read: autocommit (on SQLite a transaction here would take the write lock on every
+        # consumer poll). The head only decides the 409; rows positioned meanwhile just come too.
+        maker: async_sessionmaker[AsyncSession] = getattr(
+            request.app.state, "read_sessionmaker", request.app.state.sessionmaker
+        )
+        async with maker() as session:
             head = await session.scalar(select(func.max(model.position)))
             if after > (head or 0):
                 raise ProblemError(
