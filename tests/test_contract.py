@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from servicekit.db import session_from_request
+
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 # Operations whose errors follow another standard than RFC 9457, each with the reason.
@@ -70,6 +72,27 @@ def test_every_write_route_requires_a_scope(part: str) -> None:
             if not _scopes(route.dependant):
                 missing.append(f"{method} {route.path}")
     assert not missing, f"write routes without a scope check in {part}: {missing}"
+
+
+def _calls(dependant: Dependant) -> set[Any]:
+    found: set[Any] = set()
+    for dep in dependant.dependencies:
+        found.add(dep.call)
+        found |= _calls(dep)
+    return found
+
+
+@pytest.mark.parametrize("part", list(PARTS))
+def test_read_routes_read_without_a_transaction(part: str) -> None:
+    # A GET in the unit-of-work session would hold BEGIN ... COMMIT (on SQLite the write lock)
+    # for nothing; reads take the autocommit session closed after the response.
+    wrong = [
+        f"{method} {route.path}"
+        for route in _routes(part)
+        for method in route.methods - WRITE_METHODS
+        if session_from_request in _calls(route.dependant)
+    ]
+    assert not wrong, f"read routes on the write session in {part}: {wrong}"
 
 
 @pytest.mark.parametrize("part", list(PARTS))

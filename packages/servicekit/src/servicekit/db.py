@@ -164,7 +164,6 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 # no write lock. Nothing is lost by it: PostgreSQL's READ COMMITTED takes a new snapshot for every
 # statement inside a transaction too, so a multi-statement read was never one snapshot.
 READ_ONLY = "AUTOCOMMIT"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -180,16 +179,10 @@ async def session_from_request(request: Request) -> AsyncIterator[AsyncSession]:
     """The unit of work: one transaction per request, committed on success, rolled back on error.
 
     Services and repositories never commit; use with `Depends(..., scope="function")` so the
-    commit happens before the response is sent (a 201 means committed). Safe requests get an
-    autocommit session (`make_read_sessionmaker`): a GET changes nothing, so it needs no
-    transaction.
+    commit happens before the response is sent (a 201 means committed). Safe (GET) routes use
+    `read_session_from_request` instead; `tests/test_contract.py` holds every route to that.
     """
-    state = request.app.state
-    if request.method in SAFE_METHODS and getattr(state, "read_sessionmaker", None) is not None:
-        async with state.read_sessionmaker() as session:
-            yield session
-        return
-    maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+    maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with maker() as session, session.begin():
         yield session
 

@@ -20,6 +20,12 @@ def set_etag(response: Response, resource_id: uuid.UUID, version: int) -> None:
     response.headers["ETag"] = etag_for(resource_id, version)
 
 
+def set_created(response: Response, location: str, resource_id: uuid.UUID, version: int) -> None:
+    """A 201's headers: where the new resource lives, and its first ETag."""
+    response.headers["Location"] = location
+    set_etag(response, resource_id, version)
+
+
 def require_if_match(request: Request, resource_id: uuid.UUID, version: int) -> None:
     """428 without `If-Match`, 412 when it names another version; `*` matches any."""
     header = request.headers.get("if-match")

@@ -41,7 +41,7 @@ from commitments.schemas import (
     TargetUpdate,
 )
 from servicekit.crud import get_or_404
-from servicekit.etag import etag_for, require_if_match, set_etag
+from servicekit.etag import etag_for, require_if_match, set_created, set_etag
 from servicekit.idempotency import (
     IdempotencyKeyHeader,
     StoredResponse,
@@ -64,8 +64,7 @@ MERGE_PATCH: dict[str, Any] = {
 def _created(
     response: Response, request: Request, name: str, ident: uuid.UUID, version: int
 ) -> None:
-    response.headers["Location"] = str(request.url_for(name, id=ident).path)
-    set_etag(response, ident, version)
+    set_created(response, str(request.url_for(name, id=ident).path), ident, version)
 
 
 # --- sources -----------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from evidence.schemas import (
     WithdrawalCreate,
 )
 from evidence.uploads import FILE_FIELD, receive_upload
-from servicekit.etag import etag_for, require_if_match, set_etag
+from servicekit.etag import etag_for, require_if_match, set_created, set_etag
 from servicekit.idempotency import (
     IdempotencyKeyHeader,
     StoredResponse,
@@ -94,11 +94,6 @@ DOWNLOAD_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _created(response: Response, location: str, ident: uuid.UUID, version: int) -> None:
-    response.headers["Location"] = location
-    set_etag(response, ident, version)
-
-
 # --- calls for evidence --------------------------------------------------------------------------
 
 
@@ -119,7 +114,7 @@ async def create_call_for_evidence(
 ) -> CallForEvidenceRead:
     """Invite evidence on some commitments between two times, within limits."""
     read = await service.create_call(session, body, ceiling=settings.max_attachment_bytes_ceiling)
-    _created(response, f"/v1/calls-for-evidence/{read.id}", read.id, 1)
+    set_created(response, f"/v1/calls-for-evidence/{read.id}", read.id, 1)
     return read
 
 
