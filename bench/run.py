@@ -118,6 +118,11 @@ class Bench:
 
     # --- scenarios -------------------------------------------------------------------------------
 
+    def selected(self, name: str) -> bool:
+        """Whether `--only` (if given) names this scenario."""
+        only = {n.strip() for n in self.args.only.split(",") if n.strip()}
+        return not only or name in only
+
     def scenario(
         self,
         name: str,
@@ -130,6 +135,8 @@ class Bench:
         connections: int | None = None,
     ) -> dict[str, Any]:
         """Warm up (discarded), then measure; record and print the figures."""
+        if not self.selected(name):
+            return {}
         url = self.endpoints.url(target)
         c = connections or self.load.connections
         if self.sampler:
@@ -154,7 +161,7 @@ class Bench:
         self, name: str, target: str, script: str, args: list[str], processes: list[str]
     ) -> None:
         """Run the scenario again while py-spy samples `processes`; keep the summaries."""
-        if self.args.no_profile or self.procs is None:
+        if self.args.no_profile or self.procs is None or not self.selected(name):
             return
         seconds = 5 if self.quick else 10
         pids = self.procs.pids()
@@ -412,6 +419,8 @@ class Bench:
 
     async def ingest(self, plan: data.Plan, token: str, client_id: str) -> None:
         """Submissions through the gateway, each with its own Idempotency-Key; then the check."""
+        if not self.selected("submit_evidence_gateway"):
+            return
         ids = _paths(self.work, "submit-commitments", [str(i) for i in plan.commitment_ids])
         run_id = f"r{uuid.uuid4().hex[:8]}"
         warm_prefix, measured_prefix = (
@@ -809,7 +818,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-growth", action="store_true", help="no 1,000 / 1,000,000-row phases")
     p.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     p.add_argument("--keep", action="store_true", help="keep the bench_* databases afterwards")
-    p.add_argument("--out", default=str(HERE), help="where RESULTS.md and results.json go")
+    p.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenario names to run (the rest are skipped, and so are the "
+        "growth phases); results go to bench/.work/ unless --out is given",
+    )
+    p.add_argument("--out", default=None, help="where RESULTS.md and results.json go")
     p.add_argument(
         "--report-only",
         action="store_true",
@@ -821,6 +836,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m bench`."""
     args = parser().parse_args(argv)
+    if args.only:
+        # A partial run must not overwrite the committed results of a whole one.
+        args.skip_growth = True
+        args.out = args.out or str(HERE / ".work")
+    args.out = args.out or str(HERE)
     if args.report_only:
         rewrite_report(Path(args.out))
         return

@@ -2,6 +2,11 @@
 
 - The outbox sequencer backs off while no events arrive, yet positions an event committed
   through its own sessionmaker at once (the commit wakes it).
+- An idle sequencer pass only reads (autocommit): it opens no write transaction, which on
+  SQLite would take the database's one write lock.
+- Background loops stop between passes: a pass under way when the app stops is finished, not
+  cancelled half-way through a transaction; a loop that ignores the stop is cancelled after its
+  grace period.
 - Safe requests read on an autocommit session that is closed after the response: its
   connection goes back to the pool.
 """
@@ -20,6 +25,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from servicekit.background import loop_task, pause
 from servicekit.db import (
     ReadSessionMiddleware,
     create_engine,
@@ -97,6 +103,69 @@ async def test_idle_sequencer_backs_off(events_db: AsyncEngine) -> None:
         await asyncio.gather(task, return_exceptions=True)
     # At a fixed 10 ms interval that would be ~200 passes; doubling up to 0.4 s makes it ~10.
     assert 3 <= passes <= 20, passes
+
+
+async def test_idle_sequencer_opens_no_write_transaction(events_db: AsyncEngine) -> None:
+    maker = make_sessionmaker(events_db)
+    writes = 0
+
+    def begin(conn) -> None:  # type: ignore[no-untyped-def]
+        nonlocal writes
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            writes += 1
+
+    event.listen(events_db.sync_engine, "begin", begin)
+    async with loop_task(
+        "sequencer", lambda stop: run_sequencer(maker, PollEvent, 0.01, stop=stop)
+    ):
+        await asyncio.sleep(0.5)
+        assert writes == 0, "an idle pass opened a write transaction"
+        rid = uuid.uuid4()
+        async with maker() as session, session.begin():
+            record_event(session, PollEvent, "thing.created", "thing", rid, {})
+        written = writes
+        reader = make_read_sessionmaker(events_db)
+        for _ in range(500):
+            if await _positioned(reader, rid):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the event was not positioned")
+        # The one pass that found the event wrote; the check before it did not.
+        assert writes == written + 1
+
+
+async def test_a_stopped_loop_finishes_its_pass() -> None:
+    passes: list[str] = []
+
+    async def loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            passes.append("started")
+            await asyncio.sleep(0.2)  # a pass: stands for a transaction under way
+            passes.append("finished")
+            await pause(10, stop)
+
+    async with loop_task("slow", loop, grace=5):
+        await asyncio.sleep(0.05)
+    assert passes == ["started", "finished"]
+
+
+async def test_a_loop_ignoring_the_stop_is_cancelled_after_its_grace() -> None:
+    cancelled = False
+
+    async def stubborn(stop: asyncio.Event) -> None:
+        nonlocal cancelled
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled = True
+            raise
+
+    started = time.monotonic()
+    async with loop_task("stubborn", stubborn, grace=0.2):
+        await asyncio.sleep(0.01)
+    assert cancelled
+    assert time.monotonic() - started < 5
 
 
 async def test_read_sessions_are_closed_after_the_response(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.models import (
@@ -96,6 +96,14 @@ async def lock_cursor(session: AsyncSession) -> ConsumerPosition:
     return row
 
 
+async def fan_out_pending(session: AsyncSession) -> bool:
+    """Whether the log has positioned events past the fan-out cursor (read without locking)."""
+    cursor = select(ConsumerPosition.position).where(ConsumerPosition.name == FAN_OUT_CURSOR)
+    after = int(await session.scalar(cursor) or 0)
+    found = await session.scalar(select(Event.id).where(Event.position > after).limit(1))
+    return found is not None
+
+
 async def events_after(session: AsyncSession, position: int, limit: int) -> list[Event]:
     """Positioned log events after `position`, in order."""
     stmt = select(Event).where(Event.position > position).order_by(Event.position).limit(limit)
@@ -116,6 +124,22 @@ async def due_deliveries(
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so replicas claiming at once take different rows and
     none waits for another. SQLite: the transaction already holds the database write lock.
     """
+    stmt = _due(now, exclude).order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+    stmt = stmt.limit(limit)
+    if _postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
+    return list((await session.scalars(stmt)).all())
+
+
+async def any_due(
+    session: AsyncSession, now: datetime, *, exclude: Sequence[uuid.UUID] = ()
+) -> bool:
+    """Whether `due_deliveries` would find anything (read without locking)."""
+    found = await session.scalar(_due(now, exclude).with_only_columns(WebhookDelivery.id).limit(1))
+    return found is not None
+
+
+def _due(now: datetime, exclude: Sequence[uuid.UUID]) -> Select[WebhookDelivery]:
     stmt = (
         select(WebhookDelivery)
         .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
@@ -124,15 +148,11 @@ async def due_deliveries(
             WebhookDelivery.next_attempt_at <= now,
             WebhookSubscription.active.is_(True),
         )
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
     )
     if exclude:
         # Subscriptions this replica already has enough attempts in flight for.
         stmt = stmt.where(WebhookDelivery.subscription_id.not_in(exclude))
-    if _postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
-    return list((await session.scalars(stmt)).all())
+    return stmt
 
 
 async def events_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Event]:

@@ -45,6 +45,8 @@ from gateway.config import Settings
 from gateway.events.schemas import GatewayEvent
 from gateway.models import Event, WebhookDelivery, WebhookSubscription
 from gateway.webhooks import repository, service, urls
+from servicekit.background import loop_task, pause
+from servicekit.db import autocommit
 from servicekit.ids import utcnow
 from servicekit.jsonutil import dumps
 
@@ -134,14 +136,15 @@ class WebhookWorker:
 
     # --- the loop --------------------------------------------------------------------------
 
-    async def run(self) -> None:
-        """Fan out, claim, send; sleep when there is nothing to do."""
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Fan out, claim, send, until `stop` is set; sleep when there is nothing to do."""
         interval = delay = self.settings.webhooks_poll_interval_s
         idle_cap = max(self.settings.webhooks_idle_interval_s, interval)
         idle = interval
         loop = asyncio.get_running_loop()
         fan_out_due = 0.0
-        while True:
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
             # Cleared before the pass, not after: a delivery finishing during the pass must
             # wake the next one at once, not after a whole interval.
             self.wake.clear()
@@ -170,11 +173,15 @@ class WebhookWorker:
             except Exception:
                 log.exception("webhook pass failed; will retry")
                 delay = timeout = min(delay * 2, 5.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+            await pause(timeout, self.wake, stop)
 
     async def fan_out_once(self) -> int:
         """One fan-out batch; how many log events it handled."""
+        # Looked for without a lock first: an idle pass takes no write lock (SQLite) and no
+        # row lock (PostgreSQL).
+        async with autocommit(self.maker) as session:
+            if not await repository.fan_out_pending(session):
+                return 0
         async with self.maker() as session, session.begin():
             return await service.fan_out(session)
 
@@ -186,6 +193,9 @@ class WebhookWorker:
         cap = self.settings.webhooks_per_subscription
         full = [s for s, n in self.in_flight.items() if n >= cap]
         now = utcnow()
+        async with autocommit(self.maker) as session:
+            if not await repository.any_due(session, now, exclude=full):
+                return 0
         async with self.maker() as session, session.begin():
             rows = await repository.due_deliveries(session, now, free * 2, exclude=full)
             picked: list[WebhookDelivery] = []
@@ -324,7 +334,13 @@ class WebhookWorker:
         )
 
     async def close(self) -> None:
-        """Stop in-flight attempts (their leases run out; another pass retries them)."""
+        """Let in-flight attempts finish (each is bounded by the timeout), then close.
+
+        Stragglers are cancelled: their leases run out and another pass retries them.
+        """
+        if self.tasks:
+            grace = self.settings.webhooks_timeout_s + 1.0
+            await asyncio.wait(set(self.tasks), timeout=grace)
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
@@ -353,13 +369,10 @@ def webhooks_lifespan(
             resolver=app.state.webhook_resolver,
         )
         app.state.webhook_worker = worker
-        task = asyncio.create_task(worker.run(), name="webhook-worker")
         try:
-            yield
+            async with loop_task("webhook-worker", worker.run):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await worker.close()
 
     return hook

@@ -37,6 +37,8 @@ from sqlalchemy import BigInteger, String, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from servicekit.background import finish, pause
+
 log = logging.getLogger("servicekit.consumer")
 
 Handler = Callable[[AsyncSession, dict[str, Any]], Awaitable[None]]
@@ -211,11 +213,11 @@ class FeedConsumer:
         self.applied_total += applied
         return applied
 
-    async def _poll_while_active(self) -> None:
-        """Poll until the lock is lost (returns) or the task is cancelled."""
+    async def _poll_while_active(self, stop: asyncio.Event) -> None:
+        """Poll until the lock is lost or `stop` is set (returns), or the task is cancelled."""
         delay = idle_delay = self.interval
         checked = asyncio.get_running_loop().time()
-        while True:
+        while not stop.is_set():
             now = asyncio.get_running_loop().time()
             if now - checked >= self.liveness_interval:
                 checked = now
@@ -246,12 +248,14 @@ class FeedConsumer:
                 delay = min(delay * 2, self.max_backoff)
                 # The database may be what failed; make sure the lock is still ours.
                 checked = 0.0
-            await asyncio.sleep(delay)
+            await pause(delay, stop)
 
-    async def run(self) -> None:
-        """Poll forever while holding the feed's lock; stand by while another replica holds it."""
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Poll while holding the feed's lock, until `stop` is set (or the task is cancelled);
+        stand by while another replica holds the lock."""
+        stop = stop or asyncio.Event()
         try:
-            while True:
+            while not stop.is_set():
                 try:
                     got = await self.lock.acquire()
                 except asyncio.CancelledError:
@@ -261,11 +265,11 @@ class FeedConsumer:
                     got = False
                 if not got:
                     self.active = False
-                    await asyncio.sleep(self.standby_interval)
+                    await pause(self.standby_interval, stop)
                     continue
                 self.active = True
                 try:
-                    await self._poll_while_active()
+                    await self._poll_while_active(stop)
                 finally:
                     self.active = False
                     await self.lock.release()
@@ -274,14 +278,16 @@ class FeedConsumer:
 
 
 @contextlib.asynccontextmanager
-async def running(*consumers: FeedConsumer) -> AsyncIterator[None]:
-    """Run consumers for the life of the app."""
-    tasks = [asyncio.create_task(c.run(), name=f"consumer-{c.name}") for c in consumers]
+async def running(*consumers: FeedConsumer, grace: float = 10.0) -> AsyncIterator[None]:
+    """Run consumers for the life of the app; at the end each finishes the batch it is on."""
+    stops = [asyncio.Event() for _ in consumers]
+    tasks = [
+        asyncio.create_task(c.run(stop), name=f"consumer-{c.name}")
+        for c, stop in zip(consumers, stops, strict=True)
+    ]
     try:
         yield
     finally:
-        for t in tasks:
-            t.cancel()
-        for t in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*(finish(t, t.get_name(), grace) for t in tasks))

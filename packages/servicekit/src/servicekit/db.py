@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -173,6 +174,17 @@ def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
         expire_on_commit=False,
         autoflush=False,
     )
+
+
+@contextlib.asynccontextmanager
+async def autocommit(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A session of `maker` that reads in autocommit: no transaction, on SQLite no write lock.
+
+    For background loops that look before they write, so an idle pass takes no lock.
+    """
+    async with maker() as session:
+        await session.connection(execution_options={"isolation_level": READ_ONLY})
+        yield session
 
 
 async def session_from_request(request: Request) -> AsyncIterator[AsyncSession]:

@@ -67,6 +67,7 @@ from sqlalchemy.types import Uuid
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit.background import loop_task, pause
 from servicekit.db import UTCDateTime
 from servicekit.ids import utcnow
 from servicekit.jsonutil import dumps
@@ -464,20 +465,15 @@ async def sweeper(
 ) -> AsyncIterator[None]:
     """Purge expired keys every `interval` seconds for the life of the app."""
 
-    async def loop() -> None:
-        while True:
+    async def loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
             try:
                 await purge_expired(maker, model)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("idempotency key purge failed; will retry")
-            await asyncio.sleep(interval)
+            await pause(interval, stop)
 
-    task = asyncio.create_task(loop(), name="idempotency-sweeper")
-    try:
+    async with loop_task("idempotency-sweeper", loop):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -56,7 +56,8 @@ from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.types import Uuid
 
 from servicekit.auth import OptionalPrincipal
-from servicekit.db import UTCDateTime
+from servicekit.background import loop_task, pause
+from servicekit.db import UTCDateTime, autocommit
 from servicekit.ids import new_id, utcnow
 from servicekit.problems import ProblemError, problem_responses
 
@@ -175,6 +176,13 @@ async def assign_positions(session: AsyncSession, model: type[Any]) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def has_unpositioned(maker: async_sessionmaker[AsyncSession], model: type[Any]) -> bool:
+    """Whether any committed event awaits a position (one autocommitted read, no write lock)."""
+    async with autocommit(maker) as session:
+        found = await session.scalar(select(model.id).where(model.position.is_(None)).limit(1))
+    return found is not None
+
+
 async def run_sequencer(
     maker: async_sessionmaker[AsyncSession],
     model: type[Any],
@@ -182,8 +190,9 @@ async def run_sequencer(
     *,
     idle_interval: float | None = None,
     wake: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Position new events forever (until cancelled).
+    """Position new events until `stop` is set (or the task is cancelled).
 
     After a pass that found work the next one runs `interval` later; while there is none the
     wait doubles up to `idle_interval`, so an idle service does not spin. `wake` (set when this
@@ -193,31 +202,31 @@ async def run_sequencer(
     """
     idle_cap = max(idle_interval or interval, interval)
     delay = interval
-    while True:
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         if wake is not None:
             wake.clear()
-        pending = None
+        pending = False
         try:
-            async with maker() as session, session.begin():
-                pending = await session.scalar(
-                    select(model.id).where(model.position.is_(None)).limit(1)
-                )
-                if pending is not None:
+            # Looked for outside a transaction first: an idle pass then takes no lock at all
+            # (on SQLite a write transaction would take the database's one write lock).
+            pending = await has_unpositioned(maker, model)
+            if pending:
+                async with maker() as session, session.begin():
                     await assign_positions(session, model)
-            delay = interval if pending is not None else min(delay * 2, idle_cap)
+            delay = interval if pending else min(delay * 2, idle_cap)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("sequencer pass failed; retrying")
             delay = idle_cap
-        if wake is None or pending is not None:
+        if wake is None or pending:
             # After a pass that found work, always pause one interval: commits arriving
             # meanwhile are numbered together in the next pass, instead of one pass (a
             # transaction and a lock) per commit under steady writes.
-            await asyncio.sleep(delay)
+            await pause(delay, stop)
         else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), delay)
+            await pause(delay, wake, stop)
 
 
 _EVENTS_RECORDED = "servicekit.outbox.recorded"
@@ -252,16 +261,14 @@ async def sequencer(
 ) -> AsyncIterator[None]:
     """Run the sequencer for the life of the app, woken by the app's own event commits."""
     wake = wake_sequencer_on_commit(maker)
-    task = asyncio.create_task(
-        run_sequencer(maker, model, interval, idle_interval=idle_interval, wake=wake),
-        name="outbox-sequencer",
-    )
-    try:
+
+    async def loop(stop: asyncio.Event) -> None:
+        await run_sequencer(
+            maker, model, interval, idle_interval=idle_interval, wake=wake, stop=stop
+        )
+
+    async with loop_task("outbox-sequencer", loop):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 FEED_DESCRIPTION = (
