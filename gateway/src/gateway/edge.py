@@ -31,7 +31,6 @@ import contextlib
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -209,35 +208,6 @@ class RateLimiter:
 # --- the middlewares --------------------------------------------------------------------------
 
 
-@dataclass
-class VerifiedTokens:
-    """Principals of recently verified tokens, so a client's burst costs one ES256 verification.
-
-    Only the edge uses this, to know whose quota a request counts against; every route and
-    service still verifies the token itself, so an entry outliving its token admits nothing.
-    """
-
-    ttl_s: float = 30.0
-    max_entries: int = 10_000
-    _entries: OrderedDict[str, tuple[float, Principal]] = field(default_factory=OrderedDict)
-
-    async def principal(self, verifier: TokenVerifier, token: str) -> Principal | None:
-        """The token's principal, or None if it does not verify."""
-        now = time.monotonic()
-        hit = self._entries.get(token)
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]
-        try:
-            principal = await verifier.verify(token)
-        except ProblemError:
-            return None
-        self._entries[token] = (now, principal)
-        self._entries.move_to_end(token)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-        return principal
-
-
 def _unlimited(path: str) -> bool:
     return path in UNLIMITED_PATHS or path.startswith(UNLIMITED_PREFIXES)
 
@@ -266,13 +236,17 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.tokens = VerifiedTokens()
 
     async def _quota(self, scope: Scope, state: Any) -> Quota | ProblemError:
         token = _bearer(scope)
         if token is not None:
             # A token that does not verify counts against the IP; the route or service says 401.
-            principal = await self.tokens.principal(state.token_verifier, token)
+            # The verifier remembers tokens it verified, so a client's burst costs one check.
+            verifier: TokenVerifier = state.token_verifier
+            try:
+                principal: Principal | None = await verifier.verify(token)
+            except ProblemError:
+                principal = None
             if principal is not None:
                 directory: ClientDirectory = state.client_directory
                 known = await directory.get(state.sessionmaker, principal.client_id)

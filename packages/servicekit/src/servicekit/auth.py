@@ -4,6 +4,12 @@ Tokens are RFC 9068 JWT access tokens issued by the gateway (`typ: at+jwt`, asym
 signature, `kid`). Keys come from the gateway's JWKS, cached and refreshed when an unknown `kid`
 appears (key rotation) at most once every few seconds, so a flood of forged `kid`s cannot turn
 into a flood of JWKS fetches.
+
+A client sends the same token with every request until it expires, and checking an ES256
+signature is most of what authenticating a request costs (measured in bench/). So a token that
+verified is remembered, by its exact text, until its `exp` (plus the leeway): the same bytes
+cannot verify differently later. A remembered token is refused again at once if its signing key
+leaves the JWKS (a key withdrawn after a compromise). Failures are not remembered.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import jwt
+from cachetools import TLRUCache
 from fastapi import Depends, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -68,17 +75,31 @@ class Principal:
 JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
 
 
+class _Verified(NamedTuple):
+    principal: Principal
+    kid: str
+    valid_until: float  # epoch seconds: the token's exp plus the leeway
+
+
+def _verified_cache(size: int) -> TLRUCache[str, _Verified]:
+    # Each entry lives until its own token expires (wall clock, as `exp` is).
+    return TLRUCache(maxsize=size, ttu=lambda _t, v, _now: v.valid_until, timer=time.time)
+
+
 @dataclass
 class TokenVerifier:
     """Verifies access tokens against a JWKS that it fetches lazily and caches."""
 
     settings: AuthSettings
     fetch_jwks: JwksFetcher | None = None
+    cache_size: int = 10_000
     _keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     _fetched_at: float = 0.0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _verified: TLRUCache[str, _Verified] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._verified = _verified_cache(self.cache_size)
         if self.settings.jwks_json:
             self._load(loads(self.settings.jwks_json))
 
@@ -109,6 +130,11 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """A principal for a valid token, or a 401 problem."""
+        hit = self._verified.get(token)
+        if hit is not None:
+            if hit.kid in self._keys:
+                return hit.principal
+            del self._verified[token]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -118,7 +144,8 @@ class TokenVerifier:
         alg = header.get("alg")
         if alg not in ALLOWED_ALGORITHMS:
             raise unauthorized(f"Algorithm {alg!r} is not accepted.")
-        key = await self._key(str(header.get("kid", "")))
+        kid = str(header.get("kid", ""))
+        key = await self._key(kid)
         if key is None:
             raise unauthorized("The token was signed with an unknown key.")
         if key.algorithm_name != alg:
@@ -141,13 +168,17 @@ class TokenVerifier:
             raise unauthorized("The access token was not issued by the expected issuer.") from None
         except jwt.PyJWTError:
             raise unauthorized("The access token is invalid.") from None
-        return Principal(
+        principal = Principal(
             client_id=str(claims["client_id"]),
             organisation=str(claims.get("org", "")),
             scopes=frozenset(str(claims.get("scope", "")).split()),
             token_id=str(claims["jti"]),
             name=str(claims.get("name", "")),
         )
+        self._verified[token] = _Verified(
+            principal, kid, float(claims["exp"]) + self.settings.leeway_s
+        )
+        return principal
 
 
 def unauthorized(detail: str) -> ProblemError:
