@@ -198,3 +198,19 @@ async def test_a_caller_hanging_up_mid_body_is_not_a_server_error(stack, writer,
     assert start["status"] == 499
     assert len(stack.commitments.requests) == before
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_proxied_requests_are_counted_by_route_and_own_routes_still_win(gateway, stack):
+    before = len(stack.commitments.requests)
+    r = await gateway.get(f"/v1/commitments/{uuid.uuid4()}")
+    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    assert len(stack.commitments.requests) == before + 1
+    # The composed scorecard lives under a proxied prefix but is the gateway's own route: the
+    # commitments service is asked for the commitment, never for a `/scorecard` path.
+    await gateway.get(f"/v1/commitments/{uuid.uuid4()}/scorecard")
+    assert not any(q.url.path.endswith("/scorecard") for q in stack.commitments.requests[before:])
+    metrics = (await gateway.get("/metrics")).text
+    assert 'method="GET",route="/v1/commitments/{rest:path}",service="gateway",status="404"' in (
+        metrics
+    )
+    assert 'route="/v1/commitments/{id}/scorecard"' in metrics

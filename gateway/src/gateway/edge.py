@@ -48,7 +48,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway import repository
 from gateway.config import Settings
 from servicekit.auth import Principal, TokenVerifier
-from servicekit.problems import ProblemError, problem_response
+from servicekit.problems import ProblemError
 
 log = logging.getLogger("gateway.edge")
 
@@ -223,9 +223,7 @@ def _bearer(scope: Scope) -> str | None:
 async def _send_problem(
     scope: Scope, receive: Receive, send: Send, exc: ProblemError, extra: list[tuple[bytes, bytes]]
 ) -> None:
-    response = problem_response(
-        exc.status, exc.title, exc.detail, scope.get("path"), type_=exc.type, headers=exc.headers
-    )
+    response = exc.to_response(scope.get("path"))
     response.raw_headers.extend(extra)
     await response(scope, receive, send)
 

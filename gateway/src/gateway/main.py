@@ -10,6 +10,7 @@ import httpx
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
 
 from gateway import service
 from gateway.clients import open_backends
@@ -25,7 +26,7 @@ from gateway.pages.router import router as pages_router
 from gateway.routes.docs import ASSETS_PATH, swagger_assets
 from gateway.routes.docs import router as docs_router
 from gateway.routes.identity import admin_router, oauth_router, token_lifetime
-from gateway.routes.proxy import body_limits, proxy_router
+from gateway.routes.proxy import ProxyFastPath, body_limits, proxy_router
 from gateway.routes.reports import ReportCache
 from gateway.routes.reports import router as reports_router
 from gateway.webhooks.router import router as webhooks_router
@@ -132,6 +133,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="page-assets")
     app.state.auth_settings = auth
     install_edge(app, settings)
+    # Innermost: every other middleware still sees proxied requests.
+    app.user_middleware.append(Middleware(ProxyFastPath))
     app.state.report_cache = ReportCache(settings.report_cache_s)
     app.state.service_docs = ServiceDocs(
         ttl_s=settings.openapi_cache_s, timeout_s=settings.openapi_timeout_s

@@ -16,12 +16,15 @@ from urllib.parse import quote
 
 import httpx
 from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.clients import Backends, ServiceUnavailableError
 from gateway.clients.base import HOP_BY_HOP
 from gateway.config import Settings
+from servicekit.problems import ProblemError
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ ROUTES: tuple[Rule, ...] = (
 # service caps them again, usually lower. Uploads and bulk imports stream, so they may be large.
 ATTACHMENT_UPLOAD = r"/v1/submissions/[^/]+/attachments(/.*)?"
 COMMITMENT_IMPORT = r"/v1/commitment-imports(/.*)?"
-_COMPILED = [(rule.pattern, rule.service) for rule in ROUTES]
+_COMPILED = [(rule.pattern, rule) for rule in ROUTES]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Bodies (both ways) up to this size are read whole and sent in one piece; larger or unsized
 # ones stream.
@@ -84,9 +87,16 @@ def body_limits(settings: Settings) -> list[tuple[str, int]]:
 
 def service_for(path: str) -> str | None:
     """The service that owns a public path, or None if the gateway does not route it."""
-    for pattern, service in _COMPILED:
-        if pattern.match(path):
-            return service
+    found = _rule_for(path)
+    return None if found is None else found[1].service
+
+
+def _rule_for(path: str) -> tuple[int, Rule, bool] | None:
+    """The first rule matching `path`: its index, itself, and whether the path is below it."""
+    for n, (pattern, rule) in enumerate(_COMPILED):
+        match = pattern.match(path)
+        if match:
+            return n, rule, match.group(1) is not None
     return None
 
 
@@ -187,6 +197,9 @@ def _endpoint(service: str) -> Callable[[Request], Coroutine[Any, Any, Response]
     return proxy
 
 
+_PROXY_OPERATION = "proxy_"
+
+
 def proxy_router() -> APIRouter:
     """Routes for every rule of the table; kept out of the gateway's own document because the
     merged document describes them with the owning service's own operations."""
@@ -198,7 +211,61 @@ def proxy_router() -> APIRouter:
                 rule.path + suffix,
                 endpoint,
                 methods=METHODS,
-                operation_id=f"proxy_{rule.service}_{n}_{kind}",
+                operation_id=f"{_PROXY_OPERATION}{rule.service}_{n}_{kind}",
                 include_in_schema=False,
             )
     return router
+
+
+class ProxyFastPath:
+    """Sends proxied paths straight to `forward`, without walking the route table.
+
+    The gateway has some sixty routes and the proxy's come last, after every route of its own;
+    a profile of a proxied get-by-id showed about a seventh of the gateway's CPU spent matching
+    routes (bench/RESULTS.md). This middleware sits just inside the others (rate limits,
+    security headers, metrics still apply) and takes a request whose path the route table
+    (`ROUTES`) gives to a service, unless one of the gateway's own routes claims that path (the
+    composed report and scorecard live under proxied prefixes). Anything else goes on to the
+    router as before; the proxy routes stay registered, so the answer is the same either way.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._own: list[re.Pattern[str]] | None = None
+        self._routes: dict[tuple[int, bool], APIRoute] = {}
+
+    def _learn(self, routes: Any) -> list[re.Pattern[str]]:
+        """The gateway's own routes under proxied prefixes, and the proxy routes (metrics)."""
+        own: list[re.Pattern[str]] = []
+        for ctx in iter_route_contexts(routes):
+            route = ctx.original_route
+            if not isinstance(route, APIRoute):
+                continue
+            if route.operation_id and route.operation_id.startswith(_PROXY_OPERATION):
+                n = int(route.operation_id.split("_")[2])
+                self._routes[(n, route.operation_id.endswith("_below"))] = route
+                continue
+            if service_for(re.sub(r"{[^}]+}", "x", ctx.path or "")) is not None:
+                own.append(re.compile(ctx.route.path_regex.pattern))  # type: ignore[attr-defined]
+        return own
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in METHODS:
+            await self.app(scope, receive, send)
+            return
+        if self._own is None:
+            self._own = self._learn(scope["app"].routes)
+        path: str = scope["path"]
+        found = _rule_for(path)
+        if found is None or any(p.match(path) for p in self._own):
+            await self.app(scope, receive, send)
+            return
+        n, rule, below = found
+        # The matched proxy route, as the router would have recorded it (metrics label by it).
+        scope["route"] = self._routes.get((n, below))
+        request = Request(scope, receive)
+        try:
+            response = await forward(request, rule.service)
+        except ProblemError as exc:
+            response = exc.to_response(path)
+        await response(scope, receive, send)

@@ -79,6 +79,18 @@ class ProblemError(Exception):
         self.errors = errors
         self.headers = headers or {}
 
+    def to_response(self, instance: str | None) -> Response:
+        """The problem document answering a request for `instance` (its path)."""
+        return problem_response(
+            self.status,
+            self.title,
+            self.detail,
+            instance,
+            type_=self.type,
+            errors=self.errors,
+            headers=self.headers,
+        )
+
 
 def not_found(kind: str, ident: object) -> ProblemError:
     """The problem for an unknown resource id."""
@@ -128,15 +140,7 @@ def _pointer(loc: tuple[Any, ...] | list[Any]) -> str:
 
 async def _problem_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ProblemError)
-    return problem_response(
-        exc.status,
-        exc.title,
-        exc.detail,
-        request.url.path,
-        type_=exc.type,
-        errors=exc.errors,
-        headers=exc.headers,
-    )
+    return exc.to_response(request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
