@@ -95,3 +95,43 @@ def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
     return {
         n: round(100 * (sum(p.cpu_times()[:2]) - before[n]) / seconds, 1) for n, p in procs.items()
     }
+
+
+class CpuMeter:
+    """CPU seconds each server process (and PostgreSQL, all its backends) spends over a span.
+
+    Divided by the requests served in it, this says where a request's cost goes: the gateway,
+    the service behind it, the background work each one does, or the database.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._start: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, proc in self.procs.items():
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                out[name] = t.user + t.system
+        pg = 0.0
+        for proc in psutil.process_iter(["name", "cpu_times"]):
+            times = proc.info.get("cpu_times")
+            if proc.info.get("name") == "postgres" and times is not None:
+                pg += times.user + times.system
+        out["postgres"] = pg
+        return out
+
+    def start(self) -> None:
+        """Begin a span."""
+        self._start = self._read()
+
+    def per_request(self, requests: int) -> dict[str, float]:
+        """Milliseconds of CPU per request by process since `start` (0 where idle)."""
+        end = self._read()
+        n = max(requests, 1)
+        return {
+            name: round(1000 * (end[name] - self._start.get(name, end[name])) / n, 3)
+            for name in end
+            if name in self._start
+        }

@@ -134,6 +134,7 @@ def markdown(r: dict[str, Any]) -> str:
         "read degrades to a 200 with `missing` when a service fails, which wrk cannot see). "
         "Socket errors include requests still waiting when a run ended.",
     ]
+    lines += cpu_table(r["scenarios"])
     ingest = r["scenarios"].get("submit_evidence_gateway", {}).get("check")
     if ingest:
         lines += [
@@ -195,6 +196,35 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+CPU_COLUMNS = ("floor", "gateway", "commitments", "evidence", "ratings", "postgres")
+
+
+def cpu_table(scenarios: dict[str, Any]) -> list[str]:
+    """Where each scenario's requests spent CPU: ms per request by process."""
+    rows = {n: s["cpu_ms_per_request"] for n, s in scenarios.items() if s.get("cpu_ms_per_request")}
+    if not rows:
+        return []
+    head = " | ".join(CPU_COLUMNS)
+    lines = [
+        "",
+        "## CPU per request",
+        "",
+        "Milliseconds of CPU each process spent per request served during the measured run "
+        "(user + system, from /proc; PostgreSQL is all its backends together). Background work "
+        "a request causes (feed consumers, sequencers, the webhook fan-out) is included, "
+        "spread over the requests of the run. Servers share one core, so the sum of the server "
+        "columns bounds the throughput: 1,000 / sum requests per second.",
+        "",
+        f"| scenario | {head} | servers' sum |",
+        "|---|" + "---:|" * (len(CPU_COLUMNS) + 1),
+    ]
+    for name, cpu in rows.items():
+        cells = " | ".join(f"{cpu[c]:.2f}" if c in cpu else "" for c in CPU_COLUMNS)
+        servers = sum(v for k, v in cpu.items() if k != "postgres")
+        lines.append(f"| `{name}` | {cells} | {servers:.2f} |")
+    return lines
+
+
 def plateau(peaks: dict[str, float]) -> str:
     """Whether RSS stopped growing: the last three scenarios' peaks within 5 % (or 8 MiB)."""
     values = list(peaks.values())
@@ -213,5 +243,5 @@ def summary_lines(r: dict[str, Any]) -> str:
         met = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
         out.append(f"  {name:<22} {_fmt(t['value']):>10}  target {t['target']:<8} {met}")
     out.append(f"load average before {r['load_average_before']} after {r['load_average_after']}")
-    out.append("written: bench/RESULTS.md, bench/results.json")
+    out.append(f"written: {r.get('out', 'bench')}/RESULTS.md and results.json")
     return "\n".join(out)

@@ -118,6 +118,14 @@ class Bench:
 
     # --- scenarios -------------------------------------------------------------------------------
 
+    def cpu_meter(self) -> memory.CpuMeter | None:
+        """A started CPU meter over the running processes (None when none run)."""
+        if self.procs is None:
+            return None
+        meter = memory.CpuMeter(self.procs.pids())
+        meter.start()
+        return meter
+
     def selected(self, name: str) -> bool:
         """Whether `--only` (if given) names this scenario."""
         only = {n.strip() for n in self.args.only.split(",") if n.strip()}
@@ -143,11 +151,14 @@ class Bench:
             self.sampler.mark(name)
         load.run_wrk(url, script, args, c, self.load.warmup_s, self.load.cpus)
         errors_before = self.procs.error_lines() if self.procs else 0
+        cpu = self.cpu_meter()
         figures = load.run_wrk(url, script, args, c, self.load.measure_s, self.load.cpus)
         # Composed reads degrade instead of failing (200 with `missing`), so wrk cannot see a
         # failing service; the servers' own ERROR log lines during the measured run can.
         errors = (self.procs.error_lines() if self.procs else 0) - errors_before
         figures.update({"what": what, "target": target, "phase": phase, "server_errors": errors})
+        if cpu is not None:
+            figures["cpu_ms_per_request"] = cpu.per_request(figures["requests"])
         self.results["scenarios"][name] = figures
         print(
             f"  {name:<32} {figures['rps']:>8.1f} rps  p50 {figures['p50_ms']:>7.2f} ms  "
@@ -440,6 +451,7 @@ class Bench:
             self.load.cpus,
         )
         errors_before = self.procs.error_lines() if self.procs else 0
+        cpu = self.cpu_meter()
         figures = load.run_wrk(
             url,
             "submit.lua",
@@ -449,6 +461,8 @@ class Bench:
             self.load.cpus,
         )
         errors = (self.procs.error_lines() if self.procs else 0) - errors_before
+        if cpu is not None:
+            figures["cpu_ms_per_request"] = cpu.per_request(figures["requests"])
         await asyncio.sleep(1)
         check = await self.verify_ingest(client_id, [warm_prefix, measured_prefix], measured_prefix)
         acked = check["acknowledged_measured"]
@@ -716,6 +730,7 @@ class Bench:
         self.results["duration_s"] = round(time.monotonic() - started, 1)
         self.results.update(report.ratios(self.results))
         out_dir = Path(self.args.out)
+        self.results["out"] = str(out_dir)
         (out_dir / "results.json").write_text(
             json.dumps(self.results, indent=2, default=str) + "\n"
         )
