@@ -53,6 +53,27 @@ async def test_create_returns_201_location_etag_and_receipt(client, issuer, make
     assert got.headers["etag"] == r.headers["etag"]
 
 
+async def test_a_receipt_reference_collision_draws_a_new_id(
+    client, issuer, make_commitments, monkeypatch
+):
+    (c1,) = await make_commitments(1)
+    auth = submitter(issuer)
+    first = (await post(client, auth, submission([c1]))).json()
+    # Receipt references come from an id's low 40 bits: offer an id sharing them first.
+    taken = uuid.UUID(first["id"])
+    twin = uuid.UUID(int=taken.int ^ (1 << 100))
+    offered = iter([twin, uuid.uuid4()])
+    monkeypatch.setattr("evidence.service.new_id", lambda: next(offered))
+    r = await post(client, auth, submission([c1], title="Second"))
+    assert r.status_code == 201, r.text
+    second = r.json()
+    assert second["id"] != str(twin)
+    assert second["receipt_reference"] != first["receipt_reference"]
+    assert second["commitment_ids"] == [c1]
+    listed_ids = {s["id"] for s in await listed(client, auth)}
+    assert {first["id"], second["id"]} <= listed_ids and str(twin) not in listed_ids
+
+
 async def test_submitter_comes_from_the_token_never_the_body(client, issuer, make_commitments):
     [c] = await make_commitments()
     body = submission([c], submitter={"client_id": "someone-else", "organisation": "X"})

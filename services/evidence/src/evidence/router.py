@@ -53,6 +53,7 @@ from servicekit.routing import json_router
 from servicekit.schemas import FilterText
 
 router = json_router(prefix="/v1")
+SUBMISSIONS_PATH = "/v1/submissions"
 
 PATCH_ERRORS = problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 428)
 MERGE_PATCH: dict[str, Any] = {
@@ -215,7 +216,7 @@ async def create_submission(
 
     async def create(session: AsyncSession) -> StoredResponse:
         read = await service.create_submission(session, body, submitter)
-        location = str(request.url_for("get_submission", id=read.id).path)
+        location = f"{SUBMISSIONS_PATH}/{read.id}"
         return StoredResponse.json(
             201,
             read.model_dump(mode="json"),

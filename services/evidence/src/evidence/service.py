@@ -529,13 +529,27 @@ async def create_submission(
             type_="/problems/validation-error",
             errors=sorted(errors, key=_error_order),
         )
+    while True:
+        # 40 random bits rarely collide, but a receipt must be unique: draw another id if so.
+        row = _new_submission(body, principal, now, late)
+        if await repository.insert_submission(session, row):
+            break
+    # Unpublished evidence stays off public feeds; the gateway's internal reader still sees it.
+    _record(session, "submission.received", row)
+    # The receipt is what the submitter would read back with GET.
+    return to_read(row, Viewer.of(principal))
+
+
+def _new_submission(
+    body: SubmissionCreate, principal: Principal, now: datetime, late: bool
+) -> Submission:
+    """A just-received submission (not yet stored), with a fresh id and receipt reference."""
     ident = new_id()
-    # 40 random bits rarely collide, but a receipt must be unique: draw another id if so.
-    while await repository.receipt_reference_taken(session, receipt_reference(ident)):
-        ident = new_id()
-    row = Submission(
+    return Submission(
         id=ident,
         created_at=now,
+        updated_at=now,
+        version=1,
         submitter_client_id=principal.client_id,
         submitter_organisation=principal.organisation,
         kind=body.kind,
@@ -562,12 +576,6 @@ async def create_submission(
         attachments=[],
         redactions=[],
     )
-    session.add(row)
-    await session.flush()
-    # Unpublished evidence stays off public feeds; the gateway's internal reader still sees it.
-    _record(session, "submission.received", row)
-    # The receipt is what the submitter would read back with GET.
-    return to_read(row, Viewer.of(principal))
 
 
 def _error_order(e: FieldError) -> tuple[str, int]:
