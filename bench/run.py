@@ -342,6 +342,15 @@ class Bench:
             "paths.lua",
             [get],
         )
+        # The framework alone: the same app, middleware and server, a route with no database
+        # work. The floor ratio cannot beat floor / (this + the query and JSON the floor does).
+        sc(
+            "healthz_direct",
+            "GET /healthz (service): framework and middleware, no database work",
+            "commitments",
+            "paths.lua",
+            [_paths(self.work, "healthz", ["/healthz"])],
+        )
         sc(
             "get_commitment_gateway",
             "GET /v1/commitments/{id} (gateway)",
