@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -154,6 +156,36 @@ async def test_delivery_rechecks_dns_and_connects_to_the_checked_address(events_
         assert len(seen) == 1
     finally:
         await worker.close()
+
+
+async def test_stopping_does_not_wait_out_a_hanging_receiver(events_gateway_db):
+    reached = asyncio.Event()
+
+    async def hang(request: httpx.Request) -> httpx.Response:
+        reached.set()
+        await asyncio.sleep(60)
+        return httpx.Response(204)
+
+    settings = gateway_settings(
+        events_gateway_db,
+        webhooks_allow_private=False,
+        webhooks_allow_http=False,
+        webhooks_timeout_s=30.0,
+    )
+    worker = WebhookWorker(
+        None,  # type: ignore[arg-type] - a stopped attempt records nothing
+        settings,
+        transport=httpx.MockTransport(hang),
+        resolver=RESOLVE,
+    )
+    worker._start(_job("https://hooks.example/in"))
+    await asyncio.wait_for(reached.wait(), 5)
+    started = time.monotonic()
+    await worker.close()
+    # The attempt is stopped after the short shutdown grace, not after its 30 s timeout; its
+    # lease (not recorded here) makes a later pass send it again.
+    assert time.monotonic() - started < 10
+    assert not worker.tasks and not worker.attempting
 
 
 async def test_subscribing_to_a_private_target_is_422(events_gateway_db, stack, make_auth):

@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -53,6 +54,8 @@ from servicekit.jsonutil import dumps
 log = logging.getLogger("gateway.webhooks")
 
 USER_AGENT = "Scrutiny-Webhooks/1.0"
+# How long a stopping worker waits for attempts under way before it stops them.
+SHUTDOWN_GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class WebhookWorker:
             headers={"User-Agent": USER_AGENT},
         )
         self.tasks: set[asyncio.Task[None]] = set()
+        # Tasks still waiting on their receiver (not yet recording the outcome).
+        self.attempting: set[asyncio.Task[Any]] = set()
         self.in_flight: Counter[uuid.UUID] = Counter()
         self.wake = asyncio.Event()
         self.attempts = 0  # attempts made by this replica (tests and the benchmark read it)
@@ -250,7 +255,13 @@ class WebhookWorker:
         task.add_done_callback(done)
 
     async def _deliver(self, job: Job) -> None:
-        outcome = await self.attempt(job)
+        task = asyncio.current_task()
+        assert task is not None
+        self.attempting.add(task)
+        try:
+            outcome = await self.attempt(job)
+        finally:
+            self.attempting.discard(task)
         try:
             async with self.maker() as session, session.begin():
                 await service.record(session, outcome, self.settings)
@@ -334,13 +345,20 @@ class WebhookWorker:
         )
 
     async def close(self) -> None:
-        """Let in-flight attempts finish (each is bounded by the timeout), then close.
+        """Give in-flight deliveries a moment, then stop those still waiting on a receiver.
 
-        Stragglers are cancelled: their leases run out and another pass retries them.
+        A stopped attempt is not recorded: its lease runs out and a pass (on any replica)
+        sends it again. An outcome being recorded is left to finish: cancelling a transaction
+        half-way is what shutdown must not do (servicekit.background).
         """
         if self.tasks:
-            grace = self.settings.webhooks_timeout_s + 1.0
-            await asyncio.wait(set(self.tasks), timeout=grace)
+            await asyncio.wait(
+                set(self.tasks), timeout=min(SHUTDOWN_GRACE_S, self.settings.webhooks_timeout_s)
+            )
+        for task in list(self.attempting):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=SHUTDOWN_GRACE_S * 5)
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
