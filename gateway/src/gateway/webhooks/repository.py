@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Select, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from gateway.models import (
     ConsumerPosition,
@@ -105,8 +106,15 @@ async def fan_out_pending(session: AsyncSession) -> bool:
 
 
 async def events_after(session: AsyncSession, position: int, limit: int) -> list[Event]:
-    """Positioned log events after `position`, in order."""
-    stmt = select(Event).where(Event.position > position).order_by(Event.position).limit(limit)
+    """Positioned log events after `position`, in order: what the fan-out decides by (type,
+    visibility), without the payload, which only a delivery reads."""
+    stmt = (
+        select(Event)
+        .options(load_only(Event.id, Event.position, Event.type, Event.public))
+        .where(Event.position > position)
+        .order_by(Event.position)
+        .limit(limit)
+    )
     return list((await session.scalars(stmt)).all())
 
 
