@@ -128,6 +128,30 @@ async def test_service_feeds_mark_public_for_internal_readers(stack, writer):
     assert all(e["public"] for e in public.json()["items"])
 
 
+async def test_feed_pages_are_exactly_what_their_documented_models_write(
+    gateway, stack, writer, admin
+):
+    """Feed pages are written straight from the rows; pydantic, reading them with the documented
+    models and writing them again, must produce the very same bytes."""
+    import httpx
+
+    from gateway.events.schemas import GatewayEventPage
+    from servicekit.outbox import EventPage
+
+    await make_source(gateway, writer)
+    await eventually(lambda: log_events(gateway, admin))
+    logged = await gateway.get("/v1/events", params={"limit": 1000}, headers=admin)
+    transport = httpx.ASGITransport(app=stack.commitments_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://commitments") as c:
+        served = await c.get("/v1/events", params={"limit": 1000})
+    for response, model in ((logged, GatewayEventPage), (served, EventPage)):
+        assert response.status_code == 200 and response.json()["items"]
+        assert response.headers["content-type"] == "application/json"
+        assert model.model_validate_json(response.content).model_dump_json().encode() == (
+            response.content
+        )
+
+
 @pytest.mark.parametrize(
     ("params", "status"),
     [
