@@ -72,20 +72,20 @@ async def running_apps(
     commitments_app = create_commitments_app(
         CommitmentsSettings(database_url=commitments_db, log_json=False), token_verifier=verifier()
     )
-    async with LifespanManager(commitments_app, startup_timeout=30, shutdown_timeout=30) as cm:
+    async with LifespanManager(commitments_app, startup_timeout=30) as cm:
         evidence_app = create_evidence_app(
             EvidenceSettings(database_url=evidence_db, log_json=False, **FAST_CONSUMERS),
             token_verifier=verifier(),
             commitments_transport=httpx.ASGITransport(app=cm.app),
         )
-        async with LifespanManager(evidence_app, startup_timeout=30, shutdown_timeout=30) as em:
+        async with LifespanManager(evidence_app, startup_timeout=30) as em:
             ratings_app = create_ratings_app(
                 RatingsSettings(database_url=ratings_db, log_json=False, **FAST_CONSUMERS),
                 token_verifier=verifier(),
                 commitments_transport=httpx.ASGITransport(app=cm.app),
                 evidence_transport=httpx.ASGITransport(app=em.app),
             )
-            async with LifespanManager(ratings_app, startup_timeout=30, shutdown_timeout=30) as rm:
+            async with LifespanManager(ratings_app, startup_timeout=30) as rm:
                 transports = {
                     "commitments": wrap(httpx.ASGITransport(app=cm.app)),
                     "evidence": wrap(httpx.ASGITransport(app=em.app)),
@@ -99,7 +99,7 @@ async def running_apps(
                 )
                 holder["gateway"] = gw
                 async with (
-                    LifespanManager(gw, startup_timeout=30, shutdown_timeout=30) as gm,
+                    LifespanManager(gw, startup_timeout=30) as gm,
                     httpx.AsyncClient(
                         transport=httpx.ASGITransport(app=gm.app), base_url="http://gateway.test"
                     ) as client,
