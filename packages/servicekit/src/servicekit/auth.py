@@ -5,11 +5,12 @@ signature, `kid`). Keys come from the gateway's JWKS, cached and refreshed when 
 appears (key rotation) at most once every few seconds, so a flood of forged `kid`s cannot turn
 into a flood of JWKS fetches.
 
-A client sends the same token with every request until it expires, and checking an ES256
-signature is most of what authenticating a request costs (measured in bench/). So a token that
-verified is remembered, by its exact text, until its `exp` (plus the leeway): the same bytes
-cannot verify differently later. A remembered token is refused again at once if its signing key
-leaves the JWKS (a key withdrawn after a compromise). Failures are not remembered.
+A client sends the same token with every request until it expires, and checking an ES256 signature
+is most of what authenticating a request costs (about 1 ms of a submission's CPU, measured
+in-process). So a token that verified is remembered, by its exact text, until its `exp` (plus the
+leeway): the same bytes cannot verify differently later. A remembered token is refused again at once
+if its signing key leaves the JWKS (a key withdrawn after a compromise). Failures are not
+remembered.
 """
 
 from __future__ import annotations

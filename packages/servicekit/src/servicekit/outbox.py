@@ -305,7 +305,8 @@ def events_router(
     """`GET /v1/events?after=&limit=`: the ordered feed of `model`'s table.
 
     `item_model`/`page_model` let a feed document its items more precisely (the gateway's
-    public feed documents every event type); both must accept the `EventRead` fields.
+    public feed documents every event type). Pages are written from the rows' columns, not
+    through the models: every field of `item_model` must be a column of `model`.
     """
     router = APIRouter(tags=[tag])
     # The payload is passed on as the JSON text it was stored as (orjson.Fragment): parsing it

@@ -115,8 +115,9 @@ async def insert_submission(session: AsyncSession, row: Submission) -> bool:
     reference is taken.
 
     Core INSERTs, not the unit of work: a new row has nothing for the session to track, and its
-    bookkeeping was the largest part of a submission's CPU (bench/). The receipt check rides on
-    the insert (`ON CONFLICT DO NOTHING` on the unique reference) instead of a SELECT before it.
+    bookkeeping cost about 0.6 ms of a submission's ~4.7 ms CPU (in-process A/B runs). The
+    receipt check rides on the insert (`ON CONFLICT DO NOTHING` on the unique reference)
+    instead of a SELECT before it.
     """
     values = {key: getattr(row, key) for key in _SUBMISSION_COLUMNS}
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
