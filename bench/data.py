@@ -791,7 +791,7 @@ def rating_row(
         "evaluation_id": e["id"],
         "commitment_id": cid,
         "levels": dict(zip(o.dimensions, levels, strict=True)),
-        "rationales": {d: "Bench rationale" for d in o.dimensions},
+        "rationales": dict.fromkeys(o.dimensions, "Bench rationale"),
         "cited_submission_ids": cited,
         "status": "published",
         "agreed_at": at,

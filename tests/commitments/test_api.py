@@ -50,9 +50,11 @@ async def make_commitment(client: httpx.AsyncClient, auth: dict[str, str], **ove
 
 async def test_create_returns_201_location_and_etag(client, writer):
     c = await make_commitment(client, writer, lead_bodies=["NHS England"], due_on="2024-03-31")
-    assert c["status"] == "not_started" and c["lead_bodies"] == ["NHS England"]
+    assert c["status"] == "not_started"
+    assert c["lead_bodies"] == ["NHS England"]
     r = await client.get(f"/v1/commitments/{c['id']}")
-    assert r.status_code == 200 and r.json() == c
+    assert r.status_code == 200
+    assert r.json() == c
     assert r.headers["etag"]
 
 
@@ -64,13 +66,15 @@ async def test_location_header_points_at_the_resource(client, writer):
     )
     assert r.status_code == 201
     got = await client.get(r.headers["location"])
-    assert got.status_code == 200 and got.json()["id"] == r.json()["id"]
+    assert got.status_code == 200
+    assert got.json()["id"] == r.json()["id"]
 
 
 async def test_writes_need_a_token_with_the_scope(client, issuer):
     body = {"reference": ref(), "title": "P", "publisher": "D", "kind": "plan"}
     r = await client.post("/v1/sources", json=body)
-    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 401
+    assert r.headers["content-type"] == PROBLEM
     assert r.headers["www-authenticate"].startswith("Bearer")
     r = await client.post("/v1/sources", json=body, headers=issuer.auth("evidence:submit"))
     assert r.status_code == 403
@@ -84,7 +88,8 @@ async def test_unknown_fields_and_bad_types_are_422_problems(client, writer):
         json={"reference": ref(), "title": 3, "publisher": "D", "kind": "plan", "colour": "red"},
         headers=writer,
     )
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
     pointers = {e["pointer"] for e in r.json()["errors"]}
     assert pointers == {"body.title", "body.colour"}
 
@@ -95,7 +100,8 @@ async def test_malformed_json_and_wrong_media_type(client, writer):
         content=b'{"reference": ',
         headers={**writer, "content-type": "application/json"},
     )
-    assert r.status_code == 400 and r.json()["type"] == "/problems/malformed-json"
+    assert r.status_code == 400
+    assert r.json()["type"] == "/problems/malformed-json"
     r = await client.post(
         "/v1/sources", content=b"reference=x", headers={**writer, "content-type": "text/plain"}
     )
@@ -111,7 +117,8 @@ async def test_oversized_body_is_413(client, writer):
         "url": "x" * 2_000_000,
     }
     r = await client.post("/v1/sources", json=big, headers=writer)
-    assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 413
+    assert r.headers["content-type"] == PROBLEM
 
 
 async def test_unknown_area_or_source_is_422_and_nothing_stored(client, writer):
@@ -141,7 +148,8 @@ async def test_duplicate_reference_is_409(client, writer):
         json={k: c[k] for k in ("reference", "title", "text", "policy_area_id", "source_id")},
         headers=writer,
     )
-    assert r.status_code == 409 and r.json()["type"] == "/problems/conflict"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problems/conflict"
 
 
 async def test_patch_needs_if_match_and_refuses_stale(client, writer):
@@ -153,7 +161,8 @@ async def test_patch_needs_if_match_and_refuses_stale(client, writer):
     r = await client.patch(
         url, json={"status": "in_progress"}, headers={**writer, "If-Match": etag}
     )
-    assert r.status_code == 200 and r.json()["status"] == "in_progress"
+    assert r.status_code == 200
+    assert r.json()["status"] == "in_progress"
     assert r.headers["etag"] != etag
     r = await client.patch(url, json={"status": "met"}, headers={**writer, "If-Match": etag})
     assert r.status_code == 412
@@ -170,10 +179,13 @@ async def test_patch_is_a_merge_patch(client, writer):
         content=b'{"due_on": null, "reason": "No date was ever set."}',
         headers={**writer, "If-Match": etag, "content-type": "application/merge-patch+json"},
     )
-    assert r.status_code == 200 and r.json()["due_on"] is None and r.json()["title"] == c["title"]
+    assert r.status_code == 200
+    assert r.json()["due_on"] is None
+    assert r.json()["title"] == c["title"]
     etag = r.headers["etag"]
     r = await client.patch(url, json={"title": None}, headers={**writer, "If-Match": etag})
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "body.title"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "body.title"
 
 
 async def test_only_one_of_two_concurrent_patches_with_the_same_etag_wins(client, writer):
@@ -226,7 +238,8 @@ async def test_list_filters_and_keyset_pagination(client, writer):
     )
     assert [c["title"] for c in r.json()["items"]] == ["c1", "c3"]
     r = await client.get("/v1/commitments", params={"page_token": "garbage!"})
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "query.page_token"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "query.page_token"
 
 
 async def test_every_change_is_on_the_feed_in_order(client, writer):
@@ -244,7 +257,8 @@ async def test_every_change_is_on_the_feed_in_order(client, writer):
     types = [e["type"] for e in page["items"]]
     assert types[-3:] == ["policy_area.created", "source.created", "commitment.created"]
     positions = [e["position"] for e in page["items"]]
-    assert positions == sorted(positions) and positions[0] > after
+    assert positions == sorted(positions)
+    assert positions[0] > after
     assert page["items"][-1]["payload"]["reference"] == c["reference"]
     r = await client.get("/v1/events", params={"after": 10**12})
     assert r.status_code == 409
@@ -253,7 +267,8 @@ async def test_every_change_is_on_the_feed_in_order(client, writer):
 async def test_probes(client):
     assert (await client.get("/healthz")).json()["status"] == "ok"
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["migrations"] == "head"
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["migrations"] == "head"
     rid = "0f0e5c4c-2d3b-4c3f-9a53-7b8c4f7d1e20"
     assert (await client.get("/healthz", headers={"X-Request-ID": rid})).headers[
         "x-request-id"
@@ -270,7 +285,8 @@ async def test_oversized_chunked_body_is_413_while_streaming(client, writer):
     r = await client.post(
         "/v1/sources", content=chunks(), headers={**writer, "content-type": "application/json"}
     )
-    assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 413
+    assert r.headers["content-type"] == PROBLEM
 
 
 async def test_nul_characters_are_refused_not_a_server_error(client, writer):

@@ -140,13 +140,15 @@ def _demo_progress(sync_client: httpx.Client) -> None:
     first = sync_client.get("/v1/commitments", params={"reference": "PAC-2020-1"}).json()["items"][
         0
     ]
-    assert first["due_on"] == "2021-03-31" and first["kind"] == "recommendation"
+    assert first["due_on"] == "2021-03-31"
+    assert first["kind"] == "recommendation"
     paperless = sync_client.get(
         "/v1/commitments", params={"reference": "NHS-PAPERLESS-2018"}
     ).json()["items"][0]
     url = f"/v1/commitments/{paperless['id']}"
     revisions = sync_client.get(f"{url}/revisions").json()["items"]
-    assert len(revisions) == 2 and "watered down" in revisions[1]["reason"]
+    assert len(revisions) == 2
+    assert "watered down" in revisions[1]["reason"]
     assert (
         sync_client.get(url, params={"as_of": "2019-06-01"}).json()["title"]
         == "A paperless NHS by 2018"
@@ -166,11 +168,13 @@ def _cli(live: str, issuer: TestIssuer, tmp_path: Path, capsys: Any) -> None:
     args = ["import", str(out), "--gateway-url", live, "--token", token, "--reason", "CLI test"]
     assert scrutiny([*args, "--dry-run", "--progress"]) == 0
     report = capsys.readouterr().out
-    assert '"dry_run": true' in report and '"created"' in report
+    assert '"dry_run": true' in report
+    assert '"created"' in report
     bad = tmp_path / "bad.csv"
     bad.write_text("record,reference\nwidget,x\nsource,\n")
     assert scrutiny(["import", str(bad), "--gateway-url", live, "--token", token]) == 1
     err = capsys.readouterr().err
-    assert "line 2, column record" in err and "line 3, column" in err
+    assert "line 2, column record" in err
+    assert "line 3, column" in err
     no_creds = ["import", str(bad), "--gateway-url", live, "--data-dir", str(tmp_path)]
     assert scrutiny(no_creds) == 1

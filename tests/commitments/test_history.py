@@ -34,19 +34,21 @@ async def test_every_change_is_a_revision_with_who_why_and_a_diff(client, writer
         },
         other,
     )
-    assert r.status_code == 200 and r.json()["revision"] == 2
+    assert r.status_code == 200
+    assert r.json()["revision"] == 2
     revisions = (await client.get(f"{url}/revisions")).json()["items"]
     assert [x["number"] for x in revisions] == [1, 2]
     first, second = revisions
-    assert first["action"] == "created" and first["effective_on"] is None
+    assert first["action"] == "created"
+    assert first["effective_on"] is None
     assert {"path": "/title", "before": None, "after": "A paperless NHS by 2018"} in first[
         "changes"
     ]
-    assert (
-        second["client_id"] == "pac-clerk" and second["organisation"] == "Public Accounts Committee"
-    )
+    assert second["client_id"] == "pac-clerk"
+    assert second["organisation"] == "Public Accounts Committee"
     assert second["reason"] == "The 2018 target was missed and watered down."
-    assert second["effective_on"] == "2020-11-06" and second["recorded_at"]
+    assert second["effective_on"] == "2020-11-06"
+    assert second["recorded_at"]
     assert second["changes"] == [
         {
             "path": "/title",
@@ -84,17 +86,22 @@ async def test_as_of_reads_return_the_commitment_and_targets_as_they_stood(clien
     assert r.status_code == 200
 
     before_made = await client.get(url, params={"as_of": "2018-12-31"})
-    assert before_made.status_code == 404 and before_made.headers["content-type"] == PROBLEM
+    assert before_made.status_code == 404
+    assert before_made.headers["content-type"] == PROBLEM
     made = (await client.get(url, params={"as_of": "2019-01-01"})).json()
-    assert made["text"] == "Original." and made["targets"] == [] and made["revision"] == 1
+    assert made["text"] == "Original."
+    assert made["targets"] == []
+    assert made["revision"] == 1
     with_target = (await client.get(url, params={"as_of": "2020-02-29"})).json()
     assert with_target["as_of"] == "2020-02-29"
     [tt] = with_target["targets"]
-    assert tt["target_value"] == 100 and tt["progress"]["status"] == "on_track"
+    assert tt["target_value"] == 100
+    assert tt["progress"]["status"] == "on_track"
     before_reading = (await client.get(url, params={"as_of": "2020-02-19"})).json()
     assert before_reading["targets"][0]["progress"]["status"] is None
     watered = (await client.get(url, params={"as_of": "2020-04-30"})).json()
-    assert watered["targets"][0]["target_value"] == 60 and watered["text"] == "Original."
+    assert watered["targets"][0]["target_value"] == 60
+    assert watered["text"] == "Original."
     now = (await client.get(url, params={"as_of": TODAY})).json()
     current = (await client.get(url)).json()
     assert now["text"] == current["text"] == "Revised."
@@ -105,7 +112,8 @@ async def test_as_of_reads_return_the_commitment_and_targets_as_they_stood(clien
     assert diffs[2] == [
         {"path": f"/targets/{t['id']}/target_value", "before": 100.0, "after": 60.0}
     ]
-    assert diffs[1][0]["path"] == f"/targets/{t['id']}" and diffs[1][0]["before"] is None
+    assert diffs[1][0]["path"] == f"/targets/{t['id']}"
+    assert diffs[1][0]["before"] is None
 
 
 async def test_bad_effective_dates_are_refused(client, writer):
@@ -113,9 +121,11 @@ async def test_bad_effective_dates_are_refused(client, writer):
     url = f"/v1/commitments/{c['id']}"
     future = (date.today() + timedelta(days=3)).isoformat()
     r = await patch(client, url, {"lead_bodies": ["X"], "effective_on": future}, writer)
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "future_date"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "future_date"
     r = await patch(client, url, {"lead_bodies": ["X"], "effective_on": "2019-12-31"}, writer)
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "before_previous_revision"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "before_previous_revision"
     assert (await client.get(url)).json()["revision"] == 1
 
 
@@ -125,12 +135,15 @@ async def test_wording_and_due_date_changes_need_a_reason(client, writer, field)
     url = f"/v1/commitments/{c['id']}"
     value = "2031-01-01" if field == "due_on" else "Changed"
     r = await patch(client, url, {field: value}, writer)
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "body.reason"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "body.reason"
     got = (await client.get(url)).json()
-    assert got[field] == c[field] and got["revision"] == 1
+    assert got[field] == c[field]
+    assert got["revision"] == 1
     assert len((await client.get(f"{url}/revisions")).json()["items"]) == 1
     r = await patch(client, url, {"lead_bodies": ["NHS England"]}, writer)
-    assert r.status_code == 200 and r.json()["revision"] == 2
+    assert r.status_code == 200
+    assert r.json()["revision"] == 2
 
 
 def test_the_transition_table_is_complete():
@@ -165,7 +178,8 @@ async def test_status_transitions(client, writer, start, to, due, reason, outcom
         assert r.status_code == 200, r.text
         assert r.json()["status"] == to
         last = (await client.get(f"{url}/revisions")).json()["items"][-1]
-        assert last["action"] == "status_changed" and last["reason"] == reason
+        assert last["action"] == "status_changed"
+        assert last["reason"] == reason
     else:
         assert r.status_code == 422 and r.json()["errors"][0]["code"] == outcome, r.text
         assert (await client.get(url)).json()["status"] == start
@@ -205,7 +219,8 @@ async def test_lineage_is_readable_from_both_ends(client, writer):
     link = r.json()
     assert (await client.get(r.headers["location"])).json() == link
     got = (await client.get(f"/v1/commitments/{old['id']}")).json()
-    assert got["status"] == "superseded" and got["superseded_by_id"] == new["id"]
+    assert got["status"] == "superseded"
+    assert got["superseded_by_id"] == new["id"]
     from_old = (await client.get(f"/v1/commitments/{old['id']}/lineage-links")).json()["items"]
     from_new = (await client.get(f"/v1/commitments/{new['id']}/lineage-links")).json()["items"]
     assert from_old == from_new == [link]
@@ -214,13 +229,15 @@ async def test_lineage_is_readable_from_both_ends(client, writer):
     )
     assert only.json()["items"] == []
     last = (await client.get(f"/v1/commitments/{old['id']}/revisions")).json()["items"][-1]
-    assert last["action"] == "superseded_by" and last["reason"] == "Replaced in the 2022 plan."
+    assert last["action"] == "superseded_by"
+    assert last["reason"] == "Replaced in the 2022 plan."
     assert {"path": "/status", "before": "in_progress", "after": "superseded"} in last["changes"]
     # Superseded is final.
     r = await patch(
         client, f"/v1/commitments/{old['id']}", {"status": "in_progress", "reason": "r"}, writer
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "transition"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "transition"
 
 
 async def test_split_and_merge(client, writer):
@@ -238,7 +255,8 @@ async def test_split_and_merge(client, writer):
             writer,
         )
     got = (await client.get(f"/v1/commitments/{whole['id']}")).json()
-    assert got["status"] == "superseded" and got["superseded_by_id"] is None
+    assert got["status"] == "superseded"
+    assert got["superseded_by_id"] is None
     merged = await commitment(client, writer, **area)
     for part in (part1, part2):
         await post(
@@ -274,7 +292,8 @@ async def test_lineage_cycles_and_bad_links_are_refused(client, writer):
     assert (await link(a, b)).status_code == 201
     assert (await link(b, c)).status_code == 201
     r = await link(c, a)
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "lineage_cycle"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "lineage_cycle"
     assert (await client.get(f"/v1/commitments/{c['id']}")).json()["status"] == "not_started"
     assert (await link(a, c)).status_code == 409  # already has its successor
     r = await client.post(
@@ -286,13 +305,15 @@ async def test_lineage_cycles_and_bad_links_are_refused(client, writer):
         },
         headers=writer,
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_reference"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "unknown_reference"
     r = await client.post(
         f"/v1/commitments/{c['id']}/lineage-links",
         json={"kind": "superseded_by", "successor_id": a["id"]},
         headers=writer,
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "body.reason"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "body.reason"
     assert (
         await client.get(f"/v1/commitments/{c['id']}/lineage-links", params={"end": "successors"})
     ).json()["items"] == []

@@ -159,6 +159,7 @@ async def test_a_page_token_belongs_to_its_sort(client, listed):
     r = await client.get(
         "/v1/commitments", params={"policy_area_id": area, "sort": "reference", "page_token": token}
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "query.page_token"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "query.page_token"
     r = await client.get("/v1/commitments", params={"sort": "title"})
     assert r.status_code == 422

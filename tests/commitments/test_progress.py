@@ -61,7 +61,8 @@ def test_the_latest_reading_decides_and_no_reading_is_unknown():
 def test_expected_value_is_exact_on_awkward_fractions():
     spec = TargetSpec(Unit.percent, Direction.increase, 0, date(2020, 1, 1), 90, date(2020, 1, 4))
     a = assess(spec, [Point(30, date(2020, 1, 2))])  # a third of the way: exactly 30
-    assert a.status == "on_track" and a.expected_value == 30
+    assert a.status == "on_track"
+    assert a.expected_value == 30
 
 
 async def test_progress_through_the_api(client, writer):
@@ -75,7 +76,8 @@ async def test_progress_through_the_api(client, writer):
         "reading_count": 0,
     }
     r = await reading(client, writer, t["id"], 50, "2020-02-20")
-    assert r.status_code == 201 and r.headers["location"].startswith("/v1/readings/")
+    assert r.status_code == 201
+    assert r.headers["location"].startswith("/v1/readings/")
     got = (await client.get(f"/v1/targets/{t['id']}")).json()["progress"]
     assert got == {
         "status": "on_track",
@@ -96,7 +98,8 @@ async def test_progress_through_the_api(client, writer):
     assert off["items"] == []
     readings = (await client.get(f"/v1/targets/{t['id']}/readings")).json()["items"]
     assert [x["value"] for x in readings] == [50, 49, 100]
-    assert readings[0]["client_id"] and readings[0]["organisation"] == "Test Org"
+    assert readings[0]["client_id"]
+    assert readings[0]["organisation"] == "Test Org"
 
 
 async def test_boolean_target_accepts_true_and_false(client, writer):
@@ -124,7 +127,8 @@ async def test_readings_are_idempotent(client, writer):
     first = await client.post(f"/v1/targets/{t['id']}/readings", json=body, headers=headers)
     again = await client.post(f"/v1/targets/{t['id']}/readings", json=body, headers=headers)
     assert first.status_code == again.status_code == 201
-    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
     other = await client.post(
         f"/v1/targets/{t['id']}/readings", json={**body, "value": 11}, headers=headers
     )
@@ -151,7 +155,8 @@ async def test_bad_readings_are_refused_and_nothing_stored(client, writer, over,
     r = await client.post(
         f"/v1/targets/{t['id']}/readings", json=body, headers={**writer, "Idempotency-Key": ref()}
     )
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
     assert [(e["pointer"], e["code"]) for e in r.json()["errors"]] == [(pointer, code)]
     assert (await client.get(f"/v1/targets/{t['id']}/readings")).json()["items"] == []
 
@@ -168,7 +173,8 @@ async def test_a_boolean_reading_must_be_true_or_false(client, writer):
         target_value=1,
     )
     r = await reading(client, writer, t["id"], 0.5, "2020-02-01")
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unit_mismatch"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "unit_mismatch"
 
 
 @pytest.mark.parametrize(
@@ -211,10 +217,13 @@ async def test_target_unit_cannot_change_once_there_are_readings(client, writer)
     r = await client.patch(
         url, json={"unit": "count", "reason": "x"}, headers={**writer, "If-Match": et}
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unit_mismatch"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "unit_mismatch"
     r = await client.patch(
         url, json={"baseline_on": "2020-02-01", "reason": "x"}, headers={**writer, "If-Match": et}
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "reading_before_baseline"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["code"] == "reading_before_baseline"
     r = await client.patch(url, json={"target_value": 80}, headers={**writer, "If-Match": et})
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "body.reason"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "body.reason"

@@ -99,7 +99,8 @@ async def test_import_creates_everything_and_reimport_changes_nothing(client, wr
     }
     c1 = (await client.get("/v1/commitments", params={"reference": f"{tag}-C1"})).json()["items"][0]
     c2 = (await client.get("/v1/commitments", params={"reference": f"{tag}-C2"})).json()["items"][0]
-    assert c1["status"] == "superseded" and c1["superseded_by_id"] == c2["id"]
+    assert c1["status"] == "superseded"
+    assert c1["superseded_by_id"] == c2["id"]
     assert c1["lead_bodies"] == ["NHS England", "DHSC"]
     detail = (await client.get(f"/v1/commitments/{c2['id']}")).json()
     assert [t["reference"] for t in detail["targets"]] == [f"{tag}-T1"]
@@ -120,7 +121,8 @@ async def test_import_creates_everything_and_reimport_changes_nothing(client, wr
         "lineage_links": 1,
     }
     revisions = (await client.get(f"/v1/commitments/{c2['id']}/revisions")).json()["items"]
-    assert len(revisions) == 1 and revisions[0]["client_id"]
+    assert len(revisions) == 1
+    assert revisions[0]["client_id"]
 
 
 async def test_dry_run_reports_and_stores_nothing(client, writer):
@@ -131,7 +133,8 @@ async def test_dry_run_reports_and_stores_nothing(client, writer):
         content=table(sample(tag)),
         headers={**writer, **CSV},
     )
-    assert r.status_code == 200 and r.json()["dry_run"] is True
+    assert r.status_code == 200
+    assert r.json()["dry_run"] is True
     assert r.json()["created"]["commitments"] == 2
     assert (await client.get("/v1/sources", params={"reference": f"{tag}-SRC"})).json()[
         "items"
@@ -184,7 +187,8 @@ async def test_every_bad_row_is_reported_with_line_and_column_and_nothing_stored
         }
     )  # line 11
     r = await client.post("/v1/commitment-imports", content=table(rows), headers={**writer, **CSV})
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
     problem = r.json()
     got = {(e["pointer"], e["code"]) for e in problem["errors"]}
     assert got == {
@@ -214,7 +218,8 @@ async def test_every_bad_row_is_reported_with_line_and_column_and_nothing_stored
 )
 async def test_bad_headers_and_shapes(client, writer, content, pointer):
     r = await client.post("/v1/commitment-imports", content=content, headers={**writer, **CSV})
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == pointer
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == pointer
 
 
 async def test_import_needs_csv_a_token_and_valid_utf8(client, writer):
@@ -231,7 +236,8 @@ async def test_import_needs_csv_a_token_and_valid_utf8(client, writer):
     r = await client.post(
         "/v1/commitment-imports", content=b"\xff\xfe\x00", headers={**writer, **CSV}
     )
-    assert r.status_code == 400 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 400
+    assert r.headers["content-type"] == PROBLEM
 
 
 async def test_changing_stored_wording_by_import_needs_a_reason(client, writer):
@@ -249,11 +255,9 @@ async def test_changing_stored_wording_by_import_needs_a_reason(client, writer):
         content=table(rows),
         headers={**writer, **CSV},
     )
-    assert (
-        r.status_code == 200
-        and r.json()["updated"]["commitments"] == 1
-        and r.json()["updated"]["targets"] == 1
-    )
+    assert r.status_code == 200
+    assert r.json()["updated"]["commitments"] == 1
+    assert r.json()["updated"]["targets"] == 1
     c2 = (await client.get("/v1/commitments", params={"reference": f"{tag}-C2"})).json()["items"][0]
     revisions = (await client.get(f"/v1/commitments/{c2['id']}/revisions")).json()["items"]
     assert [x["reason"] for x in revisions[1:]] == ["Revised plan.", "Revised plan."]
@@ -284,7 +288,7 @@ async def test_export_then_import_yields_identical_data(client, writer, issuer, 
         headers={**writer, **CSV},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["created"] == r.json()["updated"] == {k: 0 for k in r.json()["created"]}
+    assert r.json()["created"] == r.json()["updated"] == dict.fromkeys(r.json()["created"], 0)
     assert (await client.get("/v1/commitment-exports")).content == exported
 
     fresh = create_app(

@@ -112,7 +112,8 @@ async def test_evaluation_page_shows_the_2023_table(running, browser):
     csv_link = page.get_by_role("link", name="Ratings table (CSV)")
     async with httpx.AsyncClient() as client:
         resp = await client.get(base + await csv_link.get_attribute("href"))
-    assert resp.status_code == 200 and resp.text.startswith("policy_area,commitment_reference")
+    assert resp.status_code == 200
+    assert resp.text.startswith("policy_area,commitment_reference")
 
 
 async def test_keyboard_skip_link_reaches_main(running, browser):

@@ -84,13 +84,15 @@ def test_up_serves_the_2023_table_then_stops_cleanly(
             resp = client.get(
                 f"/v1/evaluations/{evaluation_id}/report", headers={"Accept": "text/csv"}
             )
-            assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+            assert resp.status_code == 200
+            assert resp.headers["content-type"].startswith("text/csv")
             lines = resp.text.splitlines()
             assert lines[0] == HEADER
             rows = list(csv.reader(io.StringIO(resp.text)))[1:]
             assert [[r[0], r[1], *r[3:]] for r in rows] == EXPECTED_2023
             report = client.get(f"/v1/evaluations/{evaluation_id}/report").json()
-            assert report["overall"]["level"] == "inadequate" and report["missing"] == []
+            assert report["overall"]["level"] == "inadequate"
+            assert report["missing"] == []
             assert client.get(f"/evaluations/{evaluation_id}").status_code == 200
             first_counts = _counts(client)
     finally:

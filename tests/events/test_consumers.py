@@ -141,9 +141,11 @@ async def test_one_active_replica_applies_each_event_once_and_a_standby_takes_ov
             assert sum(c.active for c in consumers) == 1, "exactly one replica polls"
             active = next(c for c in consumers if c.active)
             standby = next(c for c in consumers if not c.active)
-            assert standby.applied_total == 0 and active.applied_total == 120
+            assert standby.applied_total == 0
+            assert active.applied_total == 120
             counts = await _counts(maker_a)
-            assert len(counts) == 120 and set(counts.values()) == {1}
+            assert len(counts) == 120
+            assert set(counts.values()) == {1}
 
             # The active replica stops (its connection, and so its lock, goes): the standby
             # takes over and carries on from the stored position.
@@ -156,7 +158,8 @@ async def test_one_active_replica_applies_each_event_once_and_a_standby_takes_ov
 
             await eventually(taken_over, within=20)
             counts = await _counts(maker_a)
-            assert len(counts) == 140 and set(counts.values()) == {1}
+            assert len(counts) == 140
+            assert set(counts.values()) == {1}
         finally:
             for t in tasks:
                 t.cancel()

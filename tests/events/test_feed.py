@@ -54,13 +54,15 @@ async def test_log_gathers_every_service_with_source_and_visibility(gateway, sta
 
     # Public events reach anonymous readers with their source and source-independent position.
     created = await event_for(gateway, c["id"], "commitment.created")
-    assert created["source"] == "commitments" and created["public"] is True
+    assert created["source"] == "commitments"
+    assert created["public"] is True
     assert created["payload"]["reference"] == c["reference"]
     assert created["resource_type"] == "commitment"
 
     # Unpublished evidence is private: an admin sees it (marked so), anonymous readers never.
     received = await event_for(gateway, sub["id"], "submission.received", admin)
-    assert received["source"] == "evidence" and received["public"] is False
+    assert received["source"] == "evidence"
+    assert received["public"] is False
     anonymous = await log_events(gateway)
     assert all(e["public"] for e in anonymous)
     assert sub["id"] not in {e["resource_id"] for e in anonymous}
@@ -123,7 +125,8 @@ async def test_service_feeds_mark_public_for_internal_readers(stack, writer):
     async with httpx.AsyncClient(transport=transport, base_url="http://evidence") as ev:
         internal = await ev.get("/v1/events", headers=await token.headers())
         public = await ev.get("/v1/events")
-    assert internal.status_code == 200 and public.status_code == 200
+    assert internal.status_code == 200
+    assert public.status_code == 200
     assert all("public" in e for e in internal.json()["items"])
     assert all(e["public"] for e in public.json()["items"])
 
@@ -145,7 +148,8 @@ async def test_feed_pages_are_exactly_what_their_documented_models_write(
     async with httpx.AsyncClient(transport=transport, base_url="http://commitments") as c:
         served = await c.get("/v1/events", params={"limit": 1000})
     for response, model in ((logged, GatewayEventPage), (served, EventPage)):
-        assert response.status_code == 200 and response.json()["items"]
+        assert response.status_code == 200
+        assert response.json()["items"]
         assert response.headers["content-type"] == "application/json"
         assert model.model_validate_json(response.content).model_dump_json().encode() == (
             response.content
@@ -176,7 +180,8 @@ async def test_limit_and_paging(gateway, admin, writer):
     await make_source(gateway, writer)
     await make_source(gateway, writer)
     first = (await gateway.get("/v1/events", params={"limit": 1}, headers=admin)).json()
-    assert len(first["items"]) == 1 and first["next_after"] == first["items"][0]["position"]
+    assert len(first["items"]) == 1
+    assert first["next_after"] == first["items"][0]["position"]
     second = await gateway.get(
         "/v1/events", params={"after": first["next_after"], "limit": 1}, headers=admin
     )
@@ -194,9 +199,12 @@ async def test_event_types_route_and_patterns(gateway):
     assert r.status_code == 200
     body = r.json()
     assert {"commitment.created", "submission.published"} <= {t["type"] for t in body["items"]}
-    assert "submission.*" in body["wildcards"] and "*" in body["wildcards"]
-    assert is_known_pattern("submission.*") and is_known_pattern("*")
-    assert not is_known_pattern("nothing.*") and not is_known_pattern("submission.exploded")
+    assert "submission.*" in body["wildcards"]
+    assert "*" in body["wildcards"]
+    assert is_known_pattern("submission.*")
+    assert is_known_pattern("*")
+    assert not is_known_pattern("nothing.*")
+    assert not is_known_pattern("submission.exploded")
     assert matches(["submission.*"], "submission.published")
     assert not matches(["submission.*"], "submissions.published")
     assert not matches(["commitment.created"], "commitment.updated")

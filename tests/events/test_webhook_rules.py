@@ -97,16 +97,19 @@ async def test_public_targets_are_pinned_to_the_checked_address():
         "https://hooks.example/in?x=1", allow_http=False, allow_private=False, resolver=RESOLVE
     )
     assert t.url == f"https://{PUBLIC}/in?x=1"
-    assert t.host_header == "hooks.example" and t.extensions == {"sni_hostname": "hooks.example"}
+    assert t.host_header == "hooks.example"
+    assert t.extensions == {"sni_hostname": "hooks.example"}
     t6 = await urls.check(
         "https://v6.example:8443/", allow_http=False, allow_private=False, resolver=RESOLVE
     )
-    assert t6.url == "https://[2606:4700::1111]:8443/" and t6.host_header == "v6.example:8443"
+    assert t6.url == "https://[2606:4700::1111]:8443/"
+    assert t6.host_header == "v6.example:8443"
     # Development switches: http allowed, private addresses allowed (and not pinned).
     dev = await urls.check(
         "http://localhost:9/x", allow_http=True, allow_private=True, resolver=RESOLVE
     )
-    assert dev.url == "http://localhost:9/x" and dev.host_header is None
+    assert dev.url == "http://localhost:9/x"
+    assert dev.host_header is None
 
 
 def _job(url: str) -> Job:
@@ -144,15 +147,18 @@ async def test_delivery_rechecks_dns_and_connects_to_the_checked_address(events_
     )
     try:
         ok = await worker.attempt(_job("https://hooks.example/in"))
-        assert ok.outcome == "succeeded" and ok.status_code == 204
+        assert ok.outcome == "succeeded"
+        assert ok.status_code == 204
         sent = seen[0]
-        assert sent.url.host == PUBLIC and sent.headers["host"] == "hooks.example"
+        assert sent.url.host == PUBLIC
+        assert sent.headers["host"] == "hooks.example"
         assert sent.extensions["sni_hostname"] == "hooks.example"
         assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= set(sent.headers)
         # The name now points at loopback: refused, and nothing is sent.
         answers["hooks.example"] = ["127.0.0.1"]
         refused = await worker.attempt(_job("https://hooks.example/in"))
-        assert refused.outcome == "forbidden_address" and "loopback" in (refused.error or "")
+        assert refused.outcome == "forbidden_address"
+        assert "loopback" in (refused.error or "")
         assert len(seen) == 1
     finally:
         await worker.close()
@@ -185,7 +191,8 @@ async def test_stopping_does_not_wait_out_a_hanging_receiver(events_gateway_db):
     # The attempt is stopped after the short shutdown grace, not after its 30 s timeout; its
     # lease (not recorded here) makes a later pass send it again.
     assert time.monotonic() - started < 10
-    assert not worker.tasks and not worker.attempting
+    assert not worker.tasks
+    assert not worker.attempting
 
 
 async def test_subscribing_to_a_private_target_is_422(events_gateway_db, stack, make_auth):
@@ -236,7 +243,8 @@ def test_retry_schedule_with_jitter(events_gateway_db):
     for n, base in enumerate([5, 30, 120, 600], start=1):
         for _ in range(50):
             d = retry_delay(n, settings, rng)
-            assert d is not None and base * 0.8 <= d <= base * 1.2
+            assert d is not None
+            assert base * 0.8 <= d <= base * 1.2
     assert retry_delay(5, settings, rng) is None
     spread = {round(retry_delay(1, settings, rng) or 0, 3) for _ in range(20)}
     assert len(spread) > 1, "no jitter"

@@ -74,10 +74,13 @@ async def test_create_shows_the_secret_once(gateway, hooks, receiver):
     body = r.json()
     assert body["secret"].startswith("whsec_")
     assert r.headers["location"] == f"/v1/webhook-subscriptions/{body['id']}"
-    assert r.headers["etag"] and r.headers["cache-control"] == "no-store"
-    assert body["active"] is True and body["include_private"] is False
+    assert r.headers["etag"]
+    assert r.headers["cache-control"] == "no-store"
+    assert body["active"] is True
+    assert body["include_private"] is False
     got = await subscription(gateway, hooks, body["id"])
-    assert "secret" not in got and got["event_types"] == ["submission.*", "commitment.created"]
+    assert "secret" not in got
+    assert got["event_types"] == ["submission.*", "commitment.created"]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +108,8 @@ async def test_scopes(gateway, make_auth, receiver):
     assert (await gateway.post("/v1/webhook-subscriptions", json=body)).status_code == 401
     other = await make_auth("evidence:submit")
     r = await gateway.post("/v1/webhook-subscriptions", json=body, headers=other)
-    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 403
+    assert r.headers["content-type"] == PROBLEM
     hooks = await make_auth("webhooks")
     r = await gateway.post(
         "/v1/webhook-subscriptions", json={**body, "include_private": True}, headers=hooks
@@ -151,7 +155,8 @@ async def test_patch_needs_if_match_and_checks_types(gateway, hooks, receiver):
         json={"description": "d", "event_types": ["rating.*"]},
         headers={**hooks, "If-Match": etag, "Content-Type": "application/merge-patch+json"},
     )
-    assert r.status_code == 200 and r.json()["event_types"] == ["rating.*"]
+    assert r.status_code == 200
+    assert r.json()["event_types"] == ["rating.*"]
     r = await gateway.patch(path, json={"description": "e"}, headers={**hooks, "If-Match": etag})
     assert r.status_code == 412
     assert (await gateway.delete(path, headers=hooks)).status_code == 204
@@ -170,16 +175,20 @@ async def test_signed_delivery_verifies_with_standardwebhooks(gateway, hooks, re
     call = receiver.got(name)[0]
     payload = Webhook(sub["secret"]).verify(call.body, call.headers)
     assert call.headers["webhook-id"] == event["id"]
-    assert payload["type"] == "source.created" and payload["data"] == event
+    assert payload["type"] == "source.created"
+    assert payload["data"] == event
     assert abs(int(call.headers["webhook-timestamp"]) - time.time()) < 30
     assert call.headers["content-type"] == "application/json"
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + "A" * 43 + "=").verify(call.body, call.headers)
     d = await delivery_settled(gateway, hooks, sub["id"], "succeeded")
-    assert d["event_id"] == event["id"] and d["attempt_count"] == 1
+    assert d["event_id"] == event["id"]
+    assert d["attempt_count"] == 1
     (attempt,) = d["attempts"]
-    assert attempt["outcome"] == "succeeded" and attempt["status_code"] == 204
-    assert attempt["latency_ms"] is not None and attempt["latency_ms"] >= 0
+    assert attempt["outcome"] == "succeeded"
+    assert attempt["status_code"] == 204
+    assert attempt["latency_ms"] is not None
+    assert attempt["latency_ms"] >= 0
     # Only events after the subscription: none of the earlier sources.
     assert len(await deliveries(gateway, hooks, sub["id"])) == 1
 
@@ -194,7 +203,8 @@ async def test_failures_are_retried_on_the_schedule(gateway, hooks, receiver, wr
     await make_source(gateway, writer)
     d = await delivery_settled(gateway, hooks, sub["id"], "succeeded")
     calls = receiver.got(name)
-    assert len(calls) == 3 and len({c.headers["webhook-id"] for c in calls}) == 1
+    assert len(calls) == 3
+    assert len({c.headers["webhook-id"] for c in calls}) == 1
     gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
     assert gaps[0] >= SCHEDULE[0] * 0.9 and gaps[1] >= SCHEDULE[1] * 0.9, gaps
     assert [a["outcome"] for a in d["attempts"]] == ["failed", "failed", "succeeded"]
@@ -217,9 +227,11 @@ async def test_410_disables_at_once(gateway, hooks, receiver, writer):
     sub = await subscribe(gateway, hooks, receiver.url("gone", name))
     await make_source(gateway, writer)
     d = await delivery_settled(gateway, hooks, sub["id"], "failed")
-    assert d["attempts"][0]["outcome"] == "gone" and d["attempt_count"] == 1
+    assert d["attempts"][0]["outcome"] == "gone"
+    assert d["attempt_count"] == 1
     got = await subscription(gateway, hooks, sub["id"])
-    assert got["active"] is False and "410" in got["disabled_reason"]
+    assert got["active"] is False
+    assert "410" in got["disabled_reason"]
     await make_source(gateway, writer)
     await asyncio.sleep(0.3)
     assert len(receiver.got(name)) == 1
@@ -262,14 +274,17 @@ async def test_always_500_fails_then_replay_and_disable(gateway, hooks, receiver
     await make_source(gateway, writer)
     d = await delivery_settled(gateway, hooks, sub["id"], "failed")
     attempts = len(SCHEDULE) + 1
-    assert d["attempt_count"] == attempts and d["next_attempt_at"] is None
+    assert d["attempt_count"] == attempts
+    assert d["next_attempt_at"] is None
     got = await subscription(gateway, hooks, sub["id"])
-    assert got["active"] is True and got["consecutive_failures"] == attempts
+    assert got["active"] is True
+    assert got["consecutive_failures"] == attempts
     assert got["failing_since"] is not None
 
     replay = f"/v1/webhook-subscriptions/{sub['id']}/deliveries/{d['id']}/replay"
     r = await gateway.post(replay, headers=hooks)
-    assert r.status_code == 202 and r.json()["status"] == "pending"
+    assert r.status_code == 202
+    assert r.json()["status"] == "pending"
 
     async def disabled():
         s = await subscription(gateway, hooks, sub["id"])
@@ -282,7 +297,8 @@ async def test_always_500_fails_then_replay_and_disable(gateway, hooks, receiver
     assert any(a["replay"] for a in d["attempts"])
     # A disabled subscription cannot replay; re-enabling resumes the pending delivery.
     r = await gateway.post(replay, headers=hooks)
-    assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 409
+    assert r.headers["content-type"] == PROBLEM
     etag = (await gateway.get(f"/v1/webhook-subscriptions/{sub['id']}", headers=hooks)).headers[
         "etag"
     ]
@@ -291,7 +307,8 @@ async def test_always_500_fails_then_replay_and_disable(gateway, hooks, receiver
         json={"active": True},
         headers={**hooks, "If-Match": etag},
     )
-    assert r.status_code == 200 and r.json()["consecutive_failures"] == 0
+    assert r.status_code == 200
+    assert r.json()["consecutive_failures"] == 0
     assert r.json()["disabled_reason"] is None
 
     async def resumed():
@@ -326,7 +343,8 @@ async def test_replay_sends_the_same_message_again(gateway, hooks, receiver, wri
     one = await gateway.get(
         f"/v1/webhook-subscriptions/{sub['id']}/deliveries/{d['id']}", headers=hooks
     )
-    assert one.status_code == 200 and one.json()["attempt_count"] == 2
+    assert one.status_code == 200
+    assert one.json()["attempt_count"] == 2
     missing = await gateway.post(
         f"/v1/webhook-subscriptions/{sub['id']}/deliveries/{uuid.uuid4()}/replay", headers=hooks
     )
@@ -337,9 +355,11 @@ async def test_secret_rotation_signs_with_both_during_the_grace(gateway, hooks, 
     name = uuid.uuid4().hex[:12]
     sub = await subscribe(gateway, hooks, receiver.url("ok", name))
     r = await gateway.post(f"/v1/webhook-subscriptions/{sub['id']}/secret", headers=hooks)
-    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
     new = r.json()["secret"]
-    assert new.startswith("whsec_") and new != sub["secret"]
+    assert new.startswith("whsec_")
+    assert new != sub["secret"]
     assert r.json()["previous_secret_expires_at"] is not None
     await make_source(gateway, writer)
     await eventually(lambda: _async(receiver.got(name)))
@@ -373,6 +393,7 @@ async def test_private_events_only_for_admin_subscriptions(
 async def test_subscription_changes_are_logged_privately(gateway, hooks, admin, receiver):
     sub = await subscribe(gateway, hooks, receiver.url("ok"))
     e = await event_for(gateway, sub["id"], "webhook_subscription.created", admin)
-    assert e["public"] is False and "secret" not in e["payload"]
+    assert e["public"] is False
+    assert "secret" not in e["payload"]
     assert e["source"] == "gateway"
     _ = ref()

@@ -40,16 +40,19 @@ async def test_create_returns_201_location_etag_and_receipt(client, issuer, make
     assert r.status_code == 201, r.text
     s = r.json()
     assert r.headers["location"] == f"/v1/submissions/{s['id']}"
-    assert r.headers["etag"] and "idempotent-replayed" not in r.headers
+    assert r.headers["etag"]
+    assert "idempotent-replayed" not in r.headers
     assert RECEIPT.match(s["receipt_reference"])
-    assert s["status"] == "received" and s["publication_reference"] is None
+    assert s["status"] == "received"
+    assert s["publication_reference"] is None
     assert s["commitment_ids"] == [c2, c1]
     assert s["submitter"]["organisation"] == "Royal College of Nursing"
     assert s["received_at"] == s["created_at"]
     content = {k: body[k] for k in body}
     assert s["content_sha256"] == hashlib.sha256(rfc8785.dumps(content)).hexdigest()
     got = await client.get(r.headers["location"], headers=auth)
-    assert got.status_code == 200 and got.json() == s
+    assert got.status_code == 200
+    assert got.json() == s
     assert got.headers["etag"] == r.headers["etag"]
 
 
@@ -71,14 +74,16 @@ async def test_a_receipt_reference_collision_draws_a_new_id(
     assert second["receipt_reference"] != first["receipt_reference"]
     assert second["commitment_ids"] == [c1]
     listed_ids = {s["id"] for s in await listed(client, auth)}
-    assert {first["id"], second["id"]} <= listed_ids and str(twin) not in listed_ids
+    assert {first["id"], second["id"]} <= listed_ids
+    assert str(twin) not in listed_ids
 
 
 async def test_submitter_comes_from_the_token_never_the_body(client, issuer, make_commitments):
     [c] = await make_commitments()
     body = submission([c], submitter={"client_id": "someone-else", "organisation": "X"})
     r = await post(client, submitter(issuer), body)
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
     assert [e["pointer"] for e in r.json()["errors"]] == ["body.submitter"]
 
 
@@ -88,9 +93,11 @@ async def test_unknown_or_repeated_commitment_is_422_and_nothing_stored(
     [c] = await make_commitments()
     auth = submitter(issuer)
     r = await post(client, auth, submission([c, str(uuid.uuid4())]))
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
     [err] = r.json()["errors"]
-    assert err["pointer"] == "body.commitment_ids.1" and err["code"] == "unknown_reference"
+    assert err["pointer"] == "body.commitment_ids.1"
+    assert err["code"] == "unknown_reference"
     r = await post(client, auth, submission([c, c]))
     assert r.status_code == 422
     assert [e["pointer"] for e in r.json()["errors"]] == ["body.commitment_ids.1"]
@@ -117,7 +124,8 @@ async def test_input_limits_and_unknown_fields(client, issuer, make_commitments)
         assert pointer in {e["pointer"] for e in r.json()["errors"]}, (pointer, r.json())
     many = [str(uuid.uuid4()) for _ in range(21)]
     r = await post(client, auth, submission(many))
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "body.commitment_ids"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "body.commitment_ids"
     missing = submission([c])
     del missing["consent"]
     r = await post(client, auth, missing)
@@ -131,10 +139,12 @@ async def test_input_limits_and_unknown_fields(client, issuer, make_commitments)
 async def test_scopes(client, issuer, make_commitments):
     [c] = await make_commitments()
     r = await client.post("/v1/submissions", json=submission([c]))
-    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 401
+    assert r.headers["content-type"] == PROBLEM
     assert r.headers["www-authenticate"].startswith("Bearer")
     r = await post(client, issuer.auth("commitments:write"), submission([c]))
-    assert r.status_code == 403 and "evidence:submit" in r.json()["detail"]
+    assert r.status_code == 403
+    assert "evidence:submit" in r.json()["detail"]
     r = await client.get("/v1/submissions", headers={"Authorization": "Bearer not-a-token"})
     assert r.status_code == 401
 
@@ -177,7 +187,8 @@ async def test_consumer_picks_up_commitments_created_and_updated_after_start(
         async with evidence_app.state.sessionmaker() as session:
             row = await session.get(KnownCommitment, uuid.UUID(c["id"]))
             if row.title == "Renamed":
-                assert row.status == "in_progress" and row.reference == c["reference"]
+                assert row.status == "in_progress"
+                assert row.reference == c["reference"]
                 break
         assert time.monotonic() < deadline
         await asyncio.sleep(0.02)
@@ -246,7 +257,8 @@ async def test_same_key_same_body_replays_the_first_response(
     assert len(await listed(client, moderator, commitment_id=c)) == 1
     # Keys are scoped to the client: another client's identical key is its own.
     other = await post(client, submitter(issuer), submission([c]), key)
-    assert other.status_code == 201 and "idempotent-replayed" not in other.headers
+    assert other.status_code == 201
+    assert "idempotent-replayed" not in other.headers
     assert other.json()["id"] != first.json()["id"]
 
 
@@ -256,7 +268,8 @@ async def test_same_key_different_body_is_422(client, issuer, moderator, make_co
     key = str(uuid.uuid4())
     assert (await post(client, auth, submission([c]), key)).status_code == 201
     r = await post(client, auth, submission([c], stance="supports"), key)
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
     assert r.json()["type"] == "/problems/idempotency-key-reused"
     assert r.json()["errors"][0]["pointer"] == "header.Idempotency-Key"
     assert len(await listed(client, moderator, commitment_id=c)) == 1
@@ -280,7 +293,8 @@ async def test_a_failed_create_releases_the_key(client, issuer, make_commitments
     r = await post(client, auth, submission([str(uuid.uuid4())]), key)
     assert r.status_code == 422
     r = await post(client, auth, submission([c]), key)
-    assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+    assert r.status_code == 201
+    assert "idempotent-replayed" not in r.headers
 
 
 async def test_concurrent_requests_with_one_key_store_exactly_one(
@@ -306,7 +320,8 @@ async def test_concurrent_requests_with_one_key_store_exactly_one(
     assert [s["id"] for s in await listed(client, moderator, commitment_id=c)] == list(ids)
     # Once settled, every retry gets the replay.
     r = await post(client, auth, body, key)
-    assert r.status_code == 201 and r.headers["idempotent-replayed"] == "true"
+    assert r.status_code == 201
+    assert r.headers["idempotent-replayed"] == "true"
 
 
 def _fingerprint(body: dict) -> str:
@@ -327,13 +342,15 @@ async def test_in_flight_is_409_and_an_abandoned_claim_is_taken_over(
     # A request of this client holds the key, as if still processing.
     await evidence_app.state.idempotency.claim(maker, client_id, key, _fingerprint(body))
     r = await post(client, auth, body, key)
-    assert r.status_code == 409 and r.headers["retry-after"] == "1"
+    assert r.status_code == 409
+    assert r.headers["retry-after"] == "1"
     # One that died: its lease is over, so a retry takes the key over and creates.
     key = str(uuid.uuid4())
     stale = Idempotency(IdempotencyKey, lease=timedelta(0))
     dead = await stale.claim(maker, client_id, key, _fingerprint(body))
     r = await post(client, auth, body, key)
-    assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+    assert r.status_code == 201
+    assert "idempotent-replayed" not in r.headers
     # Should the "dead" one wake up and finish, its completion no longer holds the key.
     with pytest.raises(ProblemError) as exc:
         async with maker() as session, session.begin():
@@ -358,7 +375,8 @@ async def test_expired_keys_may_be_reused_and_are_purged(
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     r = await post(client, auth, submission([c], stance="supports"), key)
-    assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+    assert r.status_code == 201
+    assert "idempotent-replayed" not in r.headers
     async with maker() as session, session.begin():
         await session.execute(
             update(IdempotencyKey)
@@ -386,7 +404,8 @@ async def test_unpublished_evidence_is_seen_only_by_its_submitter_and_moderators
     other = submitter(issuer)
     for auth in (None, other, issuer.auth("commitments:write")):
         r = await client.get(url, headers=auth or {})
-        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+        assert r.status_code == 404
+        assert r.headers["content-type"] == PROBLEM
         assert await listed(client, auth, commitment_id=c) == []
     assert (await client.get(url, headers=owner)).json() == s
     assert [x["id"] for x in await listed(client, owner, commitment_id=c)] == [s["id"]]
@@ -422,7 +441,8 @@ async def test_published_evidence_is_public_and_anonymous_stays_anonymous(
             (anonymous["id"], None),
         ]
         r = await client.get(f"/v1/submissions/{anonymous['id']}", headers=auth or {})
-        assert r.status_code == 200 and r.json()["submitter"] is None
+        assert r.status_code == 200
+        assert r.json()["submitter"] is None
     for auth in (owner, moderator):
         r = await client.get(f"/v1/submissions/{anonymous['id']}", headers=auth)
         assert r.json()["submitter"] == {
@@ -476,7 +496,8 @@ async def test_list_filters_and_keyset_pagination(client, issuer, make_commitmen
     )
     assert await listed(client, auth, commitment_id=c1, status="published") == []
     r = await client.get("/v1/submissions", params={"stance": "furious"})
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "query.stance.0"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "query.stance.0"
     r = await client.get("/v1/submissions", params={"page_token": "garbage!"})
     assert r.status_code == 422
 
@@ -493,7 +514,8 @@ async def test_submission_received_event_is_recorded_and_kept_off_the_public_fee
         [event] = (
             await session.scalars(select(Event).where(Event.resource_id == uuid.UUID(s["id"])))
         ).all()
-    assert event.type == "submission.received" and event.public is False
+    assert event.type == "submission.received"
+    assert event.public is False
     assert event.payload["receipt_reference"] == s["receipt_reference"]
     deadline = time.monotonic() + 10
     while True:
@@ -513,7 +535,8 @@ async def test_openapi_documents_idempotency(client):
     op = doc["paths"]["/v1/submissions"]["post"]
     assert op["operationId"] == "create_submission"
     [param] = [p for p in op["parameters"] if p["name"] == "Idempotency-Key"]
-    assert param["in"] == "header" and param["schema"]["anyOf"][0]["maxLength"] == 200
+    assert param["in"] == "header"
+    assert param["schema"]["anyOf"][0]["maxLength"] == 200
     assert "Idempotent-Replayed" in op["responses"]["201"]["headers"]
     assert {"409", "422"} <= set(op["responses"])
     for path in ("/v1/submissions", "/v1/submissions/{id}"):

@@ -65,14 +65,16 @@ async def test_upload_detect_download(client, issuer, moderator, make_commitment
         a = r.json()
         assert a["media_type"] == expected, name
         assert a["sha256"] == hashlib.sha256(content).hexdigest()
-        assert a["size_bytes"] == len(content) and a["filename"] == name
+        assert a["size_bytes"] == len(content)
+        assert a["filename"] == name
         assert r.headers["location"] == a["url"]
         made.append((a, content))
     got = (await client.get(f"/v1/submissions/{s['id']}", headers=owner)).json()
     assert [a["id"] for a in got["attachments"]] == [a["id"] for a, _ in made]
     a, content = made[0]
     r = await client.get(a["url"], headers=owner)
-    assert r.status_code == 200 and r.content == content
+    assert r.status_code == 200
+    assert r.content == content
     assert r.headers["content-type"] == "application/pdf"
     assert r.headers["content-length"] == str(len(content))
     assert r.headers["etag"] == f'"{a["sha256"]}"'
@@ -84,10 +86,12 @@ async def test_upload_detect_download(client, issuer, moderator, make_commitment
     # Unpublished: invisible to anyone else; published: public.
     for auth in (None, submitter(issuer)):
         r = await client.get(a["url"], headers=auth or {})
-        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+        assert r.status_code == 404
+        assert r.headers["content-type"] == PROBLEM
     await publish(client, moderator, s["id"])
     r = await client.get(a["url"])
-    assert r.status_code == 200 and r.content == content
+    assert r.status_code == 200
+    assert r.content == content
     assert [x["id"] for x in (await client.get(f"/v1/submissions/{s['id']}")).json()["attachments"]]
     assert not _staged(blobs)
 
@@ -99,10 +103,14 @@ async def test_filenames_are_made_safe(client, issuer, make_commitments):
     r = await upload(client, owner, s["id"], '../../etc/pa"ss\r\nwd ünï.txt', b"hello")
     assert r.status_code == 201, r.text
     name = r.json()["filename"]
-    assert "/" not in name and '"' not in name and "\n" not in name and name.endswith(".txt")
+    assert "/" not in name
+    assert '"' not in name
+    assert "\n" not in name
+    assert name.endswith(".txt")
     r = await client.get(r.json()["url"], headers=owner)
     disposition = r.headers["content-disposition"]
-    assert disposition.startswith('attachment; filename="') and "filename*=UTF-8''" in disposition
+    assert disposition.startswith('attachment; filename="')
+    assert "filename*=UTF-8''" in disposition
 
 
 async def test_same_content_is_stored_once(client, issuer, make_commitments, blobs):
@@ -153,7 +161,8 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
     # A declared type that contradicts the content (a DOCX sent as a PDF).
     other = await received(client, owner, [c])
     r = await upload(client, owner, other["id"], "x.pdf", docx(), "application/pdf")
-    assert r.status_code == 415 and r.json()["type"] == "/problems/attachment-type-mismatch"
+    assert r.status_code == 415
+    assert r.json()["type"] == "/problems/attachment-type-mismatch"
     # Not multipart, malformed multipart, a part with another name.
     url = f"/v1/submissions/{s['id']}/attachments"
     r = await client.post(url, content=pdf(), headers={**owner, "content-type": "application/pdf"})
@@ -163,7 +172,8 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
         content=b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF',
         headers={**owner, "content-type": "multipart/form-data; boundary=b"},
     )
-    assert r.status_code == 400 and r.json()["type"] == "/problems/malformed-multipart"
+    assert r.status_code == 400
+    assert r.json()["type"] == "/problems/malformed-multipart"
     r = await client.post(url, files={"document": ("a.pdf", pdf())}, headers=owner)
     assert r.status_code == 422
     assert (await client.get(f"/v1/submissions/{s['id']}", headers=owner)).json()[
@@ -176,7 +186,8 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
         await upload(client, owner, s["id"], "ok.pdf", pdf(uuid.uuid4().hex))
     ).status_code == 201
     r = await upload(client, owner, s["id"], "two.pdf", pdf(uuid.uuid4().hex))
-    assert r.status_code == 409 and r.json()["type"] == "/problems/too-many-attachments"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problems/too-many-attachments"
 
 
 async def test_only_the_submitter_attaches_and_only_while_received(
@@ -194,7 +205,8 @@ async def test_only_the_submitter_attaches_and_only_while_received(
     assert r.status_code == 404
     await publish(client, moderator, s["id"])
     r = await upload(client, owner, s["id"], "late.pdf", pdf(uuid.uuid4().hex))
-    assert r.status_code == 409 and r.json()["type"] == "/problems/submission-locked"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problems/submission-locked"
     assert blobs.files() == before
 
 
@@ -280,6 +292,7 @@ async def test_a_renamed_executable_is_refused_whatever_its_name(
     s = await received(client, owner, [c])
     before = blobs.files()
     r = await upload(client, owner, s["id"], name, ELF + b"\x00" * 4096)
-    assert r.status_code == 415 and r.json()["type"] == "/problems/executable-attachment"
+    assert r.status_code == 415
+    assert r.json()["type"] == "/problems/executable-attachment"
     assert "ELF" in r.json()["detail"]
     assert blobs.files() == before

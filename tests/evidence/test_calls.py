@@ -29,9 +29,11 @@ async def test_create_get_list_and_patch_a_call(client, moderator, make_commitme
     assert r.status_code == 201, r.text
     call = r.json()
     assert r.headers["location"] == f"/v1/calls-for-evidence/{call['id']}"
-    assert call["status"] == "open" and call["commitment_ids"] == [c1, c2]
+    assert call["status"] == "open"
+    assert call["commitment_ids"] == [c1, c2]
     # The defaults: 3,000 words, 25 MiB, seven document types.
-    assert call["max_words"] == 3000 and call["max_attachment_bytes"] == 25 * 1024 * 1024
+    assert call["max_words"] == 3000
+    assert call["max_attachment_bytes"] == 25 * 1024 * 1024
     assert set(call["allowed_media_types"]) == {
         "application/pdf",
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -42,7 +44,8 @@ async def test_create_get_list_and_patch_a_call(client, moderator, make_commitme
         "text/markdown",
     }
     got = await client.get(r.headers["location"])
-    assert got.status_code == 200 and got.json() == call
+    assert got.status_code == 200
+    assert got.json() == call
     etag = got.headers["etag"]
     listed_calls = (await client.get("/v1/calls-for-evidence", params={"commitment_id": c2})).json()
     assert [c["id"] for c in listed_calls["items"]] == [call["id"]]
@@ -53,7 +56,8 @@ async def test_create_get_list_and_patch_a_call(client, moderator, make_commitme
     assert stale.status_code == 412
     r = await client.patch(url, json=patch, headers={**moderator, "If-Match": etag})
     assert r.status_code == 200, r.text
-    assert r.json()["commitment_ids"] == [c1, c3] and r.json()["max_words"] == 500
+    assert r.json()["commitment_ids"] == [c1, c3]
+    assert r.json()["max_words"] == 500
     assert r.headers["etag"] != etag
     r = await client.patch(url, json={"max_words": None}, headers={**moderator, "If-Match": "*"})
     assert r.status_code == 422
@@ -76,7 +80,8 @@ async def test_call_scopes_and_bad_calls(client, issuer, moderator, make_commitm
     [c] = await make_commitments()
     assert (await client.post("/v1/calls-for-evidence", json=call_body([c]))).status_code == 401
     r = await client.post("/v1/calls-for-evidence", json=call_body([c]), headers=submitter(issuer))
-    assert r.status_code == 403 and "evidence:moderate" in r.json()["detail"]
+    assert r.status_code == 403
+    assert "evidence:moderate" in r.json()["detail"]
     cases = [
         ("body", call_body([c], opens_at=at(2), closes_at=at(1))),
         ("body.commitment_ids.1", call_body([c, str(uuid.uuid4())])),
@@ -100,7 +105,8 @@ async def test_answering_a_call(client, issuer, moderator, make_commitments):
     auth = submitter(issuer)
     r = await post(client, auth, submission([c2, c1], call_id=call["id"], body="Ten words " * 5))
     assert r.status_code == 201, r.text
-    assert r.json()["call_id"] == call["id"] and r.json()["late"] is False
+    assert r.json()["call_id"] == call["id"]
+    assert r.json()["late"] is False
     assert [s["id"] for s in await listed(client, auth, call_id=call["id"])] == [r.json()["id"]]
 
 
@@ -139,7 +145,8 @@ async def test_bad_answers_are_precise_and_store_nothing(
             assert pointer in errors, r.json()
     r = await post(client, auth, submission([c1, outside], call_id=open_call["id"]))
     [err] = r.json()["errors"]
-    assert err["code"] == "out_of_scope" and open_call["id"] in err["detail"]
+    assert err["code"] == "out_of_scope"
+    assert open_call["id"] in err["detail"]
     r = await post(client, auth, submission([c1], body="word " * 3001))
     assert r.json()["errors"][0]["code"] == "too_many_words"
     assert await listed(client, moderator, commitment_id=c1) == []
@@ -156,4 +163,5 @@ async def test_late_evidence_where_the_call_accepts_it(client, issuer, moderator
     )
     assert call["status"] == "closed"
     r = await post(client, submitter(issuer), submission([c], call_id=call["id"]))
-    assert r.status_code == 201 and r.json()["late"] is True
+    assert r.status_code == 201
+    assert r.json()["late"] is True

@@ -64,7 +64,7 @@ async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
         await asyncio.to_thread(seed_evidence, sync, by_reference)
         assert await _count_events(evidence_app) == events
 
-    calls = [c for c in (await client.get("/v1/calls-for-evidence")).json()["items"]]
+    calls = list((await client.get("/v1/calls-for-evidence")).json()["items"])
     [call] = [c for c in calls if c["title"] == CALL["title"]]
     assert call["commitment_ids"] == made
     published = (
@@ -74,6 +74,7 @@ async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
     assert all(s["status"] == "published" for s in published)
     assert all(s["publication_reference"].startswith("DIG") for s in published)
     anonymous = [s for s in published if s["consent"] == "publish_anonymously"]
-    assert len(anonymous) == 1 and anonymous[0]["submitter"] is None
+    assert len(anonymous) == 1
+    assert anonymous[0]["submitter"] is None
     r = await client.get("/v1/submissions", params={"q": "shared care records"})
     assert any("NHS Providers" in s["title"] for s in r.json()["items"])

@@ -124,12 +124,15 @@ async def test_do_not_publish_is_never_published(client, issuer, moderator, make
     s = await received(client, submitter(issuer), [c], consent="do_not_publish")
     assert (await decide(client, moderator, s["id"], "accept")).status_code == 201
     r = await decide(client, moderator, s["id"], "publish")
-    assert r.status_code == 409 and r.json()["type"] == "/problems/publication-not-consented"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problems/publication-not-consented"
     assert (await decide(client, moderator, s["id"], "withhold")).status_code == 201
     r = await decide(client, moderator, s["id"], "publish")
-    assert r.status_code == 409 and r.json()["type"] == "/problems/publication-not-consented"
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problems/publication-not-consented"
     got = (await client.get(f"/v1/submissions/{s['id']}", headers=moderator)).json()
-    assert got["status"] == "withheld" and got["publication_reference"] is None
+    assert got["status"] == "withheld"
+    assert got["publication_reference"] is None
     assert (await client.get(f"/v1/submissions/{s['id']}")).status_code == 404
 
 
@@ -177,21 +180,21 @@ async def test_the_submitter_withdraws_before_publication(
     url = f"/v1/submissions/{s['id']}/withdrawal"
     # Another client's submission: as if it did not exist; nothing changes.
     r = await client.post(url, json={}, headers=other)
-    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 404
+    assert r.headers["content-type"] == PROBLEM
     assert (await client.post(url, json={}, headers=moderator)).status_code == 403
     r = await client.post(url, json={"reason": "Sent too early."}, headers=owner)
     assert r.status_code == 201, r.text
-    assert (
-        r.json()["to_status"] == "withdrawn"
-        and r.json()["decided_by"] == s["submitter"]["client_id"]
-    )
+    assert r.json()["to_status"] == "withdrawn"
+    assert r.json()["decided_by"] == s["submitter"]["client_id"]
     assert (await client.post(url, json={}, headers=owner)).status_code == 409
     assert (await decide(client, moderator, s["id"], "accept")).status_code == 409
     # Accepted evidence may still be withdrawn; published evidence may not.
     s2 = await received(client, owner, [c])
     assert (await decide(client, moderator, s2["id"], "accept")).status_code == 201
     r = await client.post(f"/v1/submissions/{s2['id']}/withdrawal", json={}, headers=owner)
-    assert r.status_code == 201 and r.json()["reason"] == "Withdrawn by the submitter."
+    assert r.status_code == 201
+    assert r.json()["reason"] == "Withdrawn by the submitter."
     s3 = await received(client, owner, [c])
     await publish(client, moderator, s3["id"])
     r = await client.post(f"/v1/submissions/{s3['id']}/withdrawal", json={}, headers=owner)

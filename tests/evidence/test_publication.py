@@ -55,7 +55,8 @@ async def test_anonymous_evidence_stays_anonymous_in_every_public_view(
         assert view["submitter"] is None
         assert view["content_sha256"] is None
         assert view["receipt_reference"] == anon["receipt_reference"]
-        assert org not in str(view) and client_id not in str(view)
+        assert org not in str(view)
+        assert client_id not in str(view)
     # Filtering by submitter cannot unmask it: no match for the public or other clients.
     for value in (org, client_id):
         for auth in (None, submitter(issuer)):
@@ -88,7 +89,8 @@ async def test_redaction_in_every_public_view_and_the_original_for_moderators(
     )
     assert r.status_code == 403
     r = await client.post(url, json={"passage": "not in it", "reason": "x"}, headers=moderator)
-    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "body.passage"
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "body.passage"
     for field in ("body", "summary"):
         r = await client.post(
             url,
@@ -123,12 +125,14 @@ async def test_redaction_in_every_public_view_and_the_original_for_moderators(
         ("summary", secret),
     ]
     listing = (await client.get(url, headers=moderator)).json()["items"]
-    assert len(listing) == 2 and (await client.get(url)).status_code == 401
+    assert len(listing) == 2
+    assert (await client.get(url)).status_code == 401
     # Undone, the passage shows again (and the change is public news, the submission being so).
     r = await client.delete(f"{url}/{listing[1]['id']}", headers=moderator)
     assert r.status_code == 204
     view = (await client.get(f"/v1/submissions/{s['id']}")).json()
-    assert view["summary"] == f"Interview with {secret}." and view["body"] == expected_body
+    assert view["summary"] == f"Interview with {secret}."
+    assert view["body"] == expected_body
     event = await _published_event(evidence_app, s["id"])
     assert event["type"] == "submission.redaction_removed"
     assert event["payload"]["body"] == expected_body
@@ -195,6 +199,7 @@ async def test_search_filters_and_pages(client, issuer, moderator, make_commitme
             break
     assert seen == [s1["id"], s2["id"], s3["id"], unpublished["id"]]
     r = await client.get("/v1/submissions", params={"received_after": "yesterday"})
-    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
     r = await client.get("/v1/submissions", params={"q": "x" * 201})
     assert r.status_code == 422

@@ -57,22 +57,26 @@ async def test_client_quota_headers_then_429(stack, gateway_db, gateway, admin):
             assert r.status_code == 200, r.text
             assert parse_item(r.headers["ratelimit-policy"]) == ("default", {"q": 3, "w": 60})
             name, state = parse_item(r.headers["ratelimit"])
-            assert name == "default" and state["r"] == remaining
+            assert name == "default"
+            assert state["r"] == remaining
             assert 0 < state["t"] <= 60
         r = await c.get("/v1/commitments", headers=auth)
         assert r.status_code == 429
         assert r.headers["content-type"] == PROBLEM
-        assert r.json()["status"] == 429 and r.json()["type"] == "/problems/rate-limited"
+        assert r.json()["status"] == 429
+        assert r.json()["type"] == "/problems/rate-limited"
         retry = int(r.headers["retry-after"])
         _, state = parse_item(r.headers["ratelimit"])
-        assert state["r"] == 0 and 0 < retry <= 60
+        assert state["r"] == 0
+        assert 0 < retry <= 60
         # Retry-After and the reset parameter name the same moment (draft §5).
         assert abs(state["t"] - retry) <= 1
         assert r.headers["x-request-id"]
         # Writes are counted too, and refused before they reach the service.
         before = len(stack.commitments.requests)
         r = await c.post("/v1/sources", json={}, headers=auth)
-        assert r.status_code == 429 and len(stack.commitments.requests) == before
+        assert r.status_code == 429
+        assert len(stack.commitments.requests) == before
 
 
 async def test_per_client_override(stack, gateway_db, gateway, admin):
@@ -143,7 +147,8 @@ async def test_limits_fail_open_when_the_store_is_down(stack, gateway_db):
         client_of(app, new_ip()) as c,
     ):
         r = await c.get("/v1/commitments")
-        assert r.status_code == 200 and "ratelimit" not in r.headers
+        assert r.status_code == 200
+        assert "ratelimit" not in r.headers
 
 
 async def test_client_limits_are_cached_not_queried_per_request(stack, gateway_db, gateway, admin):
@@ -173,7 +178,8 @@ async def test_disabled_clients_tokens_stop_at_the_gateway(stack, gateway_db, ga
             json={"active": False},
             headers={**admin, "If-Match": got.headers["etag"]},
         )
-        assert r.status_code == 200 and r.json()["active"] is False
+        assert r.status_code == 200
+        assert r.json()["active"] is False
         # The replica that disabled it refuses at once, on proxied and own routes alike.
         for path in ("/v1/sources", f"/v1/commitments/{uuid.uuid4()}/scorecard"):
             r = await gateway.get(path, headers=auth)
@@ -195,7 +201,8 @@ async def test_body_caps_json_and_attachments(stack, gateway_db, writer):
         before = len(stack.commitments.requests)
         big = {"reference": ref(), "title": "x" * 20_000, "publisher": "D", "kind": "plan"}
         r = await c.post("/v1/sources", json=big, headers=writer)
-        assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
+        assert r.status_code == 413
+        assert r.headers["content-type"] == PROBLEM
         assert "10000 bytes" in r.json()["detail"]
         assert len(stack.commitments.requests) == before, "refused at the edge"
 
@@ -214,7 +221,8 @@ async def test_body_caps_json_and_attachments(stack, gateway_db, writer):
             content=b"0" * 200_000,
             headers={**writer, "Content-Type": "application/pdf"},
         )
-        assert r.status_code == 413 and "100000 bytes" in r.json()["detail"]
+        assert r.status_code == 413
+        assert "100000 bytes" in r.json()["detail"]
         assert len(stack.evidence.requests) == ev_before + 1
 
         # Chunked bodies (no Content-Length) are counted as they stream.
@@ -246,17 +254,20 @@ async def test_security_headers(gateway, admin_credentials):
     r = await gateway.post(
         "/oauth/token", data={"grant_type": "client_credentials", **admin_credentials}
     )
-    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
     assert r.headers["x-content-type-options"] == "nosniff"
     bad = await gateway.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "client_id": "x", "client_secret": "y"},
     )
-    assert bad.status_code == 401 and bad.headers["cache-control"] == "no-store"
+    assert bad.status_code == 401
+    assert bad.headers["cache-control"] == "no-store"
     # Swagger UI keeps a CSP it can run under: its own scripts plus its inline bootstrap by hash.
     docs = await gateway.get("/docs")
     csp = docs.headers["content-security-policy"]
-    assert "script-src 'self' 'sha256-" in csp and "'unsafe-inline'" not in csp.split("style")[0]
+    assert "script-src 'self' 'sha256-" in csp
+    assert "'unsafe-inline'" not in csp.split("style")[0]
     assert "frame-ancestors 'none'" in csp
 
 
@@ -277,7 +288,8 @@ async def test_cors_allow_list(stack, gateway_db, gateway):
     }
     # Default: no origin is allowed.
     r = await gateway.options("/v1/submissions", headers={"Origin": allowed, **preflight})
-    assert r.status_code == 400 and "access-control-allow-origin" not in r.headers
+    assert r.status_code == 400
+    assert "access-control-allow-origin" not in r.headers
     async with (
         replica(stack, gateway_db, cors_allow_origins=[allowed]) as app,
         client_of(app) as c,
@@ -290,7 +302,8 @@ async def test_cors_allow_list(stack, gateway_db, gateway):
             assert h in granted
         assert "access-control-allow-credentials" not in r.headers
         r = await c.options("/v1/submissions", headers={"Origin": other, **preflight})
-        assert r.status_code == 400 and "access-control-allow-origin" not in r.headers
+        assert r.status_code == 400
+        assert "access-control-allow-origin" not in r.headers
 
         r = await c.get("/v1/commitments", headers={"Origin": allowed})
         assert r.headers["access-control-allow-origin"] == allowed
@@ -298,7 +311,8 @@ async def test_cors_allow_list(stack, gateway_db, gateway):
         for h in ("ratelimit", "ratelimit-policy", "etag", "location", "x-request-id"):
             assert h in exposed
         r = await c.get("/v1/commitments", headers={"Origin": other})
-        assert r.status_code == 200 and "access-control-allow-origin" not in r.headers
+        assert r.status_code == 200
+        assert "access-control-allow-origin" not in r.headers
 
 
 @pytest.mark.parametrize("status", [429, 503])

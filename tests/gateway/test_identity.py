@@ -37,15 +37,21 @@ async def test_token_from_form_body(gateway, make_client):
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
     body = r.json()
-    assert body["token_type"] == "Bearer" and body["expires_in"] == 300
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 300
     assert body["scope"] == "commitments:write evidence:submit"
     header = jwt.get_unverified_header(body["access_token"])
-    assert header["typ"] == "at+jwt" and header["alg"] == "ES256" and header["kid"]
+    assert header["typ"] == "at+jwt"
+    assert header["alg"] == "ES256"
+    assert header["kid"]
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
-    assert claims["iss"] == ISSUER and claims["aud"] == AUDIENCE
+    assert claims["iss"] == ISSUER
+    assert claims["aud"] == AUDIENCE
     assert claims["sub"] == claims["client_id"] == creds["client_id"]
-    assert claims["org"] == "NHS Providers" and claims["name"] == client["name"]
-    assert claims["exp"] - claims["iat"] == 300 and claims["jti"]
+    assert claims["org"] == "NHS Providers"
+    assert claims["name"] == client["name"]
+    assert claims["exp"] - claims["iat"] == 300
+    assert claims["jti"]
 
 
 async def test_token_with_http_basic(gateway, make_client):
@@ -64,7 +70,8 @@ async def test_token_with_http_basic(gateway, make_client):
         data={"grant_type": "client_credentials", "client_secret": creds["client_secret"]},
         headers={"Authorization": f"Basic {basic}"},
     )
-    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_request"
 
 
 async def test_invalid_client_says_nothing_about_which_part(gateway, make_client):
@@ -115,7 +122,8 @@ async def test_malformed_token_requests(gateway, data, headers, error):
     else:
         r = await gateway.post("/oauth/token", data=data, headers=headers)
     assert r.status_code == 400, r.text
-    assert r.json()["error"] == error and r.json()["error_description"]
+    assert r.json()["error"] == error
+    assert r.json()["error_description"]
 
 
 async def test_scope_narrows_to_a_subset(gateway, make_client, writer):
@@ -124,35 +132,41 @@ async def test_scope_narrows_to_a_subset(gateway, make_client, writer):
         "/oauth/token",
         data={"grant_type": "client_credentials", "scope": "evidence:submit", **creds},
     )
-    assert r.status_code == 200 and r.json()["scope"] == "evidence:submit"
+    assert r.status_code == 200
+    assert r.json()["scope"] == "evidence:submit"
     narrow = bearer(r.json()["access_token"])
     body = {"reference": ref(), "title": "P", "publisher": "D", "kind": "plan"}
     r = await gateway.post("/v1/sources", json=body, headers=narrow)
-    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 403
+    assert r.headers["content-type"] == PROBLEM
     r = await gateway.post(
         "/oauth/token",
         data={"grant_type": "client_credentials", "scope": "evidence:submit admin", **creds},
     )
-    assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
+    assert r.status_code == 400
+    assert r.json()["error"] == "invalid_scope"
 
 
 async def test_disabled_client_is_refused_and_can_be_enabled(gateway, make_client, admin):
     client, creds = await make_client("evidence:submit")
     url = f"/v1/clients/{client['id']}"
     got = await gateway.get(url, headers=admin)
-    assert got.status_code == 200 and "client_secret" not in got.json()
+    assert got.status_code == 200
+    assert "client_secret" not in got.json()
     r = await gateway.patch(url, json={"active": False}, headers=admin)
     assert r.status_code == 428
     r = await gateway.patch(
         url, json={"active": False}, headers={**admin, "If-Match": got.headers["etag"]}
     )
-    assert r.status_code == 200 and r.json()["active"] is False
+    assert r.status_code == 200
+    assert r.json()["active"] is False
     stale = await gateway.patch(
         url, json={"name": "x"}, headers={**admin, "If-Match": got.headers["etag"]}
     )
     assert stale.status_code == 412
     refused = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", **creds})
-    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "invalid_client"
     r = await gateway.patch(
         url, json={"active": True}, headers={**admin, "If-Match": r.headers["etag"]}
     )
@@ -163,9 +177,11 @@ async def test_disabled_client_is_refused_and_can_be_enabled(gateway, make_clien
 async def test_secret_rotation_invalidates_the_old_secret(gateway, make_client, admin):
     client, creds = await make_client("evidence:submit")
     r = await gateway.post(f"/v1/clients/{client['id']}/secret", headers=admin)
-    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    assert r.status_code == 200
+    assert r.headers["cache-control"] == "no-store"
     new = r.json()
-    assert new["client_id"] == creds["client_id"] and new["client_secret"] != creds["client_secret"]
+    assert new["client_id"] == creds["client_id"]
+    assert new["client_secret"] != creds["client_secret"]
     old = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", **creds})
     assert old.status_code == 401
     await token_for(gateway, {"client_id": new["client_id"], "client_secret": new["client_secret"]})
@@ -173,10 +189,12 @@ async def test_secret_rotation_invalidates_the_old_secret(gateway, make_client, 
 
 async def test_admin_routes_need_the_admin_scope(gateway, make_client, admin):
     r = await gateway.get("/v1/clients")
-    assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
+    assert r.status_code == 401
+    assert r.headers["www-authenticate"].startswith("Bearer")
     _, creds = await make_client("commitments:write")
     r = await gateway.get("/v1/clients", headers=bearer(await token_for(gateway, creds)))
-    assert r.status_code == 403 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 403
+    assert r.headers["content-type"] == PROBLEM
     r = await gateway.post(
         "/v1/clients", json={"name": "n", "organisation": "o", "scopes": ["nope"]}, headers=admin
     )
@@ -186,7 +204,8 @@ async def test_admin_routes_need_the_admin_scope(gateway, make_client, admin):
         json={"name": "n", "organisation": "Unique Org " + ref(), "scopes": ["admin"]},
         headers=admin,
     )
-    assert r.status_code == 201 and r.headers["location"] == f"/v1/clients/{r.json()['id']}"
+    assert r.status_code == 201
+    assert r.headers["location"] == f"/v1/clients/{r.json()['id']}"
     listed = await gateway.get(
         "/v1/clients", params={"organisation": r.json()["organisation"]}, headers=admin
     )
@@ -289,7 +308,8 @@ async def test_key_rotation_keeps_old_tokens_valid(stack, gateway, make_client, 
     r = await gateway.post("/v1/signing-keys", headers=admin)
     assert r.status_code == 201, r.text
     new_kid = r.json()["kid"]
-    assert new_kid != old_kid and "private" not in json.dumps(r.json()).lower()
+    assert new_kid != old_kid
+    assert "private" not in json.dumps(r.json()).lower()
     assert (await gateway.get(r.headers["location"], headers=admin)).json()["kid"] == new_kid
     jwks = (await gateway.get("/.well-known/jwks.json")).json()
     kids = {k["kid"] for k in jwks["keys"]}
@@ -322,7 +342,8 @@ async def test_cli_creates_clients_and_rotates_keys(stack, gateway, gateway_db, 
     )
     creds = json.loads(out.stdout)
     r = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", **creds})
-    assert r.status_code == 200 and r.json()["scope"] == "commitments:write evidence:submit"
+    assert r.status_code == 200
+    assert r.json()["scope"] == "commitments:write evidence:submit"
     before = jwt.get_unverified_header(r.json()["access_token"])["kid"]
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_db)
     monkeypatch.setenv("GATEWAY_KEY_PUBLISH_DELAY_S", "0")

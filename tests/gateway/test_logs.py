@@ -64,7 +64,8 @@ async def test_request_id_on_gateway_and_service_log_lines(stack, gateway_db, wr
             )
     assert r.status_code == 404  # the commitments service looked and found nothing
     logged = lines(out)
-    assert logged and all("request_id" in entry and entry["service"] for entry in logged)
+    assert logged
+    assert all("request_id" in entry and entry["service"] for entry in logged)
     mine = [e for e in logged if e["request_id"] == rid]
     # The gateway's own line: which part of the scorecard it could not fetch.
     assert any(e["name"] == "gateway.scorecard" and "evidence" in e["message"] for e in mine)
@@ -93,7 +94,9 @@ def test_credentials_never_reach_a_log_line():
     assert text.count("[redacted") >= 6
     # What is not a credential stays readable.
     assert '"accept": "*/*"' in text or "'accept': '*/*'" in text
-    assert "kept" in text and "client_id=abc" in text and "ValueError" in text
+    assert "kept" in text
+    assert "client_id=abc" in text
+    assert "ValueError" in text
 
 
 async def test_token_requests_leave_no_secret_in_the_logs(gateway, admin_credentials):
@@ -106,4 +109,5 @@ async def test_token_requests_leave_no_secret_in_the_logs(gateway, admin_credent
         await gateway.get("/v1/clients", headers={"Authorization": f"Bearer {token}"})
     text = out.getvalue()
     assert admin_credentials["client_secret"] not in text
-    assert token not in text and token.split(".")[2] not in text
+    assert token not in text
+    assert token.split(".")[2] not in text

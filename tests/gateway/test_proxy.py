@@ -47,17 +47,20 @@ async def test_create_and_update_through_the_gateway(gateway, writer, stack):
     assert area.status_code == 201, area.text
     assert area.headers["location"] == f"/v1/policy-areas/{area.json()['id']}"
     got = await gateway.get(area.headers["location"])
-    assert got.status_code == 200 and got.json() == area.json()
+    assert got.status_code == 200
+    assert got.json() == area.json()
     etag = got.headers["etag"]
     r = await gateway.patch(
         area.headers["location"], json={"name": "Renamed"}, headers={**writer, "If-Match": etag}
     )
-    assert r.status_code == 200 and r.json()["name"] == "Renamed"
+    assert r.status_code == 200
+    assert r.json()["name"] == "Renamed"
     # If-Match reached the service: a stale one is refused there.
     r = await gateway.patch(
         area.headers["location"], json={"name": "Again"}, headers={**writer, "If-Match": etag}
     )
-    assert r.status_code == 412 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 412
+    assert r.headers["content-type"] == PROBLEM
 
 
 async def test_a_service_problem_passes_through_unchanged(gateway, writer, stack):
@@ -81,7 +84,8 @@ async def test_the_gateway_does_not_cap_bodies_below_the_service(gateway, writer
     }
     r = await gateway.post("/v1/sources", json=big, headers=writer)
     # The commitments service's own 413, not the gateway's default cap.
-    assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 413
+    assert r.headers["content-type"] == PROBLEM
 
 
 async def test_headers_forwarded_and_hop_by_hop_dropped(gateway, writer, stack):
@@ -111,7 +115,8 @@ async def test_headers_forwarded_and_hop_by_hop_dropped(gateway, writer, stack):
     assert h["idempotency-key"] == "k-1"
     for hop in ("x-secret-hop", "keep-alive", "proxy-authorization"):
         assert hop not in h
-    assert sent[0].url.path == "/v1/sources" and sent[0].url.params["reference"] == "none"
+    assert sent[0].url.path == "/v1/sources"
+    assert sent[0].url.params["reference"] == "none"
 
 
 async def test_request_id_is_made_when_absent(gateway, stack):
@@ -131,7 +136,8 @@ async def test_services_internal_routes_are_not_exposed(gateway, writer):
     events = (await gateway.get("/v1/events")).json()["items"]
     assert all(e["resource_type"] != "source" for e in events)
     r = await gateway.get("/v1/nothing-here")
-    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 404
+    assert r.headers["content-type"] == PROBLEM
 
 
 @pytest.mark.parametrize(
@@ -153,7 +159,8 @@ async def test_transport_failures_become_problems(gateway_db, exc, status):
         r = await client.get("/v1/commitments")
         assert r.status_code == status
         assert r.headers["content-type"] == PROBLEM
-        assert r.json()["status"] == status and "commitments" in r.json()["detail"]
+        assert r.json()["status"] == status
+        assert "commitments" in r.json()["detail"]
         if status == 503:
             assert int(r.headers["retry-after"]) > 0
         else:
@@ -203,7 +210,8 @@ async def test_a_caller_hanging_up_mid_body_is_not_a_server_error(stack, writer,
 async def test_proxied_requests_are_counted_by_route_and_own_routes_still_win(gateway, stack):
     before = len(stack.commitments.requests)
     r = await gateway.get(f"/v1/commitments/{uuid.uuid4()}")
-    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 404
+    assert r.headers["content-type"] == PROBLEM
     assert len(stack.commitments.requests) == before + 1
     # The composed scorecard lives under a proxied prefix but is the gateway's own route: the
     # commitments service is asked for the commitment, never for a `/scorecard` path.

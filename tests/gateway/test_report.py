@@ -106,10 +106,12 @@ async def test_json_report(gateway, evaluation):
     assert report["evaluation"]["id"] == ev["id"]
     assert [a["id"] for a in report["policy_areas"]] == [areas[0]["id"], areas[1]["id"]]
     first = report["policy_areas"][0]
-    assert first["name"] == "Care of patients" and first["slug"] == areas[0]["slug"]
+    assert first["name"] == "Care of patients"
+    assert first["slug"] == areas[0]["slug"]
     assert [c["id"] for c in first["commitments"]] == [cs[0]["id"], cs[2]["id"]]
     c0 = first["commitments"][0]
-    assert c0["reference"] == cs[0]["reference"] and c0["title"] == cs[0]["title"]
+    assert c0["reference"] == cs[0]["reference"]
+    assert c0["title"] == cs[0]["title"]
     assert c0["levels"]["commitment_met"] == "good"
     assert c0["overall"]["level"] == "requires_improvement"  # floor of mean (3+2+2+2)/4
     assert first["overall"]["level"]
@@ -135,7 +137,8 @@ async def test_csv_report(gateway, evaluation):
         "requires_improvement",
         "requires_improvement",
     ]
-    assert rows[2][0] == "Workforce, digital literacy" and rows[2][-1] == "inadequate"
+    assert rows[2][0] == "Workforce, digital literacy"
+    assert rows[2][-1] == "inadequate"
     assert '"Shared care records, ""by 2024"""' in r.text  # RFC 4180 quoting
 
 
@@ -144,7 +147,8 @@ async def test_accept_negotiation(gateway, evaluation):
     r = await gateway.get(url, headers={"Accept": "text/csv;q=0.5, application/json"})
     assert r.headers["content-type"] == "application/json"
     r = await gateway.get(url, headers={"Accept": "image/png"})
-    assert r.status_code == 406 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 406
+    assert r.headers["content-type"] == PROBLEM
 
 
 async def test_unknown_evaluation_404_passes_through(gateway, stack):
@@ -154,7 +158,8 @@ async def test_unknown_evaluation_404_passes_through(gateway, stack):
     async with httpx.AsyncClient(transport=transport, base_url="http://r") as direct:
         straight = await direct.get(f"/v1/evaluations/{missing}")
     assert r.status_code == straight.status_code == 404
-    assert r.headers["content-type"] == PROBLEM and r.content == straight.content
+    assert r.headers["content-type"] == PROBLEM
+    assert r.content == straight.content
 
 
 async def test_report_without_commitments_service(gateway_db, stack, evaluation):
@@ -179,7 +184,8 @@ async def test_report_without_commitments_service(gateway_db, stack, evaluation)
         text = (
             await client.get(f"/v1/evaluations/{ev['id']}/report", headers={"Accept": "text/csv"})
         ).text
-        assert text.splitlines()[0] == HEADER and len(text.splitlines()) == 4
+        assert text.splitlines()[0] == HEADER
+        assert len(text.splitlines()) == 4
 
 
 async def test_report_without_ratings_service_is_503(gateway_db, evaluation):
@@ -190,7 +196,8 @@ async def test_report_without_ratings_service_is_503(gateway_db, evaluation):
     )
     async for client in serve(app):
         r = await client.get(f"/v1/evaluations/{evaluation['evaluation']['id']}/report")
-        assert r.status_code == 503 and r.headers["content-type"] == PROBLEM
+        assert r.status_code == 503
+        assert r.headers["content-type"] == PROBLEM
         assert r.headers["retry-after"]
 
 
@@ -201,15 +208,20 @@ async def test_published_report_is_cacheable_with_etag_and_304(gateway, evaluati
     etag = first.headers["etag"]
     assert first.headers["cache-control"].startswith("public, max-age=")
     again = await gateway.get(url, headers={"If-None-Match": etag})
-    assert again.status_code == 304 and again.content == b""
+    assert again.status_code == 304
+    assert again.content == b""
     assert again.headers["etag"] == etag
     # Each representation has its own tag; a stale tag gets the full answer.
     csv = await gateway.get(url, headers={"Accept": "text/csv", "If-None-Match": etag})
-    assert csv.status_code == 200 and csv.headers["etag"] != etag
+    assert csv.status_code == 200
+    assert csv.headers["etag"] != etag
     stale = await gateway.get(url, headers={"If-None-Match": '"stale", W/"older"'})
-    assert stale.status_code == 200 and stale.content == first.content
+    assert stale.status_code == 200
+    assert stale.content == first.content
     forced = await gateway.get(url, headers={"Cache-Control": "no-cache"})
-    assert forced.status_code == 200 and forced.headers["etag"] == etag
+    assert forced.status_code == 200
+    assert forced.headers["etag"] == etag
     # Read with a token, the answer is the caller's own: never shared by caches.
     mine = await gateway.get(url, headers=writer)
-    assert mine.status_code == 200 and mine.headers["cache-control"] == "private, no-cache"
+    assert mine.status_code == 200
+    assert mine.headers["cache-control"] == "private, no-cache"

@@ -48,7 +48,8 @@ async def test_idempotent_requests_are_retried_after_connect_errors(stack, gatew
         client_of(app) as c,
     ):
         r = await c.get("/v1/sources")
-        assert r.status_code == 200 and flaky.calls == ["GET"] * 3
+        assert r.status_code == 200
+        assert flaky.calls == ["GET"] * 3
 
         # POST with an Idempotency-Key: safe to send again, so retried.
         flaky.calls.clear()
@@ -63,14 +64,17 @@ async def test_idempotent_requests_are_retried_after_connect_errors(stack, gatew
         flaky.calls.clear()
         flaky.failures = 1
         r = await c.post("/v1/sources", json=source(), headers=writer)
-        assert r.status_code == 503 and flaky.calls == ["POST"]
-        assert r.headers["content-type"] == PROBLEM and int(r.headers["retry-after"]) > 0
+        assert r.status_code == 503
+        assert flaky.calls == ["POST"]
+        assert r.headers["content-type"] == PROBLEM
+        assert int(r.headers["retry-after"]) > 0
 
         # Retries are bounded: three attempts, then 503.
         flaky.calls.clear()
         flaky.failures = 10
         r = await c.get("/v1/sources")
-        assert r.status_code == 503 and flaky.calls == ["GET"] * 3
+        assert r.status_code == 503
+        assert flaky.calls == ["GET"] * 3
 
 
 async def test_a_timeout_is_not_retried(stack, gateway_db):
@@ -81,7 +85,8 @@ async def test_a_timeout_is_not_retried(stack, gateway_db):
         client_of(app) as c,
     ):
         r = await c.get("/v1/sources")
-        assert r.status_code == 504 and flaky.calls == ["GET"]
+        assert r.status_code == 504
+        assert flaky.calls == ["GET"]
 
 
 async def test_breaker_opens_answers_fast_and_recovers(stack, gateway_db):
@@ -99,12 +104,14 @@ async def test_breaker_opens_answers_fast_and_recovers(stack, gateway_db):
             for _ in range(3):
                 r = await c.get("/v1/commitments")
                 assert r.status_code == 503
-            assert len(flaky.calls) == 3 and breaker.state is State.OPEN
+            assert len(flaky.calls) == 3
+            assert breaker.state is State.OPEN
 
             started = time.perf_counter()
             for _ in range(20):
                 r = await c.get("/v1/commitments")
-                assert r.status_code == 503 and r.headers["content-type"] == PROBLEM
+                assert r.status_code == 503
+                assert r.headers["content-type"] == PROBLEM
             per_request = (time.perf_counter() - started) / 20
             assert len(flaky.calls) == 3, "an open breaker never touches the network"
             assert "not calling" in r.json()["detail"]
@@ -119,7 +126,8 @@ async def test_breaker_opens_answers_fast_and_recovers(stack, gateway_db):
             await asyncio.sleep(0.55)
             assert breaker.state is State.HALF_OPEN
             r = await c.get("/v1/commitments")
-            assert r.status_code == 200 and len(flaky.calls) == 4
+            assert r.status_code == 200
+            assert len(flaky.calls) == 4
             assert breaker.state is State.CLOSED
 
 
@@ -139,7 +147,8 @@ async def test_failed_probe_reopens(stack, gateway_db):
             assert breaker.state is State.OPEN
             await asyncio.sleep(0.25)
             assert (await c.get("/v1/evaluations")).status_code == 503
-            assert len(flaky.calls) == 2 and breaker.state is State.OPEN
+            assert len(flaky.calls) == 2
+            assert breaker.state is State.OPEN
 
 
 class Clock:
@@ -172,7 +181,8 @@ def test_half_open_admits_one_probe_at_a_time():
     b.release()  # the probe was cancelled: another may probe
     assert b.before_call() is True
     b.success()
-    assert b.state is State.CLOSED and b.before_call() is False
+    assert b.state is State.CLOSED
+    assert b.before_call() is False
 
 
 def test_breaker_rejection_costs_microseconds():

@@ -104,17 +104,20 @@ async def test_scorecard_composes_every_service(gateway, rated, stack, writer):
     card = r.json()
     assert card["missing"] == []
     assert card["commitment_id"] == c["id"]
-    assert card["commitment"]["reference"] == c["reference"] and "targets" not in card["commitment"]
+    assert card["commitment"]["reference"] == c["reference"]
+    assert "targets" not in card["commitment"]
     [target] = card["targets"]
     assert target["target"]["id"] == t["id"]
     assert target["target"]["progress"]["reading_count"] == 2
     assert [x["value"] for x in target["readings"]] == [86, 90]
     [rating] = card["ratings"]
-    assert rating["evaluation"]["id"] == ev["id"] and rating["evaluation"]["title"] == ev["title"]
+    assert rating["evaluation"]["id"] == ev["id"]
+    assert rating["evaluation"]["title"] == ev["title"]
     assert rating["rating"]["levels"]["impact"] == "requires_improvement"
     assert rating["rating"]["overall"]["level"] == "requires_improvement"
     assert rating["change"] is None  # the first rating has nothing to compare with
-    assert card["evidence"] == [] and card["evidence_next"] is None
+    assert card["evidence"] == []
+    assert card["evidence_next"] is None
     # Every backend call carried the caller's request id.
     for name, n in before.items():
         sent = getattr(stack, name).requests[n:]
@@ -123,13 +126,15 @@ async def test_scorecard_composes_every_service(gateway, rated, stack, writer):
         assert {s.headers["authorization"] for s in sent} == {writer["Authorization"]}
 
     anonymous = (await gateway.get(f"/v1/commitments/{c['id']}/scorecard")).json()
-    assert anonymous["missing"] == [] and anonymous["ratings"] == []
+    assert anonymous["missing"] == []
+    assert anonymous["ratings"] == []
     assert anonymous["targets"][0]["readings"]
 
 
 async def test_unknown_commitment_is_404(gateway):
     r = await gateway.get(f"/v1/commitments/{uuid.uuid4()}/scorecard")
-    assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 404
+    assert r.headers["content-type"] == PROBLEM
 
 
 async def test_bad_token_is_401_not_an_empty_card(gateway, rated):
@@ -163,7 +168,8 @@ async def test_scorecard_degrades_with_a_backend_down(
         card = r.json()
         assert card["missing"] == missing
         if down == "commitments":
-            assert card["commitment"] is None and card["targets"] == []
+            assert card["commitment"] is None
+            assert card["targets"] == []
         else:
             assert card["commitment"]["id"] == c["id"]
             assert card["targets"][0]["readings"]
@@ -181,7 +187,8 @@ async def test_slow_backend_is_reported_missing_not_waited_for(stack, gateway_db
         client_of(app) as client,
     ):
         r = await client.get(f"/v1/commitments/{rated['commitment']['id']}/scorecard")
-        assert r.status_code == 200 and r.json()["missing"] == ["ratings"]
+        assert r.status_code == 200
+        assert r.json()["missing"] == ["ratings"]
         assert r.elapsed.total_seconds() < 2
 
 
@@ -225,7 +232,8 @@ async def test_published_evidence_and_where_it_continues(stack, gateway_db, rate
     assert [e["title"] for e in card["evidence"]] == [f"S{i}" for i in range(100)]
     assert card["evidence_next"].startswith("/v1/submissions?")
     nxt = httpx.URL(card["evidence_next"])
-    assert nxt.params["commitment_id"] == cid and nxt.params["status"] == "published"
+    assert nxt.params["commitment_id"] == cid
+    assert nxt.params["status"] == "published"
     assert nxt.params["page_token"] == "100"
     assert seen[0].url.params.get_list("status") == ["published"]
 

@@ -51,7 +51,8 @@ def test_floor_mean_explains_itself():
 def test_floor_mean_reproduces_the_2023_evaluation_overall_and_policy_areas():
     overalls = [row[3] for row in TABLE_2023]
     out = floor_mean(overalls, DEFAULT_SCALE)
-    assert out.level == I and out.score == 1
+    assert out.level == I
+    assert out.score == 1
     assert out.explanation == (
         "floor of the mean of 2, 2, 1, 2, 1, 2, 2, 1, 1 ≈ 1.56 → 1 (inadequate)"
     )
@@ -140,7 +141,8 @@ def test_lowest_takes_the_weakest_input():
 )
 def test_cqc_principles_boundaries(levels, expected, why):
     out = cqc_principles(levels, DEFAULT_SCALE)
-    assert out.level == expected and out.score == DEFAULT_SCALE.score(expected)
+    assert out.level == expected
+    assert out.score == DEFAULT_SCALE.score(expected)
     assert why in out.explanation
 
 

@@ -42,7 +42,8 @@ async def test_create_evaluation_with_defaults(client, writer, commitments, cwri
     )
     assert r.status_code == 201, r.text
     ev = r.json()
-    assert ev["status"] == "draft" and ev["published_on"] == "2023-02-17"
+    assert ev["status"] == "draft"
+    assert ev["published_on"] == "2023-02-17"
     assert ev["aggregation_rule"] == "floor_mean"
     assert ev["commitment_ids"] == ids
     assert [(s["code"], s["score"], s["label"]) for s in ev["scale"]] == [
@@ -55,9 +56,12 @@ async def test_create_evaluation_with_defaults(client, writer, commitments, cwri
     assert ev["dimensions"][1]["label"] == "Funding and resource"
     assert r.headers["etag"]
     assert ev["previous_evaluation_id"] is None
-    assert ev["publication"] is None and ev["withdrawal"] is None
+    assert ev["publication"] is None
+    assert ev["withdrawal"] is None
     got = await client.get(r.headers["location"], headers=writer)
-    assert got.status_code == 200 and got.json() == ev and got.headers["etag"] == r.headers["etag"]
+    assert got.status_code == 200
+    assert got.json() == ev
+    assert got.headers["etag"] == r.headers["etag"]
     # A draft is the panel's business: anonymous readers do not see it at all.
     assert (await client.get(r.headers["location"])).status_code == 404
 
@@ -100,7 +104,8 @@ async def test_evaluation_input_is_validated(client, writer, commitments, cwrite
         {"code": "hi", "label": "Hi", "score": 2},
     ]
     r = await post(scale=unordered)
-    assert pointers(r) == ["body.scale.1.score"] and "strictly decrease" in r.json()["detail"]
+    assert pointers(r) == ["body.scale.1.score"]
+    assert "strictly decrease" in r.json()["detail"]
     dims = [{"code": "x", "label": "X"}, {"code": "x", "label": "Y"}]
     assert pointers(await post(dimensions=dims)) == ["body.dimensions.1.code"]
     three = [
@@ -109,7 +114,8 @@ async def test_evaluation_input_is_validated(client, writer, commitments, cwrite
         {"code": "c", "label": "C", "score": 1},
     ]
     r = await post(scale=three, aggregation_rule="cqc_principles")
-    assert pointers(r) == ["body.aggregation_rule"] and "four levels" in r.json()["detail"]
+    assert pointers(r) == ["body.aggregation_rule"]
+    assert "four levels" in r.json()["detail"]
     assert pointers(await post(aggregation_rule="median")) == ["body.aggregation_rule"]
     assert pointers(await post(status="published")) == ["body.status"]
     assert pointers(await post(scale=[{"code": "Bad Code", "label": "x", "score": 1}])) == [
@@ -119,7 +125,8 @@ async def test_evaluation_input_is_validated(client, writer, commitments, cwrite
         "body.scale"
     ]
     r = await client.post("/v1/evaluations", json={"title": "T", "body": "B"}, headers=writer)
-    assert pointers(r) == ["body.commitment_ids"] and r.json()["errors"][0]["code"] == "missing"
+    assert pointers(r) == ["body.commitment_ids"]
+    assert r.json()["errors"][0]["code"] == "missing"
     listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]}, headers=writer)
     assert len(listed.json()["items"]) == 1
 
@@ -168,12 +175,15 @@ async def test_rating_is_created_then_replaced_with_if_match(client, writer, com
     }
     r = await client.put(url, json=body, headers=writer)
     assert r.status_code == 201, r.text
-    assert r.headers["location"] == url and r.headers["etag"]
+    assert r.headers["location"] == url
+    assert r.headers["etag"]
     rating = r.json()
-    assert rating["levels"] == body["levels"] and rating["status"] == "draft"
+    assert rating["levels"] == body["levels"]
+    assert rating["status"] == "draft"
     assert rating["rationales"] == body["rationales"]
     assert rating["cited_submission_ids"] == []
-    assert rating["override"] is None and rating["previous"] is None
+    assert rating["override"] is None
+    assert rating["previous"] is None
     assert rating["agreed_at"] is None
     assert rating["overall"] == {
         "level": R,
@@ -185,29 +195,36 @@ async def test_rating_is_created_then_replaced_with_if_match(client, writer, com
         "override_reason": None,
     }
     got = await client.get(url, headers=writer)
-    assert got.json() == rating and got.headers["etag"] == r.headers["etag"]
+    assert got.json() == rating
+    assert got.headers["etag"] == r.headers["etag"]
     etag = r.headers["etag"]
     # A retried first PUT (same body, no If-Match) finds it done: 200, same rating, same ETag.
     retry = await client.put(url, json=body, headers=writer)
-    assert retry.status_code == 200 and retry.json() == rating
+    assert retry.status_code == 200
+    assert retry.json() == rating
     assert retry.headers["etag"] == etag
 
     better = {"levels": levels(O, G, G, G)}
     r = await client.put(url, json=better, headers=writer)
-    assert r.status_code == 428 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 428
+    assert r.headers["content-type"] == PROBLEM
     r = await client.put(url, json=better, headers={**writer, "If-Match": '"stale-1"'})
     assert r.status_code == 412
     assert (await client.get(url, headers=writer)).json() == rating
     r = await client.put(url, json=better, headers={**writer, "If-Match": etag})
     assert r.status_code == 200, r.text
-    assert "location" not in r.headers and r.headers["etag"] != etag
+    assert "location" not in r.headers
+    assert r.headers["etag"] != etag
     replaced = r.json()
-    assert replaced["id"] == rating["id"] and replaced["overall"]["level"] == G
+    assert replaced["id"] == rating["id"]
+    assert replaced["overall"]["level"] == G
     # PUT replaces the whole rating: what was not sent is gone.
-    assert replaced["rationales"] == {} and replaced["cited_submission_ids"] == []
+    assert replaced["rationales"] == {}
+    assert replaced["cited_submission_ids"] == []
     # The same body again changes nothing, so the ETag stays.
     again = await client.put(url, json=better, headers={**writer, "If-Match": r.headers["etag"]})
-    assert again.status_code == 200 and again.headers["etag"] == r.headers["etag"]
+    assert again.status_code == 200
+    assert again.headers["etag"] == r.headers["etag"]
     r = await client.put(url, json=body, headers={**writer, "If-Match": etag})
     assert r.status_code == 412
 
@@ -234,8 +251,10 @@ async def test_override_needs_a_reason_and_wins(client, writer, commitments, cwr
     )
     assert r.status_code == 201, r.text
     overall = r.json()["overall"]
-    assert overall["level"] == I and overall["score"] == 1
-    assert overall["computed_level"] == R and overall["overridden"] is True
+    assert overall["level"] == I
+    assert overall["score"] == 1
+    assert overall["computed_level"] == R
+    assert overall["overridden"] is True
     assert overall["override_reason"] == "Stalled since."
     assert overall["explanation"].endswith("overridden by the panel to inadequate")
     assert r.json()["override"] == {"level": I, "reason": "Stalled since."}
@@ -252,12 +271,14 @@ async def test_rating_errors_are_precise_and_change_nothing(client, writer, comm
     r = await client.put(
         f"/v1/evaluations/{uuid.uuid4()}/ratings/{ids[0]}", json=good, headers=writer
     )
-    assert r.status_code == 404 and "evaluation" in r.json()["detail"]
+    assert r.status_code == 404
+    assert "evaluation" in r.json()["detail"]
     # Known to the service but not in this evaluation's scope; and not known at all.
     await create_evaluation(client, writer, [outsider])
     for cid in (outsider, str(uuid.uuid4())):
         r = await client.put(rating_url(ev, cid), json=good, headers=writer)
-        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+        assert r.status_code == 404
+        assert r.headers["content-type"] == PROBLEM
         assert "not in the scope" in r.json()["detail"]
 
     r = await client.put(url, json={"levels": levels(G, "excellent", G, G)}, headers=writer)
@@ -269,7 +290,8 @@ async def test_rating_errors_are_precise_and_change_nothing(client, writer, comm
     missing = {k: v for k, v in levels(G, G, G, G).items() if k != "appropriateness"}
     r = await client.put(url, json={"levels": missing, "status": "agreed"}, headers=writer)
     assert pointers(r) == ["body.levels.appropriateness"]
-    assert r.json()["errors"][0]["code"] == "missing" and "agreeing" in r.json()["detail"]
+    assert r.json()["errors"][0]["code"] == "missing"
+    assert "agreeing" in r.json()["detail"]
     r = await client.put(
         url, json={"levels": missing, "override": {"level": I, "reason": "x"}}, headers=writer
     )
@@ -384,16 +406,15 @@ async def test_other_rules_and_custom_scales_through_the_api(client, writer, com
         headers=writer,
     )
     assert r.status_code == 201, r.text
-    assert r.json()["overall"]["level"] == "at_risk" and r.json()["overall"]["score"] == 5
+    assert r.json()["overall"]["level"] == "at_risk"
+    assert r.json()["overall"]["score"] == 5
     r = await client.put(
         rating_url(ev, ids[0]),
         json={"levels": {"delivery": G, "value": "at_risk"}},
         headers={**writer, "If-Match": r.headers["etag"]},
     )
-    assert (
-        pointers(r) == ["body.levels.delivery"]
-        and "on_track, at_risk, off_track" in r.json()["detail"]
-    )
+    assert pointers(r) == ["body.levels.delivery"]
+    assert "on_track, at_risk, off_track" in r.json()["detail"]
 
 
 # --- summary: the 2023 evaluation end to end ---------------------------------------------------
@@ -433,7 +454,8 @@ async def test_summary_reproduces_the_2023_table(client, writer, commitments, cw
     summary_url = f"/v1/evaluations/{ev['id']}/summary"
 
     empty = (await client.get(summary_url, headers=writer)).json()
-    assert empty["overall"] is None and all(c["rating"] is None for c in empty["commitments"])
+    assert empty["overall"] is None
+    assert all(c["rating"] is None for c in empty["commitments"])
 
     for cid, (_, dims, _) in zip(ids, TABLE_2023, strict=True):
         r = await client.put(rating_url(ev, cid), json={"levels": levels(*dims)}, headers=writer)
@@ -452,7 +474,8 @@ async def test_summary_reproduces_the_2023_table(client, writer, commitments, cw
     assert r.status_code == 200
     s = r.json()
     assert set(s) == {"evaluation_id", "rule", "commitments", "policy_areas", "overall"}
-    assert s["evaluation_id"] == ev["id"] and s["rule"] == "floor_mean"
+    assert s["evaluation_id"] == ev["id"]
+    assert s["rule"] == "floor_mean"
     assert [c["commitment_id"] for c in s["commitments"]] == ids
     assert [c["policy_area_id"] for c in s["commitments"]] == [areas[a] for a, _, _ in TABLE_2023]
     assert [c["rating"]["overall"]["level"] for c in s["commitments"]] == [
@@ -513,10 +536,12 @@ async def test_writes_need_a_token_with_ratings_write(client, writer, issuer, co
     ev, ids = await evaluation(client, writer, commitments, cwriter)
     body = {"title": "T", "body": "B", "commitment_ids": ids}
     r = await client.post("/v1/evaluations", json=body)
-    assert r.status_code == 401 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 401
+    assert r.headers["content-type"] == PROBLEM
     assert r.headers["www-authenticate"].startswith("Bearer")
     r = await client.post("/v1/evaluations", json=body, headers=issuer.auth("commitments:write"))
-    assert r.status_code == 403 and "ratings:write" in r.json()["detail"]
+    assert r.status_code == 403
+    assert "ratings:write" in r.json()["detail"]
     r = await client.post("/v1/evaluations", json=body, headers={"Authorization": "Bearer junk"})
     assert r.status_code == 401
     url = rating_url(ev, ids[0])
@@ -581,7 +606,8 @@ def test_every_write_route_requires_a_scope():
 
 async def test_probes(client):
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["migrations"] == "head"
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["migrations"] == "head"
 
 
 @pytest.mark.parametrize("event_type", ["commitment.created", "commitment.updated"])
@@ -615,7 +641,9 @@ async def test_the_read_model_applies_events_idempotently(ratings_db, event_type
                 select(func.count()).select_from(KnownCommitment).where(KnownCommitment.id == cid)
             )
             row = await session.get(KnownCommitment, cid)
-        assert n == 1 and row is not None and row.policy_area_id == area
+        assert n == 1
+        assert row is not None
+        assert row.policy_area_id == area
     finally:
         await engine.dispose()
 
@@ -631,9 +659,11 @@ async def test_rating_patch_merges_by_dimension_and_partial_drafts_have_no_overa
         headers=writer,
     )
     assert r.status_code == 201, r.text
-    assert r.json()["overall"] is None and r.json()["levels"] == {"impact": R}
+    assert r.json()["overall"] is None
+    assert r.json()["levels"] == {"impact": R}
     summary = (await client.get(f"/v1/evaluations/{ev['id']}/summary", headers=writer)).json()
-    assert summary["overall"] is None and summary["commitments"][0]["rating"]["overall"] is None
+    assert summary["overall"] is None
+    assert summary["commitments"][0]["rating"]["overall"] is None
 
     patch = {"levels": {"commitment_met": G, "funding_and_resource": G, "appropriateness": G}}
     r = await client.patch(url, json=patch, headers={**writer, "If-Match": r.headers["etag"]})
@@ -648,7 +678,8 @@ async def test_rating_patch_merges_by_dimension_and_partial_drafts_have_no_overa
         headers={**writer, "If-Match": r.headers["etag"]},
     )
     assert r.json()["levels"] == {k: G for k in levels(G, G, G, G) if k != "impact"}
-    assert r.json()["rationales"] == {} and r.json()["overall"] is None
+    assert r.json()["rationales"] == {}
+    assert r.json()["overall"] is None
     r2 = await client.patch(
         url, json={"status": "agreed"}, headers={**writer, "If-Match": r.headers["etag"]}
     )

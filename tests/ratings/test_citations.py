@@ -123,7 +123,8 @@ async def test_citations_through_the_real_evidence_feed(
         url, json={**body, "cited_submission_ids": [about_first["id"]]}, headers=writer
     )
     assert pointers(r) == ["body.cited_submission_ids.0"]
-    assert r.json()["errors"][0]["code"] == "not_citable" and "received" in r.json()["detail"]
+    assert r.json()["errors"][0]["code"] == "not_citable"
+    assert "received" in r.json()["detail"]
 
     await decide(evidence_app, about_first, "accepted")
     await decide(evidence_app, about_both, "published")
@@ -197,7 +198,8 @@ async def test_citations_through_the_real_evidence_feed(
         json={"cited_submission_ids": [about_both["id"]], "status": "agreed"},
         headers={**writer, "If-Match": got.headers["etag"]},
     )
-    assert r.status_code == 200 and r.json()["status"] == "agreed"
+    assert r.status_code == 200
+    assert r.json()["status"] == "agreed"
     assert (await transition(client, publisher, ev, "publish", {})).status_code == 200
 
 

@@ -86,7 +86,8 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
     await asyncio.to_thread(run)
 
     ev = (await client.get(base)).json()  # public now
-    assert ev["status"] == "published" and ev["published_on"] == "2023-02-17"
+    assert ev["status"] == "published"
+    assert ev["published_on"] == "2023-02-17"
     assert ev["publication"]["published_by"]["client_id"] == "scrutiny-demo"
     summary = (await client.get(f"{base}/summary")).json()
     for item, (reference, levels, overall) in zip(

@@ -47,7 +47,8 @@ async def test_a_re_evaluation_shows_the_previous_ratings_and_the_history_the_ch
     second = r.json()
     assert second["previous_evaluation_id"] == first["id"]
     assert second["commitment_ids"] == ids
-    assert second["scale"] == first["scale"] and second["dimensions"] == first["dimensions"]
+    assert second["scale"] == first["scale"]
+    assert second["dimensions"] == first["dimensions"]
 
     r = await rate(client, writer, second, ids[0], G, G, R, G)
     assert r.status_code == 201
@@ -159,7 +160,8 @@ async def test_history_edge_cases(client, writer, publisher, commitments, cwrite
     r = await client.put(
         rating_url(partial, ids[0]), json={"levels": {"impact": R}}, headers=writer
     )
-    assert r.status_code == 201 and r.json()["overall"] is None
+    assert r.status_code == 201
+    assert r.json()["overall"] is None
     assert r.json()["previous"]["overall"]["level"] == G
     items = (await client.get(f"/v1/commitments/{ids[0]}/ratings", headers=writer)).json()["items"]
     assert items[-1]["change"]["overall"] is None
@@ -181,4 +183,5 @@ async def test_history_edge_cases(client, writer, publisher, commitments, cwrite
         headers=writer,
     )
     items = (await client.get(f"/v1/commitments/{ids[0]}/ratings", headers=writer)).json()["items"]
-    assert items[-1]["evaluation"]["title"] == "Other" and items[-1]["change"] is None
+    assert items[-1]["evaluation"]["title"] == "Other"
+    assert items[-1]["change"] is None

@@ -40,9 +40,12 @@ async def test_a_response_to_a_published_evaluation_and_to_one_rating(
         "client_id": "dhsc",
         "organisation": "Department of Health and Social Care",
     }
-    assert made["commitment_id"] is None and made["position"] == "disputes"
-    assert made["received_on"] == "2023-04-17" and made["evaluation_id"] == ev["id"]
-    assert r.headers["location"] == f"{url}/{made['id']}" and r.headers["etag"]
+    assert made["commitment_id"] is None
+    assert made["position"] == "disputes"
+    assert made["received_on"] == "2023-04-17"
+    assert made["evaluation_id"] == ev["id"]
+    assert r.headers["location"] == f"{url}/{made['id']}"
+    assert r.headers["etag"]
     assert (await client.get(r.headers["location"])).json() == made
 
     one = {
@@ -54,7 +57,8 @@ async def test_a_response_to_a_published_evaluation_and_to_one_rating(
     }
     r = await client.post(url, json=one, headers=respondent)
     assert r.status_code == 201, r.text
-    assert r.json()["respondent"] == "NHS England" and r.json()["commitment_id"] == ids[1]
+    assert r.json()["respondent"] == "NHS England"
+    assert r.json()["commitment_id"] == ids[1]
 
     listed = (await client.get(url)).json()  # public, anonymous
     assert [x["position"] for x in listed["items"]] == ["disputes", "partially_accepts"]
@@ -63,7 +67,8 @@ async def test_a_response_to_a_published_evaluation_and_to_one_rating(
     only = (await client.get(url, params={"position": "disputes"})).json()["items"]
     assert [x["id"] for x in only] == [made["id"]]
     page = (await client.get(url, params={"page_size": 1})).json()
-    assert len(page["items"]) == 1 and page["next_page_token"]
+    assert len(page["items"]) == 1
+    assert page["next_page_token"]
     assert pointers(await client.get(url, params={"position": "rejects"})) == ["query.position.0"]
 
     public = await events_since(client, start, at_least=2, types={"response.created"})
@@ -79,7 +84,8 @@ async def test_response_refusals_are_precise_and_store_nothing(
     draft, _ = await evaluation(client, writer, commitments, cwriter)
     url = f"/v1/evaluations/{draft['id']}/responses"
     r = await client.post(url, json=DISPUTE, headers=respondent)
-    assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 409
+    assert r.headers["content-type"] == PROBLEM
     assert "only a published evaluation" in r.json()["detail"]
     await transition(client, writer, draft, "submit-for-review")
     assert (await client.post(url, json=DISPUTE, headers=respondent)).status_code == 409
@@ -116,4 +122,5 @@ async def test_response_refusals_are_precise_and_store_nothing(
 
     await transition(client, publisher, ev, "withdraw", {"reason": "Withdrawn."})
     r = await client.post(url, json=DISPUTE, headers=respondent)
-    assert r.status_code == 409 and "withdrawn" in r.json()["detail"]
+    assert r.status_code == 409
+    assert "withdrawn" in r.json()["detail"]

@@ -34,7 +34,8 @@ async def test_the_whole_workflow_records_who_and_when_and_freezes(
     ev, ids = await evaluation(client, writer, commitments, cwriter, n=2)
     url = rating_url(ev, ids[0])
     r = await rate(client, writer, ev, ids[0], G, R, R, R)
-    assert r.status_code == 201 and r.json()["status"] == "draft"
+    assert r.status_code == 201
+    assert r.json()["status"] == "draft"
 
     # Agreeing is a PATCH of the status, with the ETag.
     r = await client.patch(url, json={"status": "agreed"}, headers=writer)
@@ -42,7 +43,8 @@ async def test_the_whole_workflow_records_who_and_when_and_freezes(
     r = await agree(client, writer, ev, ids[0])
     assert r.status_code == 200, r.text
     agreed = r.json()
-    assert agreed["status"] == "agreed" and agreed["agreed_at"]
+    assert agreed["status"] == "agreed"
+    assert agreed["agreed_at"]
 
     # Changing an agreed rating returns it to draft; agreeing in the same PATCH keeps it agreed.
     got = await client.get(url, headers=writer)
@@ -51,7 +53,8 @@ async def test_the_whole_workflow_records_who_and_when_and_freezes(
         json={"rationales": {"impact": "Outcomes unclear."}},
         headers={**writer, "If-Match": got.headers["etag"]},
     )
-    assert r.status_code == 200 and r.json()["status"] == "draft"
+    assert r.status_code == 200
+    assert r.json()["status"] == "draft"
     assert r.json()["agreed_at"] is None
     assert r.json()["rationales"] == {"impact": "Outcomes unclear."}
     r = await client.patch(
@@ -59,15 +62,18 @@ async def test_the_whole_workflow_records_who_and_when_and_freezes(
         json={"rationales": {"appropriateness": "Fits."}, "status": "agreed"},
         headers={**writer, "If-Match": r.headers["etag"]},
     )
-    assert r.status_code == 200 and r.json()["status"] == "agreed"
+    assert r.status_code == 200
+    assert r.json()["status"] == "agreed"
     assert r.json()["rationales"] == {"impact": "Outcomes unclear.", "appropriateness": "Fits."}
 
     # Publishing needs review first, then every commitment rated and agreed.
     r = await transition(client, publisher, ev, "publish", {})
-    assert r.status_code == 409 and r.headers["content-type"] == PROBLEM
+    assert r.status_code == 409
+    assert r.headers["content-type"] == PROBLEM
     assert "in review" in r.json()["detail"]
     r = await transition(client, writer, ev, "submit-for-review")
-    assert r.status_code == 200 and r.json()["status"] == "in_review"
+    assert r.status_code == 200
+    assert r.json()["status"] == "in_review"
     assert (await transition(client, writer, ev, "submit-for-review")).status_code == 409
     r = await transition(client, publisher, ev, "publish", {})
     assert r.status_code == 409
@@ -126,10 +132,12 @@ async def test_publishing_keeps_a_given_date_and_return_to_draft(
     await rate(client, writer, ev, ids[0], G, G, G, G)
     await agree(client, writer, ev, ids[0])
     r = await transition(client, writer, ev, "return-to-draft")
-    assert r.status_code == 409 and "in review" in r.json()["detail"]
+    assert r.status_code == 409
+    assert "in review" in r.json()["detail"]
     await transition(client, writer, ev, "submit-for-review")
     r = await transition(client, writer, ev, "return-to-draft")
-    assert r.status_code == 200 and r.json()["status"] == "draft"
+    assert r.status_code == 200
+    assert r.json()["status"] == "draft"
     await transition(client, writer, ev, "submit-for-review")
     # An ETag that is stale makes the transition fail (If-Match is optional here).
     r = await transition(client, {**publisher, "If-Match": '"000000000000-1"'}, ev, "publish", {})
@@ -138,7 +146,8 @@ async def test_publishing_keeps_a_given_date_and_return_to_draft(
     r = await transition(
         client, {**publisher, "If-Match": current.headers["etag"]}, ev, "publish", {}
     )
-    assert r.status_code == 200 and r.json()["published_on"] == "2023-02-01"
+    assert r.status_code == 200
+    assert r.json()["published_on"] == "2023-02-01"
     assert r.headers["etag"] != current.headers["etag"]
 
     ev2, ids2 = await evaluation(client, writer, commitments, cwriter)
@@ -172,7 +181,8 @@ async def test_withdrawal_needs_a_reason_and_a_published_one_stays_public(
     assert (await transition(client, publisher, ev, "withdraw", {"reason": "x"})).status_code == 409
     # Still on the public record, marked withdrawn; its ratings stay frozen.
     anon = await client.get(f"/v1/evaluations/{ev['id']}")
-    assert anon.status_code == 200 and anon.json()["withdrawal"] is not None
+    assert anon.status_code == 200
+    assert anon.json()["withdrawal"] is not None
     assert (await client.get(rating_url(ev, ids[0]))).status_code == 200
     r = await client.put(
         rating_url(ev, ids[0]), json={"levels": levels(G, G, G, G)}, headers=writer
@@ -182,7 +192,8 @@ async def test_withdrawal_needs_a_reason_and_a_published_one_stays_public(
     # A draft that is withdrawn was never public, and stays hidden.
     draft, _ = await evaluation(client, writer, commitments, cwriter)
     r = await transition(client, publisher, draft, "withdraw", {"reason": "Started by mistake."})
-    assert r.status_code == 200 and r.json()["publication"] is None
+    assert r.status_code == 200
+    assert r.json()["publication"] is None
     assert (await client.get(f"/v1/evaluations/{draft['id']}")).status_code == 404
     assert (await transition(client, writer, draft, "submit-for-review")).status_code == 409
 
@@ -200,7 +211,8 @@ async def test_evaluation_patch_needs_if_match_and_keeps_required_fields(
         headers={**writer, "If-Match": got.headers["etag"]},
     )
     assert r.status_code == 200, r.text
-    assert r.json()["title"] == "Renamed" and r.json()["members"] == ["A"]
+    assert r.json()["title"] == "Renamed"
+    assert r.json()["members"] == ["A"]
     assert r.headers["etag"] != got.headers["etag"]
     r2 = await client.patch(
         url, json={"title": None}, headers={**writer, "If-Match": r.headers["etag"]}
@@ -310,6 +322,8 @@ async def test_a_rating_cannot_change_under_a_concurrent_publication(
         assert sorted([change.status_code, pub.status_code]) == [200, 409]
         final = (await client.get(rating_url(ev, ids[0]), headers=writer)).json()
         if pub.status_code == 200:
-            assert final["status"] == "published" and final["levels"] == levels(G, G, G, G)
+            assert final["status"] == "published"
+            assert final["levels"] == levels(G, G, G, G)
         else:
-            assert final["status"] == "draft" and final["levels"] == levels(I, I, I, I)
+            assert final["status"] == "draft"
+            assert final["levels"] == levels(I, I, I, I)

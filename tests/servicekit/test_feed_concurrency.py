@@ -111,7 +111,8 @@ async def test_polling_reader_never_skips_a_late_commit(tmp_path: Path) -> None:
         await engine.dispose()
 
     positions = [p for p, _ in seen]
-    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert positions == sorted(positions)
+    assert len(set(positions)) == len(positions)
     assert [r for _, r in seen if r not in committed] == []
     assert {r for _, r in seen} == committed, "the reader skipped committed events"
     assert len(seen) == WRITERS * EVENTS_PER_WRITER

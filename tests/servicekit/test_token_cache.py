@@ -44,7 +44,8 @@ async def test_a_verified_token_is_not_checked_again(decodes: list[str]) -> None
     token = issuer.token("evidence:submit", client_id="c1")
     first = await verifier.verify(token)
     second = await verifier.verify(token)
-    assert first == second and first.client_id == "c1"
+    assert first == second
+    assert first.client_id == "c1"
     assert decodes == [token]
     # Another token of the same client is a different text: checked on its own.
     await verifier.verify(issuer.token("evidence:submit", client_id="c1"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from servicekit.db import (
 )
 from servicekit.health import health_router
 from servicekit.http import make_client
+from servicekit.idempotency import Idempotency, sweeper
 from servicekit.limits import BodyLimitMiddleware
 from servicekit.logs import configure_logging
 from servicekit.metrics import install_metrics
@@ -86,8 +88,14 @@ def create_service_app(
     lifespan_hooks: Sequence[LifespanHook] = (),
     token_verifier: TokenVerifier | None = None,
     body_limit_overrides: Sequence[tuple[str, int]] = (),
+    idempotency_model: type[Any] | None = None,
 ) -> FastAPI:
-    """Build a service app; its engine, sequencer and hooks live for the app's lifespan."""
+    """Build a service app; its engine, sequencer and hooks live for the app's lifespan.
+
+    With `idempotency_model` (the service's `IdempotencyKeyMixin` table) the app gets
+    `app.state.idempotency`, with the TTL and lease from its settings, and a sweeper of
+    expired keys.
+    """
     configure_logging(name, json_logs=settings.log_json)
 
     @contextlib.asynccontextmanager
@@ -122,6 +130,10 @@ def create_service_app(
                         settings.sequencer_idle_interval_s,
                     )
                 )
+                if idempotency_model is not None:
+                    await stack.enter_async_context(
+                        sweeper(app.state.sessionmaker, idempotency_model)
+                    )
                 for hook in lifespan_hooks:
                     await stack.enter_async_context(hook(app))
                 yield
@@ -139,6 +151,12 @@ def create_service_app(
     app.state.settings = settings
     app.state.service_name = name
     app.state.token_verifier = token_verifier
+    if idempotency_model is not None:
+        app.state.idempotency = Idempotency(
+            idempotency_model,
+            ttl=timedelta(seconds=settings.idempotency_ttl_s),
+            lease=timedelta(seconds=settings.idempotency_lease_s),
+        )
     install_problem_handlers(app)
     app.add_middleware(ReadSessionMiddleware)
     install_metrics(app, name)

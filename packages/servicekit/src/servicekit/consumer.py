@@ -30,6 +30,7 @@ import contextlib
 import logging
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -38,6 +39,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.background import finish, pause
+from servicekit.http import make_client
+from servicekit.service_auth import consumer_headers
+from servicekit.settings import ServiceSettings
 
 log = logging.getLogger("servicekit.consumer")
 
@@ -291,3 +295,49 @@ async def running(*consumers: FeedConsumer, grace: float = 10.0) -> AsyncIterato
         for stop in stops:
             stop.set()
         await asyncio.gather(*(finish(t, t.get_name(), grace) for t in tasks))
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Another service's feed that this service keeps a read model of."""
+
+    name: str
+    url: str
+    handler: Handler
+    # Tests serve the feed in-process; None reads it over the network.
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+def consuming(
+    settings: ServiceSettings, position_model: type[Any], *feeds: Feed
+) -> Callable[[Any], contextlib.AbstractAsyncContextManager[None]]:
+    """A lifespan hook consuming `feeds` for the life of the app (`app.state.consumers[name]`).
+
+    Consumers read with the service's own token (`events:internal`) when it has credentials, so
+    private events (unpublished evidence, drafts) reach the read model too.
+    """
+
+    @contextlib.asynccontextmanager
+    async def hook(app: Any) -> AsyncIterator[None]:
+        headers = consumer_headers(settings.client_id, settings.client_secret)
+        async with contextlib.AsyncExitStack() as stack:
+            consumers: dict[str, FeedConsumer] = {}
+            for feed in feeds:
+                client = await stack.enter_async_context(
+                    make_client(feed.url, transport=feed.transport)
+                )
+                consumers[feed.name] = FeedConsumer(
+                    feed.name,
+                    client,
+                    app.state.sessionmaker,
+                    position_model,
+                    feed.handler,
+                    interval=settings.consumer_interval_s,
+                    idle_interval=settings.consumer_idle_interval_s,
+                    headers=headers,
+                )
+            app.state.consumers = consumers
+            async with running(*consumers.values()):
+                yield
+
+    return hook

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.outbox import record_event
-from servicekit.problems import ProblemError, conflict, not_found
+from servicekit.problems import FieldError, conflict, not_found, validation_problem
 
 M = TypeVar("M")
 R = TypeVar("R", bound=BaseModel)
@@ -41,19 +41,10 @@ async def ensure_exists(
     if ident is None:
         return
     if await session.get(model, ident) is None:
-        raise ProblemError(
-            422,
-            "Your request is not valid",
+        raise validation_problem(
+            [FieldError(pointer=pointer, detail=f"unknown {kind}", code="unknown_reference")],
             f"No {kind} with id {ident}.",
-            type_="/problems/validation-error",
-            errors=[_err(pointer, f"unknown {kind}", "unknown_reference")],
         )
-
-
-def _err(pointer: str, detail: str, code: str) -> Any:
-    from servicekit.problems import FieldError
-
-    return FieldError(pointer=pointer, detail=detail, code=code)
 
 
 def apply_values(row: Any, values: dict[str, Any]) -> bool:

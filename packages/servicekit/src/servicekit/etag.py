@@ -20,10 +20,21 @@ def set_etag(response: Response, resource_id: uuid.UUID, version: int) -> None:
     response.headers["ETag"] = etag_for(resource_id, version)
 
 
-def set_created(response: Response, location: str, resource_id: uuid.UUID, version: int) -> None:
+def location_of(request: Request, route_name: str, **path_params: object) -> str:
+    """The path of a named route (the `Location` of a resource it serves)."""
+    return str(request.url_for(route_name, **path_params).path)
+
+
+def created_headers(location: str, resource_id: uuid.UUID, version: int = 1) -> dict[str, str]:
     """A 201's headers: where the new resource lives, and its first ETag."""
-    response.headers["Location"] = location
-    set_etag(response, resource_id, version)
+    return {"Location": location, "ETag": etag_for(resource_id, version)}
+
+
+def set_created(
+    response: Response, location: str, resource_id: uuid.UUID, version: int = 1
+) -> None:
+    """Put a 201's `Location` and `ETag` on the route's response."""
+    response.headers.update(created_headers(location, resource_id, version))
 
 
 def require_if_match(request: Request, resource_id: uuid.UUID, version: int) -> None:

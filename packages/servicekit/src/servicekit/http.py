@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import httpx
 from asgi_correlation_id import correlation_id
 
@@ -29,3 +32,24 @@ def make_client(
         ),
         event_hooks={"request": [_propagate_request_id]},
     )
+
+
+PageFetcher = Callable[[str | None], Awaitable[dict[str, Any]]]
+
+
+async def follow_pages(
+    fetch: PageFetcher, *, limit: int | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Items of a `{"items", "next_page_token"}` list, page after page, until it ends.
+
+    `fetch(page_token)` reads one page (None for the first). With `limit`, stops once that many
+    items are had; returns the items and the token where the list continues (None at its end).
+    """
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = await fetch(token)
+        items.extend(page["items"])
+        token = page.get("next_page_token")
+        if not token or (limit is not None and len(items) >= limit):
+            return items, token

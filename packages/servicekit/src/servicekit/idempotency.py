@@ -71,7 +71,7 @@ from servicekit.background import loop_task, pause
 from servicekit.db import UTCDateTime
 from servicekit.ids import utcnow
 from servicekit.jsonutil import dumps
-from servicekit.problems import FieldError, ProblemError
+from servicekit.problems import FieldError, ProblemError, validation_problem
 
 log = logging.getLogger("servicekit.idempotency")
 
@@ -195,12 +195,11 @@ def _reused(key: str) -> ProblemError:
         f"Idempotency-Key {key!r} was already used for a different request; "
         "use a new key for a new request."
     )
-    return ProblemError(
-        422,
-        "Idempotency key reused",
+    return validation_problem(
+        [FieldError(pointer="header.Idempotency-Key", detail=detail, code="key_reused")],
         detail,
+        title="Idempotency key reused",
         type_="/problems/idempotency-key-reused",
-        errors=[FieldError(pointer="header.Idempotency-Key", detail=detail, code="key_reused")],
     )
 
 
@@ -283,12 +282,9 @@ class Idempotency:
             return stored.to_response()
         key = normalise_key(key)
         if not key.strip():
-            raise ProblemError(
-                422,
-                "Your request is not valid",
+            raise validation_problem(
+                [FieldError(pointer="header.Idempotency-Key", detail="empty", code="empty")],
                 "Idempotency-Key must not be empty.",
-                type_="/problems/validation-error",
-                errors=[FieldError(pointer="header.Idempotency-Key", detail="empty", code="empty")],
             )
         outcome = await self.claim(maker, client_id, key, fingerprint)
         if isinstance(outcome, StoredResponse):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -14,9 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit import mediatypes
 from servicekit.jsonutil import dumps
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_MEDIA_TYPE = mediatypes.PROBLEM
 log = logging.getLogger("servicekit.problems")
 
 
@@ -104,15 +106,45 @@ def conflict(detail: str) -> ProblemError:
     return ProblemError(409, "Conflict", detail, type_="/problems/conflict")
 
 
-def invalid(pointer: str, detail: str, code: str = "invalid") -> ProblemError:
-    """A 422 for one semantically invalid field (well-formed, but refers to something wrong)."""
+VALIDATION_TITLE = "Your request is not valid"
+VALIDATION_TYPE = "/problems/validation-error"
+
+
+def validation_problem(
+    errors: Sequence[FieldError],
+    detail: str | None = None,
+    *,
+    title: str = VALIDATION_TITLE,
+    type_: str = VALIDATION_TYPE,
+) -> ProblemError:
+    """One 422 listing every failed field (the detail counts them unless one is given)."""
+    n = len(errors)
     return ProblemError(
         422,
-        "Your request is not valid",
-        detail,
-        type_="/problems/validation-error",
-        errors=[FieldError(pointer=pointer, detail=detail, code=code)],
+        title,
+        detail or f"{n} field{'s' if n != 1 else ''} failed validation.",
+        type_=type_,
+        errors=list(errors),
     )
+
+
+def field_errors(
+    failures: Iterable[tuple[str, str, str]], *, prefix: str = "body"
+) -> list[FieldError]:
+    """`FieldError`s from `(field, detail, code)` triples, pointers under `prefix`."""
+    return [FieldError(pointer=f"{prefix}.{f}", detail=d, code=c) for f, d, c in failures]
+
+
+def raise_field_errors(failures: Iterable[tuple[str, str, str]], *, prefix: str = "body") -> None:
+    """422 listing every `(field, detail, code)` failure; nothing when there are none."""
+    errors = field_errors(failures, prefix=prefix)
+    if errors:
+        raise validation_problem(errors)
+
+
+def invalid(pointer: str, detail: str, code: str = "invalid") -> ProblemError:
+    """A 422 for one semantically invalid field (well-formed, but refers to something wrong)."""
+    return validation_problem([FieldError(pointer=pointer, detail=detail, code=code)], detail)
 
 
 def problem_response(
@@ -170,15 +202,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
         FieldError(pointer=_pointer(e.get("loc", ())), detail=str(e.get("msg")), code=e["type"])
         for e in raw
     ]
-    n = len(errors)
-    return problem_response(
-        422,
-        "Your request is not valid",
-        f"{n} field{'s' if n != 1 else ''} failed validation.",
-        request.url.path,
-        type_="/problems/validation-error",
-        errors=errors,
-    )
+    return validation_problem(errors).to_response(request.url.path)
 
 
 async def _stale(request: Request, exc: Exception) -> Response:

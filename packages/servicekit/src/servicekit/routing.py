@@ -10,9 +10,10 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from servicekit import mediatypes
 from servicekit.problems import ProblemError
 
-JSON_MEDIA_TYPES = ("application/json", "application/merge-patch+json")
+JSON_MEDIA_TYPES = (mediatypes.JSON, mediatypes.MERGE_PATCH)
 
 
 def _is_json(content_type: str) -> bool:

@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 
+from servicekit.problems import field_errors, validation_problem
+
 # PostgreSQL text cannot hold U+0000: refused as input (a 422 on both backends), never left to
 # fail at the database as a 500.
 NO_NUL = r"^[^\x00]*$"
@@ -46,19 +48,11 @@ class ReadModel(BaseModel):
 
 def merge_patch(patch: InputModel, *, required: frozenset[str] | set[str]) -> dict[str, object]:
     """The fields a JSON merge patch sets; `null` removes a value, refused for required fields."""
-    from servicekit.problems import FieldError, ProblemError
-
     values = patch.model_dump(exclude_unset=True)
     nulled = sorted(k for k, v in values.items() if v is None and k in required)
     if nulled:
-        raise ProblemError(
-            422,
-            "Your request is not valid",
+        raise validation_problem(
+            field_errors((k, "may not be null", "required") for k in nulled),
             "Required fields cannot be removed with null.",
-            type_="/problems/validation-error",
-            errors=[
-                FieldError(pointer=f"body.{k}", detail="may not be null", code="required")
-                for k in nulled
-            ],
         )
     return values

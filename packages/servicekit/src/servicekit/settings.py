@@ -45,5 +45,10 @@ class ServiceSettings(BaseSettings):
     sequencer_interval_s: float = 0.05
     # While no events arrive the sequencer's wait doubles up to this (its own commits wake it).
     sequencer_idle_interval_s: float = 0.5
-    # Consumers of other services' feeds poll less often while a feed is idle, down to this.
+    # How often consumers of other services' feeds poll while there is work...
+    consumer_interval_s: float = Field(default=0.25, gt=0)
+    # ...and, while a feed is idle, less and less often, down to this.
     consumer_idle_interval_s: float = Field(default=0.5, gt=0)
+    # How long an Idempotency-Key is remembered, and how long an unfinished claim holds it.
+    idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
+    idempotency_lease_s: float = Field(default=60, gt=0)

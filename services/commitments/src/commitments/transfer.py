@@ -757,12 +757,7 @@ async def export_csv(maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[b
                     "description": a.description,
                 }
             )
-        refs = {
-            ident: ref
-            for ident, ref in (
-                await session.execute(select(Commitment.id, Commitment.reference))
-            ).all()
-        }
+        refs = dict((await session.execute(select(Commitment.id, Commitment.reference))).all())
         lineage: dict[uuid.UUID, list[LineageLink]] = {}
         for link in await repository.all_links(session):
             lineage.setdefault(link.predecessor_id, []).append(link)
