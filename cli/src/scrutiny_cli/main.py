@@ -43,7 +43,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     procs = suite.start(env, args.port_base, log_dir)
     stopping = threading.Event()
 
-    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
         stopping.set()
 
     signal.signal(signal.SIGINT, _on_signal)

@@ -32,6 +32,17 @@ def _problem(limit: int, path: str) -> bytes:
     )
 
 
+def _declared_length(scope: Scope) -> int:
+    """The request's `Content-Length`, 0 when absent or not a number."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
 class BodyLimitMiddleware:
     """413 as soon as `Content-Length` or the bytes received so far exceed the route's cap."""
 
@@ -72,15 +83,9 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = self.limit_for(scope["path"])
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > limit:
-                    await self._reject(scope, send, limit)
-                    return
+        if _declared_length(scope) > limit:
+            await self._reject(scope, send, limit)
+            return
         received = 0
         started = rejected = False
 

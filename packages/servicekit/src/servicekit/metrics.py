@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -75,7 +75,7 @@ def install_metrics(app: FastAPI, service: str) -> None:
         summary="Prometheus metrics",
         include_in_schema=False,
     )
-    async def metrics(request: Request) -> Response:
+    async def metrics() -> Response:
         """Metrics in the Prometheus text format."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 

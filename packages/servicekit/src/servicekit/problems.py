@@ -205,7 +205,7 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return validation_problem(errors).to_response(request.url.path)
 
 
-async def _stale(request: Request, exc: Exception) -> Response:
+async def _stale(request: Request, _exc: Exception) -> Response:
     return problem_response(
         412,
         "Precondition Failed",
