@@ -70,7 +70,7 @@ def environment(server: str, prefix: str, port_base: int, data_dir: Path) -> dic
         env[f"{part.upper()}_DATABASE_URL"] = pg.sqlalchemy_url(server, pg.db_name(prefix, part))
     env["FLOOR_DATABASE_URL"] = pg.dsn(server, pg.db_name(prefix, "commitments"))
     # The bench measures throughput, not quotas: anonymous readers (wrk) get a limit no run can
-    # reach; the bench's own API client gets one too (gateway.manage --rate-limit).
+    # reach; the bench's own API client gets one too (gateway.identity.manage --rate-limit).
     env["GATEWAY_ANONYMOUS_RATE_LIMIT_PER_MINUTE"] = str(10**9)
     env["GATEWAY_RATE_LIMIT_PER_MINUTE"] = str(10**9)
     # One token lasts the whole run.
@@ -186,7 +186,7 @@ class Processes:
 
 def create_client(env: dict[str, str], name: str, scopes: list[str]) -> dict[str, str]:
     """An API client in the gateway's database (the gateway's own management command)."""
-    cmd = [sys.executable, "-m", "gateway.manage", "clients", "create", "--name", name]
+    cmd = [sys.executable, "-m", "gateway.identity.manage", "clients", "create", "--name", name]
     cmd += ["--org", "Scrutiny benchmark", "--rate-limit", str(1_000_000), "--json"]
     for scope in scopes:
         cmd += ["--scope", scope]

@@ -63,7 +63,8 @@ async def _visit(browser, url: str, name: str, status: int = 200):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     resp = await page.goto(url)
-    assert resp is not None and resp.status == status, f"{url} answered {resp and resp.status}"
+    assert resp is not None, f"{url} gave no response"
+    assert resp.status == status, f"{url} answered {resp.status}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     results = await axe_module.Axe().run(

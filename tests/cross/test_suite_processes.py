@@ -11,7 +11,6 @@ import csv
 import io
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -46,12 +45,12 @@ HEADER = (
 
 
 @pytest.fixture
-def suite_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def suite_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     if ON_POSTGRES:
         for part in ("commitments", "evidence", "ratings", "gateway"):
             env[f"{part.upper()}_DATABASE_URL"] = fresh_database_url(part, tmp_path)
-    yield env
+    return env
 
 
 def _evaluation_id(banner: str) -> str:

@@ -29,11 +29,11 @@ from sqlalchemy import func, select
 from commitments.config import Settings as CommitmentsSettings
 from commitments.main import create_app as create_commitments_app
 from commitments.models import Event as CommitmentsEvent
-from gateway import service
 from gateway.config import Settings
+from gateway.identity import clients as service
+from gateway.identity.schemas import ClientCreate
 from gateway.main import create_app
 from gateway.models import ConsumerPosition, Event, WebhookDelivery
-from gateway.schemas import ClientCreate
 from servicekit.auth import TokenVerifier
 from servicekit.outbox import record_event
 from tests.events.conftest import Receiver, auth_settings

@@ -26,9 +26,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway import service
 from gateway.config import Settings
-from gateway.schemas import ClientCreate
+from gateway.identity import clients as service
+from gateway.identity.schemas import ClientCreate
 from servicekit.auth import AuthSettings
 from tests.support.databases import migrated_database
 from tests.support.stack import running_apps

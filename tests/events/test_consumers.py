@@ -192,7 +192,8 @@ async def test_without_the_lock_the_row_lock_still_applies_each_event_once(
             await eventually(drained, within=20)
             assert sum(c.active for c in consumers) == 3
             counts = await _counts(maker)
-            assert len(counts) == 100 and set(counts.values()) == {1}, "an event applied twice"
+            assert len(counts) == 100
+            assert set(counts.values()) == {1}, "an event applied twice"
             assert sum(1 for c in consumers if c.applied_total) >= 1
         finally:
             for t in tasks:
@@ -255,4 +256,5 @@ async def test_two_evidence_instances_apply_each_commitment_event_once(
             await eventually(known, within=20)
             consumers = [a.state.commitments_consumer for a in apps]
             assert sum(c.active for c in consumers) == 1
-            assert applied and set(applied.values()) == {1}, "an event was applied twice"
+            assert applied
+            assert set(applied.values()) == {1}, "an event was applied twice"

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import func, select, update
 
+from gateway.docs.openapi import OpenAPIConflictError, merge
 from gateway.events.catalog import BY_TYPE, is_known_pattern, matches
 from gateway.models import ConsumerPosition, Event
-from gateway.openapi import OpenAPIConflictError, merge
-from gateway.routes.proxy import service_for
+from gateway.proxy.forward import service_for
 from tests.events.conftest import PROBLEM, event_for, eventually, log_events, make_source, ref
 from tests.evidence.helpers import submission
 
@@ -74,7 +74,8 @@ async def test_log_gathers_every_service_with_source_and_visibility(gateway, sta
     assert len({e["id"] for e in everything}) == len(everything)
 
 
-async def test_log_is_ordered_per_source_and_deduplicated(gateway, stack, writer, admin):
+@pytest.mark.usefixtures("admin")
+async def test_log_is_ordered_per_source_and_deduplicated(gateway, stack, writer):
     """Source order is kept; reading a feed again from 0 adds nothing (source, source id)."""
     await make_source(gateway, writer)
     last = await make_source(gateway, writer)
@@ -111,7 +112,8 @@ async def test_log_is_ordered_per_source_and_deduplicated(gateway, stack, writer
     assert len(set(source_positions)) == len(source_positions)
 
 
-async def test_service_feeds_mark_public_for_internal_readers(stack, writer):
+@pytest.mark.usefixtures("writer")
+async def test_service_feeds_mark_public_for_internal_readers(stack):
     import httpx
 
     from gateway.events.token import GatewayToken

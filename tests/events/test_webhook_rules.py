@@ -25,7 +25,7 @@ PUBLIC = "93.184.216.34"
 def resolver_of(mapping: dict[str, list[str]]) -> urls.Resolver:
     """A fake DNS: host → addresses; unknown hosts do not resolve."""
 
-    async def resolve(host: str, port: int) -> list[str]:
+    async def resolve(host: str, _port: int) -> list[str]:
         if host not in mapping:
             raise OSError("Name or service not known")
         return mapping[host]
@@ -133,7 +133,7 @@ async def test_delivery_rechecks_dns_and_connects_to_the_checked_address(events_
 
     answers = {"hooks.example": [PUBLIC]}
 
-    async def rebinding(host: str, port: int) -> list[str]:
+    async def rebinding(host: str, _port: int) -> list[str]:
         return answers[host]
 
     settings = gateway_settings(
@@ -167,7 +167,7 @@ async def test_delivery_rechecks_dns_and_connects_to_the_checked_address(events_
 async def test_stopping_does_not_wait_out_a_hanging_receiver(events_gateway_db):
     reached = asyncio.Event()
 
-    async def hang(request: httpx.Request) -> httpx.Response:
+    async def hang(_request: httpx.Request) -> httpx.Response:
         reached.set()
         await asyncio.sleep(60)
         return httpx.Response(204)
@@ -195,7 +195,8 @@ async def test_stopping_does_not_wait_out_a_hanging_receiver(events_gateway_db):
     assert not worker.attempting
 
 
-async def test_subscribing_to_a_private_target_is_422(events_gateway_db, stack, make_auth):
+@pytest.mark.usefixtures("stack")
+async def test_subscribing_to_a_private_target_is_422(events_gateway_db, make_auth):
     strict = create_app(
         gateway_settings(
             events_gateway_db,

@@ -16,10 +16,16 @@ from typing import Any
 
 import httpx
 
-from gateway.breaker import CircuitBreaker, CircuitOpenError
-from gateway.clients.base import ServiceClient, ServiceUnavailableError
+from gateway.backends.base import ServiceClient, ServiceUnavailableError
+from gateway.backends.breaker import CircuitBreaker, CircuitOpenError
 from gateway.config import Settings
-from gateway.edge import ClientDirectory, ClientLimits, EdgeMiddleware, RateLimiter, make_storage
+from gateway.edge.middleware import (
+    ClientDirectory,
+    ClientLimits,
+    EdgeMiddleware,
+    RateLimiter,
+    make_storage,
+)
 from servicekit.auth import AuthSettings, TokenVerifier
 from tests.support.tokens import TestIssuer
 

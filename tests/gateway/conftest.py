@@ -116,7 +116,7 @@ def gateway(stack: Stack) -> httpx.AsyncClient:
 
 
 async def cli(gateway_db: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m gateway.manage ...` on the test database, as the lead's CLI will.
+    """Run `python -m gateway.identity.manage ...` on the test database, as the lead's CLI will.
 
     In a thread: the running apps (same event loop) must keep committing meanwhile, or a
     half-finished transaction of theirs would hold SQLite's write lock against the CLI.
@@ -125,7 +125,7 @@ async def cli(gateway_db: str, *args: str) -> subprocess.CompletedProcess[str]:
 
     done = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "gateway.manage", *args],
+        [sys.executable, "-m", "gateway.identity.manage", *args],
         env={**os.environ, "GATEWAY_DATABASE_URL": gateway_db},
         capture_output=True,
         text=True,
@@ -136,7 +136,8 @@ async def cli(gateway_db: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="package")
-async def admin_credentials(gateway_db: str, stack: Stack) -> dict[str, str]:
+async def admin_credentials(gateway_db: str, stack: Stack) -> dict[str, str]:  # noqa: ARG001
+    # `stack`: the CLI talks to a gateway whose services are up.
     """An admin client made with the CLI (the way an operator bootstraps a fresh gateway)."""
     out = await cli(
         gateway_db,

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from gateway.edge import client_directory
+from gateway.edge.middleware import client_directory
 from tests.gateway.conftest import bearer, token_for
 from tests.gateway.replicas import client_of, replica
 
@@ -42,7 +42,8 @@ async def new_client(gateway, admin, *scopes, rate_limit=None):
 def parse_item(value: str) -> tuple[str, dict[str, int]]:
     """A structured-field Item with integer parameters: `"name";a=1;b=2`."""
     name, *params = value.split(";")
-    assert name.startswith('"') and name.endswith('"'), value
+    assert name.startswith('"'), value
+    assert name.endswith('"'), value
     return name.strip('"'), {k: int(v) for k, v in (p.split("=") for p in params)}
 
 
@@ -319,7 +320,7 @@ async def test_cors_allow_list(stack, gateway_db, gateway):
 async def test_downstream_throttling_passes_through(stack, gateway_db, status):
     body = json.dumps({"type": "about:blank", "title": "Busy", "status": status}).encode()
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(_request: httpx.Request) -> httpx.Response:
         # A raw stream, as a real connection gives (the proxy passes bytes on unread).
         return httpx.Response(
             status,

@@ -15,9 +15,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 
-from gateway import manage
+from gateway.identity import manage
+from gateway.identity.clients import _private_key
 from gateway.models import SigningKey
-from gateway.service import _private_key
 from tests.gateway.conftest import AUDIENCE, ISSUER, bearer, cli, token_for
 
 PROBLEM = "application/problem+json"
@@ -126,7 +126,8 @@ async def test_malformed_token_requests(gateway, data, headers, error):
     assert r.json()["error_description"]
 
 
-async def test_scope_narrows_to_a_subset(gateway, make_client, writer):
+@pytest.mark.usefixtures("writer")
+async def test_scope_narrows_to_a_subset(gateway, make_client):
     _, creds = await make_client("commitments:write", "evidence:submit")
     r = await gateway.post(
         "/oauth/token",
@@ -301,7 +302,8 @@ async def test_bad_tokens_are_401_at_the_gateway_and_at_services(stack, gateway,
     assert listed.json()["items"] == []
 
 
-async def test_key_rotation_keeps_old_tokens_valid(stack, gateway, make_client, admin):
+@pytest.mark.usefixtures("stack")
+async def test_key_rotation_keeps_old_tokens_valid(gateway, make_client, admin):
     _, creds = await make_client("commitments:write")
     old_token = await token_for(gateway, creds)
     old_kid = jwt.get_unverified_header(old_token)["kid"]
@@ -325,7 +327,8 @@ async def test_key_rotation_keeps_old_tokens_valid(stack, gateway, make_client, 
         assert (await gateway.get("/v1/signing-keys", headers=admin)).status_code == 200
 
 
-async def test_cli_creates_clients_and_rotates_keys(stack, gateway, gateway_db, monkeypatch):
+@pytest.mark.usefixtures("stack")
+async def test_cli_creates_clients_and_rotates_keys(gateway, gateway_db, monkeypatch):
     out = await cli(
         gateway_db,
         "clients",

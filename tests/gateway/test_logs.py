@@ -68,7 +68,9 @@ async def test_request_id_on_gateway_and_service_log_lines(stack, gateway_db, wr
     assert all("request_id" in entry and entry["service"] for entry in logged)
     mine = [e for e in logged if e["request_id"] == rid]
     # The gateway's own line: which part of the scorecard it could not fetch.
-    assert any(e["name"] == "gateway.scorecard" and "evidence" in e["message"] for e in mine)
+    assert any(
+        e["name"] == "gateway.compose.scorecard" and "evidence" in e["message"] for e in mine
+    )
     # The commitments service's lines while it handled the gateway's call (its SQL).
     assert any(
         e["name"].startswith("sqlalchemy.engine") and "FROM commitments" in e["message"]

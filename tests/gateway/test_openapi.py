@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from gateway.docs.openapi import OpenAPIConflictError, merge
 from gateway.main import create_app
-from gateway.openapi import OpenAPIConflictError, merge
-from gateway.routes.proxy import service_for
+from gateway.proxy.forward import service_for
 from tests.conftest import serve
 from tests.gateway.conftest import Failing, auth_settings, gateway_settings
 
@@ -61,7 +61,8 @@ async def test_merged_document(gateway, stack):
         assert path in own or service_for(path), path
     schemas = doc["components"]["schemas"]
     for ref in set(_refs(doc)):
-        assert ref.startswith("#/components/schemas/") and ref.rsplit("/", 1)[1] in schemas, ref
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.rsplit("/", 1)[1] in schemas, ref
     assert "GatewayEventPage" in schemas
     assert "Problem" in schemas
 

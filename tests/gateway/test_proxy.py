@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from gateway.main import create_app
-from gateway.routes.proxy import service_for
+from gateway.proxy.forward import service_for
 from tests.conftest import serve
 from tests.gateway.conftest import Failing, auth_settings, gateway_settings
 
@@ -40,7 +40,8 @@ def test_route_table(path, service):
     assert service_for(path) == service
 
 
-async def test_create_and_update_through_the_gateway(gateway, writer, stack):
+@pytest.mark.usefixtures("stack")
+async def test_create_and_update_through_the_gateway(gateway, writer):
     area = await gateway.post(
         "/v1/policy-areas", json={"slug": ref("a").lower(), "name": "Area"}, headers=writer
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from gateway.breaker import CircuitBreaker, CircuitOpenError, State
+from gateway.backends.breaker import CircuitBreaker, CircuitOpenError, State
 from tests.gateway.replicas import client_of, replica
 
 PROBLEM = "application/problem+json"

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from gateway.routes.proxy import service_for
+from gateway.proxy.forward import service_for
 from tests.gateway.conftest import Failing
 from tests.gateway.replicas import client_of, replica
 
@@ -178,7 +178,7 @@ async def test_scorecard_degrades_with_a_backend_down(
 
 async def test_slow_backend_is_reported_missing_not_waited_for(stack, gateway_db, rated):
     class Slow(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async def handle_async_request(self, _request: httpx.Request) -> httpx.Response:
             await asyncio.sleep(5)
             raise AssertionError("not reached")
 
@@ -210,6 +210,20 @@ async def test_readings_failing_alone(stack, gateway_db, rated):
         assert card["targets"][0]["readings"] is None
 
 
+def _published_submission(n: int) -> dict[str, object]:
+    """A published submission in the evidence service's shape (fictional content)."""
+    return {
+        "id": str(uuid.UUID(int=n + 1)),
+        "receipt_reference": f"SUB-TEST{n:04d}",
+        "publication_reference": f"DIG{n:04d}",
+        "submitter": None,
+        "kind": "written_evidence",
+        "title": f"S{n}",
+        "summary": None,
+        "stance": "neutral",
+    }
+
+
 async def test_published_evidence_and_where_it_continues(stack, gateway_db, rated):
     cid = rated["commitment"]["id"]
     seen: list[httpx.Request] = []
@@ -219,7 +233,7 @@ async def test_published_evidence_and_where_it_continues(stack, gateway_db, rate
         size = int(request.url.params["page_size"])
         token = request.url.params.get("page_token")
         start = int(token) if token else 0
-        items = [{"id": str(i), "title": f"S{i}"} for i in range(start, start + size)]
+        items = [_published_submission(i) for i in range(start, start + size)]
         body = json.dumps({"items": items, "next_page_token": str(start + size)})
         return httpx.Response(200, headers={"Content-Type": "application/json"}, content=body)
 

@@ -83,7 +83,7 @@ def evidence_app(evidence_running: tuple[FastAPI, ASGIApp]) -> FastAPI:
 @pytest.fixture(scope="session")
 async def evidence(evidence_running: tuple[FastAPI, ASGIApp]) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the evidence service, for submitting the evidence that gets cited."""
-    transport = httpx.ASGITransport(app=evidence_running[1])  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=evidence_running[1])
     async with httpx.AsyncClient(transport=transport, base_url="http://evidence") as c:
         yield c
 
@@ -111,7 +111,7 @@ def ratings_app(
         token_verifier=TokenVerifier(issuer.settings()),
         commitments_transport=httpx.ASGITransport(app=commitments_app),
         evidence_transport=AuthTransport(
-            httpx.ASGITransport(app=evidence_running[1]),  # type: ignore[arg-type]
+            httpx.ASGITransport(app=evidence_running[1]),
             internal,
         ),
     )

@@ -14,6 +14,9 @@ from sqlalchemy import select
 PROBLEM = "application/problem+json"
 O, G, R, I = "outstanding", "good", "requires_improvement", "inadequate"  # noqa: E741
 DIMS = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
+# Request headers (a token), and a JSON object read back.
+Auth = dict[str, str]
+Json = dict[str, Any]
 
 
 def ref(prefix: str = "T") -> str:
@@ -24,27 +27,27 @@ def levels(*codes: str) -> dict[str, str]:
     return dict(zip(DIMS, codes, strict=True))
 
 
-async def make_area(commitments: httpx.AsyncClient, cw: dict, name: str = "Area") -> str:
+async def make_area(commitments: httpx.AsyncClient, cw: Auth, name: str = "Area") -> str:
     r = await commitments.post(
         "/v1/policy-areas", json={"slug": ref("area").lower(), "name": name}, headers=cw
     )
     assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return str(r.json()["id"])
 
 
-async def make_source(commitments: httpx.AsyncClient, cw: dict) -> str:
+async def make_source(commitments: httpx.AsyncClient, cw: Auth) -> str:
     r = await commitments.post(
         "/v1/sources",
         json={"reference": ref("src"), "title": "Plan", "publisher": "DHSC", "kind": "plan"},
         headers=cw,
     )
     assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return str(r.json()["id"])
 
 
 async def make_commitments(
     commitments: httpx.AsyncClient,
-    cw: dict,
+    cw: Auth,
     n: int = 1,
     *,
     areas: list[str] | None = None,
@@ -74,7 +77,7 @@ async def make_commitments(
 
 
 async def create_evaluation(
-    client: httpx.AsyncClient, writer: dict, commitment_ids: list[str] | None, **over: Any
+    client: httpx.AsyncClient, writer: Auth, commitment_ids: list[str] | None, **over: Any
 ) -> httpx.Response:
     """Create an evaluation, waiting (bounded) for the read model to learn the commitments."""
     body: dict[str, Any] = {"title": "Evaluation", "body": "Expert Panel", **over}
@@ -92,14 +95,14 @@ async def create_evaluation(
         await asyncio.sleep(0.02)
 
 
-async def evaluation(client, writer, commitments, cw, n: int = 1, **over) -> tuple[dict, list[str]]:
+async def evaluation(client, writer, commitments, cw, n: int = 1, **over) -> tuple[Json, list[str]]:
     ids = await make_commitments(commitments, cw, n)
     r = await create_evaluation(client, writer, ids, **over)
     assert r.status_code == 201, r.text
     return r.json(), ids
 
 
-def rating_url(ev: dict, cid: str) -> str:
+def rating_url(ev: Json, cid: str) -> str:
     return f"/v1/evaluations/{ev['id']}/ratings/{cid}"
 
 
@@ -110,7 +113,7 @@ def pointers(r: httpx.Response) -> list[str]:
 
 
 async def rate(
-    client: httpx.AsyncClient, writer: dict, ev: dict, cid: str, *codes: str, **body: Any
+    client: httpx.AsyncClient, writer: Auth, ev: Json, cid: str, *codes: str, **body: Any
 ) -> httpx.Response:
     """PUT a rating (with If-Match when one exists already)."""
     url = rating_url(ev, cid)
@@ -119,7 +122,7 @@ async def rate(
     return await client.put(url, json={"levels": levels(*codes), **body}, headers=headers)
 
 
-async def agree(client: httpx.AsyncClient, writer: dict, ev: dict, cid: str) -> httpx.Response:
+async def agree(client: httpx.AsyncClient, writer: Auth, ev: Json, cid: str) -> httpx.Response:
     """Agree a rating (PATCH status with its current ETag)."""
     url = rating_url(ev, cid)
     got = await client.get(url, headers=writer)
@@ -129,7 +132,7 @@ async def agree(client: httpx.AsyncClient, writer: dict, ev: dict, cid: str) -> 
 
 
 async def transition(
-    client: httpx.AsyncClient, auth: dict, ev: dict, action: str, body: Any = None
+    client: httpx.AsyncClient, auth: Auth, ev: Json, action: str, body: Any = None
 ) -> httpx.Response:
     """POST one of the evaluation's transition routes."""
     path = f"/v1/evaluations/{ev['id']}/{action}"
@@ -140,7 +143,7 @@ async def transition(
 
 async def published(
     client, writer, publisher, commitments, cw, rows: list[tuple[str, ...]], **over
-) -> tuple[dict, list[str]]:
+) -> tuple[Json, list[str]]:
     """An evaluation whose commitments are rated `rows`, agreed, and published."""
     ev, ids = await evaluation(client, writer, commitments, cw, n=len(rows), **over)
     for cid, codes in zip(ids, rows, strict=True):
@@ -152,7 +155,7 @@ async def published(
     return r.json(), ids
 
 
-async def feed_head(client: httpx.AsyncClient, auth: dict | None = None) -> int:
+async def feed_head(client: httpx.AsyncClient, auth: Auth | None = None) -> int:
     """The last position of the ratings feed as `auth` sees it."""
     after = 0
     while True:
@@ -169,12 +172,12 @@ async def feed_head(client: httpx.AsyncClient, auth: dict | None = None) -> int:
 async def events_since(
     client: httpx.AsyncClient,
     start: int,
-    auth: dict | None = None,
+    auth: Auth | None = None,
     *,
     at_least: int = 0,
     types: set[str] | None = None,
     evaluation_id: str | None = None,
-) -> list[dict]:
+) -> list[Json]:
     """Events after `start` visible to `auth` (of `types`, and about `evaluation_id`, if given),
     waiting (bounded) until the sequencer has placed `at_least` of them.
 
@@ -182,7 +185,7 @@ async def events_since(
     position, by design), so a test that counts events names the evaluation they are about."""
     deadline = time.monotonic() + 10
     while True:
-        items: list[dict] = []
+        items: list[Json] = []
         after = start
         while True:
             page = (
@@ -204,7 +207,7 @@ async def events_since(
         await asyncio.sleep(0.02)
 
 
-def _about(event: dict, evaluation_id: str) -> bool:
+def _about(event: Json, evaluation_id: str) -> bool:
     payload = event.get("payload") or {}
     return evaluation_id in (event["resource_id"], payload.get("evaluation_id"))
 

@@ -35,8 +35,12 @@ TABLE_2023 = [
 ]
 
 
-@pytest.mark.parametrize(("area", "title", "dims", "overall"), TABLE_2023)
-def test_floor_mean_reproduces_every_2023_overall(area, title, dims, overall):
+@pytest.mark.parametrize(
+    ("dims", "overall"),
+    [(dims, overall) for _, _, dims, overall in TABLE_2023],
+    ids=[title for _, title, _, _ in TABLE_2023],
+)
+def test_floor_mean_reproduces_every_2023_overall(dims, overall):
     assert floor_mean(dims, DEFAULT_SCALE).level == overall
 
 
@@ -213,7 +217,7 @@ def test_scales_are_validated():
 
 def test_rules_refuse_empty_input_and_unknown_codes():
     for rule in AggregationRule:
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="nothing to aggregate"):
             aggregate(rule, (), DEFAULT_SCALE)
         with pytest.raises(KeyError):
             aggregate(rule, ("excellent",), DEFAULT_SCALE)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from typing import Any
 
 import pytest
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
+from ratings import repository
+from ratings.models import Rating
 from tests.ratings.helpers import (
     DIMS,
     PROBLEM,
@@ -353,15 +357,38 @@ async def test_ratings_list_in_evaluation_order(client, writer, commitments, cwr
     assert pointers(r) == ["query.page_token"]
 
 
-async def test_concurrent_first_ratings_one_wins(client, writer, commitments, cwriter):
+async def test_concurrent_first_ratings_one_wins(
+    client, writer, commitments, cwriter, ratings_db, monkeypatch
+):
+    """Two first PUTs at once: one creates the rating, the other is refused and keeps nothing.
+
+    On PostgreSQL both are held until each has read "no rating yet", so the loser's insert hits
+    the unique key: 409. SQLite takes its write lock at BEGIN (IMMEDIATE), so there the loser
+    waits for the winner's commit, finds its rating and, sending no If-Match, gets 428.
+    """
     ev, ids = await evaluation(client, writer, commitments, cwriter)
     url = rating_url(ev, ids[0])
+    on_sqlite = ratings_db.startswith("sqlite")
+    if not on_sqlite:
+        read_rating = repository.get_rating
+        both_read = asyncio.Barrier(2)
+        reads = 0
+
+        async def get_rating(*args: Any) -> Rating | None:
+            nonlocal reads
+            row = await read_rating(*args)
+            reads += 1
+            if reads <= 2:  # the two PUTs; later reads (the GET below) pass straight through
+                await asyncio.wait_for(both_read.wait(), 10)
+            return row
+
+        monkeypatch.setattr(repository, "get_rating", get_rating)
     results = await asyncio.gather(
         client.put(url, json={"levels": levels(G, G, G, G)}, headers=writer),
         client.put(url, json={"levels": levels(I, I, I, I)}, headers=writer),
     )
     codes = sorted(r.status_code for r in results)
-    assert codes[0] == 201 and codes[1] in (409, 428), [r.text for r in results]
+    assert codes == [201, 428 if on_sqlite else 409], [r.text for r in results]
     winner = next(r for r in results if r.status_code == 201).json()
     assert (await client.get(url, headers=writer)).json() == winner
 
@@ -553,7 +580,12 @@ async def test_writes_need_a_token_with_ratings_write(client, writer, issuer, co
     listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]}, headers=writer)
     assert len(listed.json()["items"]) == 1
     # Drafts are visible to the panel's scopes only; anyone else gets 404, as if absent.
-    for auth in ({}, issuer.auth("commitments:write"), issuer.auth("responses:write")):
+    outsiders: list[dict[str, str]] = [
+        {},
+        issuer.auth("commitments:write"),
+        issuer.auth("responses:write"),
+    ]
+    for auth in outsiders:
         assert (await client.get(f"/v1/evaluations/{ev['id']}", headers=auth)).status_code == 404
         r = await client.get(f"/v1/evaluations/{ev['id']}/ratings", headers=auth)
         assert r.status_code == 404
@@ -579,15 +611,23 @@ async def test_unpublished_changes_stay_off_the_public_feed(client, writer, comm
 
 
 def test_every_write_route_requires_a_scope():
-    from ratings.router import router
+    from ratings.routers import ROUTERS
 
-    def scopes(dependant) -> set[str]:
-        found = {getattr(dependant.call, "required_scope", None)}
+    def scopes(dependant: Dependant) -> set[str]:
+        found: set[str] = set()
         for sub in dependant.dependencies:
+            scope = getattr(sub.call, "required_scope", None)
+            if scope is not None:
+                found.add(scope)
             found |= scopes(sub)
-        return found - {None}
+        return found
 
-    writes = [r for r in router.routes if isinstance(r, APIRoute) and r.methods - {"GET", "HEAD"}]
+    writes = [
+        r
+        for router in ROUTERS
+        for r in router.routes
+        if isinstance(r, APIRoute) and set(r.methods or ()) - {"GET", "HEAD"}
+    ]
     expected = {
         "create_evaluation": "ratings:write",
         "update_evaluation": "ratings:write",
@@ -615,7 +655,7 @@ async def test_the_read_model_applies_events_idempotently(ratings_db, event_type
     from sqlalchemy import func, select
 
     from ratings.models import KnownCommitment
-    from ratings.service import apply_commitment_event
+    from ratings.read_models import apply_commitment_event
     from servicekit.db import create_engine, make_sessionmaker
 
     engine = create_engine(ratings_db)

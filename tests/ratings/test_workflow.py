@@ -249,7 +249,8 @@ async def test_drafts_are_private_published_ones_public(
     for path in paths:
         for auth in outsiders:
             r = await client.get(path, headers=auth)
-            assert r.status_code == 404 and r.headers["content-type"] == PROBLEM, (path, auth)
+            assert r.status_code == 404, (path, auth)
+            assert r.headers["content-type"] == PROBLEM, (path, auth)
         for auth in (writer, publisher):
             assert (await client.get(path, headers=auth)).status_code == 200, path
     assert (await client.get(base, headers={"Authorization": "Bearer junk"})).status_code == 401

@@ -153,7 +153,7 @@ async def test_a_stopped_loop_finishes_its_pass() -> None:
 async def test_a_loop_ignoring_the_stop_is_cancelled_after_its_grace() -> None:
     cancelled = False
 
-    async def stubborn(stop: asyncio.Event) -> None:
+    async def stubborn(_stop: asyncio.Event) -> None:
         nonlocal cancelled
         try:
             await asyncio.sleep(30)

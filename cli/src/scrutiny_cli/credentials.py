@@ -56,7 +56,7 @@ def create_client(env: dict[str, str], name: str, org: str, scopes: list[str]) -
     cmd = [
         sys.executable,
         "-m",
-        "gateway.manage",
+        "gateway.identity.manage",
         "clients",
         "create",
         "--name",
@@ -130,7 +130,7 @@ SERVICE_CLIENTS: dict[str, str] = {
 
 def _listed_active(env: dict[str, str]) -> set[str]:
     """Active client ids, read from the gateway's database (the gateway may not run yet)."""
-    cmd = [sys.executable, "-m", "gateway.manage", "clients", "list", "--json"]
+    cmd = [sys.executable, "-m", "gateway.identity.manage", "clients", "list", "--json"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"listing API clients failed:\n{out.stderr}")

@@ -139,7 +139,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
 def cmd_clients(args: argparse.Namespace, rest: list[str]) -> int:
     """Delegate to the gateway's management command, which owns the clients table."""
     env = suite.environment(args.data_dir, args.port_base)
-    return subprocess.call([sys.executable, "-m", "gateway.manage", "clients", *rest], env=env)
+    manage = [sys.executable, "-m", "gateway.identity.manage", "clients", *rest]
+    return subprocess.call(manage, env=env)
 
 
 def main(argv: list[str] | None = None) -> int:

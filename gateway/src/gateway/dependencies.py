@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.clients import Backends
+from gateway.backends import Backends
 from gateway.config import Settings
 from servicekit.auth import Principal, require_scope
 from servicekit.db import read_session_from_request, session_from_request

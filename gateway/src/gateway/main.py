@@ -12,23 +12,23 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware import Middleware
 
-from gateway import service
-from gateway.clients import open_backends
+from gateway.backends import open_backends
+from gateway.compose.router import ReportCache
+from gateway.compose.router import router as reports_router
 from gateway.config import ALEMBIC_INI, Settings
-from gateway.edge import edge_lifespan, install_edge
+from gateway.docs.openapi import ServiceDocs
+from gateway.docs.router import ASSETS_PATH, swagger_assets
+from gateway.docs.router import router as docs_router
+from gateway.edge.middleware import edge_lifespan, install_edge
 from gateway.events.log import consumers_lifespan
 from gateway.events.router import feed_router
 from gateway.events.router import router as event_types_router
+from gateway.identity import clients as service
+from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event
-from gateway.openapi import ServiceDocs
 from gateway.pages.render import STATIC_DIR
 from gateway.pages.router import router as pages_router
-from gateway.routes.docs import ASSETS_PATH, swagger_assets
-from gateway.routes.docs import router as docs_router
-from gateway.routes.identity import admin_router, oauth_router, token_lifetime
-from gateway.routes.proxy import ProxyFastPath, body_limits, proxy_router
-from gateway.routes.reports import ReportCache
-from gateway.routes.reports import router as reports_router
+from gateway.proxy.forward import ProxyFastPath, body_limits, proxy_router
 from gateway.webhooks.router import router as webhooks_router
 from gateway.webhooks.urls import Resolver
 from gateway.webhooks.worker import webhooks_lifespan

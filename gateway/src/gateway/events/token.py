@@ -13,8 +13,9 @@ import time
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway import repository, service
 from gateway.config import Settings
+from gateway.identity import clients as service
+from gateway.identity import repository
 from gateway.models import ApiClient
 from servicekit.auth import AuthSettings
 from servicekit.ids import utcnow

@@ -42,21 +42,26 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
+def _bounds(unit: str, points: list[Point]) -> tuple[int, int, float, float]:
+    """The plot's date span (ordinals) and value span: from zero, to 100 for percentages, and
+    never empty, so a single point still has somewhere to sit."""
+    d0 = min(p.on for p in points).toordinal()
+    d1 = max(max(p.on for p in points).toordinal(), d0 + 1)
+    lo = min(0.0, min(p.value for p in points))
+    hi = max(p.value for p in points)
+    if unit == "percent":
+        hi = max(hi, 100.0)
+    if hi == lo:
+        hi = lo + 1
+    return d0, d1, lo, hi
+
+
 def render(series: Series) -> str:
     """An accessible SVG line chart; empty string when there is nothing to plot."""
     points = [p for p in (series.baseline, series.target) if p] + series.readings
     if len(points) < 1:
         return ""
-    d0 = min(p.on for p in points).toordinal()
-    d1 = max(p.on for p in points).toordinal()
-    if d1 == d0:
-        d1 = d0 + 1
-    lo = min(0.0, min(p.value for p in points))
-    hi = max(p.value for p in points)
-    if series.unit == "percent":
-        hi = max(hi, 100.0)
-    if hi == lo:
-        hi = lo + 1
+    d0, d1, lo, hi = _bounds(series.unit, points)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(on: date) -> float:

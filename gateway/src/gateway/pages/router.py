@@ -7,25 +7,25 @@ down costs only its part of the page, named in a banner.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway import report, scorecard
-from gateway.clients import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends.models import Reading, Target
+from gateway.compose import pages as reads
+from gateway.compose import report, scorecard
+from gateway.compose.schemas import EvaluationReport
 from gateway.pages.chart import Point, Series, render
 from gateway.pages.render import page
-from gateway.schemas import EvaluationReport
 from servicekit.jsonutil import dumps
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 EVALUATIONS_SHOWN = 200
-STATUS_ORDER = {"published": 0, "in_review": 1, "draft": 2, "withdrawn": 3}
 
 
 def _backends(request: Request) -> Backends:
@@ -55,34 +55,15 @@ def unavailable(request: Request, what: str) -> HTMLResponse:
     )
 
 
-async def _optional(coro: Any, missing: list[str], part: str) -> Any:
-    """A secondary read: on failure the page goes on without it and names it as missing."""
-    try:
-        return await coro
-    except (ServiceUnavailableError, ServiceError):
-        missing.append(part)
-        return None
-
-
 @router.get("/", name="page_home", operation_id="page_home", summary="Home page")
 async def home(request: Request) -> Response:
     """Evaluations, published first, with their overall ratings."""
-    backends = _backends(request)
     missing: list[str] = []
-    listed = await _optional(
-        backends.ratings.get_json("/v1/evaluations", params={"page_size": EVALUATIONS_SHOWN}),
-        missing,
-        "evaluations (ratings service)",
-    )
-    evaluations: list[dict[str, Any]] = (listed or {}).get("items", [])
-    summaries = await asyncio.gather(
-        *(_optional(backends.ratings.summary(e["id"]), [], "summary") for e in evaluations)
-    )
-    for e, s in zip(evaluations, summaries, strict=True):
-        e["overall"] = (s or {}).get("overall")
-    evaluations.sort(
-        key=lambda e: (STATUS_ORDER.get(e.get("status", ""), 9), str(e.get("published_on") or ""))
-    )
+    rows = await reads.evaluations(_backends(request), EVALUATIONS_SHOWN, missing)
+    evaluations = [
+        {**e.model_dump(mode="json"), "overall": o.model_dump(mode="json") if o else None}
+        for e, o in rows
+    ]
     return page(
         request,
         "home.html",
@@ -120,27 +101,18 @@ async def evaluation_page(request: Request, ident: str) -> Response:
     if isinstance(composed, Response):
         return composed
     missing = list(composed.missing)
-    responses_listed = await _optional(
-        _backends(request).ratings.get_json(f"/v1/evaluations/{ident}/responses"),
-        [],
-        "responses",
-    )
-    by_rating: dict[str, list[dict[str, Any]]] = {}
-    to_evaluation: list[dict[str, Any]] = []
-    for r in (responses_listed or {}).get("items", []):
-        if r.get("commitment_id"):
-            by_rating.setdefault(str(r["commitment_id"]), []).append(r)
-        else:
-            to_evaluation.append(r)
+    by_rating, to_evaluation = await reads.responses(_backends(request), ident)
     return page(
         request,
         "evaluation.html",
         {
-            "title": composed.evaluation.get("title", "Evaluation"),
+            "title": composed.evaluation.title,
             "section": "evaluations",
             "report": composed.model_dump(mode="json"),
-            "responses": by_rating,
-            "evaluation_responses": to_evaluation,
+            "responses": {
+                cid: [r.model_dump(mode="json") for r in rs] for cid, rs in by_rating.items()
+            },
+            "evaluation_responses": [r.model_dump(mode="json") for r in to_evaluation],
             "missing": [f"{m} service" for m in missing],
         },
     )
@@ -171,29 +143,27 @@ async def report_download(request: Request, ident: str, fmt: str) -> Response:
     )
 
 
-def _chart(target: dict[str, Any], readings: list[dict[str, Any]] | None) -> str:
+def _chart(target: Target, readings: list[Reading] | None) -> str:
     """The SVG for one target (its text equivalent is the readings table beside it)."""
     baseline = (
-        Point(date.fromisoformat(target["baseline_on"]), float(target["baseline_value"]))
-        if target.get("baseline_on") and target.get("baseline_value") is not None
+        Point(target.baseline_on, target.baseline_value)
+        if target.baseline_on and target.baseline_value is not None
         else None
     )
     return render(
         Series(
-            title=f"{target['metric']}: readings against the trajectory to the target",
-            unit=str(target.get("unit", "")),
+            title=f"{target.metric}: readings against the trajectory to the target",
+            unit=target.unit,
             baseline=baseline,
-            target=Point(date.fromisoformat(target["due_on"]), float(target["target_value"])),
-            readings=[
-                Point(date.fromisoformat(r["as_of"]), float(r["value"])) for r in readings or []
-            ],
+            target=Point(target.due_on, target.target_value),
+            readings=[Point(r.as_of, r.value) for r in readings or []],
         )
     )
 
 
-def _as_of(value: str | None) -> str | None:
+def _as_of(value: str | None) -> date | None:
     try:
-        return date.fromisoformat(value).isoformat() if value else None
+        return date.fromisoformat(value) if value else None
     except ValueError:
         return None
 
@@ -221,38 +191,34 @@ async def scorecard_page(
         raise
     missing: list[str] = list(composed.missing)
     commitment = composed.commitment
-    targets = [t.model_dump(mode="json") for t in composed.targets]
+    targets = [(t.target, t.readings) for t in composed.targets]
     as_of_date = _as_of(as_of)
     if as_of_date and commitment is not None:
-        then = await _optional(
-            backends.commitments.get_json(f"/v1/commitments/{ident}", params={"as_of": as_of_date}),
-            missing,
-            "wording as of that date",
-        )
+        then = await reads.commitment_as_of(backends, ident, as_of_date, missing)
         if then is not None:
-            commitment = then
+            commitment = then.commitment
             # Readings are not versioned: the as-of view shows the targets as they were set.
-            targets = [{"target": t, "readings": []} for t in then.get("targets", [])]
-    revisions = await _optional(
-        backends.commitments.get_json(
-            f"/v1/commitments/{ident}/revisions", params={"page_size": 200}
-        ),
-        missing,
-        "history of changes",
-    )
+            targets = [(t, []) for t in then.targets]
+    revisions = await reads.revisions(backends, ident, missing)
     return page(
         request,
         "scorecard.html",
         {
-            "title": (commitment or {}).get("title", "Commitment"),
+            "title": commitment.title if commitment else "Commitment",
             "section": "evaluations",
-            "commitment": commitment,
-            "targets": targets,
-            "charts": [_chart(t["target"], t.get("readings")) for t in targets],
+            "commitment": commitment.model_dump(mode="json") if commitment else None,
+            "targets": [
+                {
+                    "target": t.model_dump(mode="json"),
+                    "readings": None if rs is None else [r.model_dump(mode="json") for r in rs],
+                }
+                for t, rs in targets
+            ],
+            "charts": [_chart(t, rs) for t, rs in targets],
             "ratings": [r.model_dump(mode="json") for r in composed.ratings],
-            "evidence": composed.evidence,
-            "revisions": (revisions or {}).get("items", []),
-            "as_of": as_of_date,
+            "evidence": [s.model_dump(mode="json") for s in composed.evidence],
+            "revisions": [r.model_dump(mode="json") for r in revisions],
+            "as_of": as_of_date.isoformat() if as_of_date else None,
             "missing": missing,
         },
     )
@@ -270,27 +236,24 @@ async def evidence_page(
     page_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     """Published evidence with search and filters (the same public view as the API)."""
-    params: dict[str, Any] = {"page_size": 25, "status": "published"}
-    for key, value in (("q", q), ("stance", stance), ("kind", kind), ("page_token", page_token)):
-        if value:
-            params[key] = value
-    if commitment_id and _uuid(commitment_id):
-        params["commitment_id"] = commitment_id
     missing: list[str] = []
-    try:
-        listed = await _backends(request).evidence.get_json("/v1/submissions", params=params)
-    except ServiceUnavailableError:
-        listed, missing = {"items": [], "next_page_token": None}, ["evidence service"]
-    except ServiceError:
-        listed = {"items": [], "next_page_token": None}
+    listed = await reads.published_evidence(
+        _backends(request),
+        missing,
+        q=q,
+        stance=stance,
+        kind=kind,
+        commitment_id=commitment_id if commitment_id and _uuid(commitment_id) else None,
+        page_token=page_token,
+    )
     return page(
         request,
         "evidence_list.html",
         {
             "title": "Published evidence",
             "section": "evidence",
-            "items": listed.get("items", []),
-            "next_page_token": listed.get("next_page_token"),
+            "items": [s.model_dump(mode="json") for s in listed.items],
+            "next_page_token": listed.next_page_token,
             "filters": {
                 "q": q or "",
                 "stance": stance or "",
@@ -313,7 +276,7 @@ async def submission_page(request: Request, ident: str) -> Response:
     if _uuid(ident) is None:
         return not_found(request, "There is no published evidence at this address.")
     try:
-        item = await _backends(request).evidence.get_json(f"/v1/submissions/{ident}")
+        item = await reads.published_submission(_backends(request), ident)
     except ServiceError as exc:
         if exc.status_code == 404:
             return not_found(request, "There is no published evidence at this address.")
@@ -323,5 +286,5 @@ async def submission_page(request: Request, ident: str) -> Response:
     return page(
         request,
         "submission.html",
-        {"title": item.get("title", "Evidence"), "section": "evidence", "item": item},
+        {"title": item.title, "section": "evidence", "item": item.model_dump(mode="json")},
     )

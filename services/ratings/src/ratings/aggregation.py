@@ -5,6 +5,7 @@ scale) and the scale, and returns an `Outcome(score, level, explanation)` whose 
 sentence a reader of the published evaluation can check by hand. The same rule is used at every
 step: dimensions → a commitment's overall, commitment overalls (the override where the panel gave
 one) → a policy area's overall, and commitment overalls → the evaluation's overall.
+A commitment's overall is computed in `ratings.py` (`write_rating`), the roll-ups in `summary.py`.
 
 A scale is ordered best first and its integer scores strictly decrease down the list (the default
 is the CQC-style `outstanding` 4, `good` 3, `requires_improvement` 2, `inadequate` 1).

@@ -21,60 +21,7 @@ from ratings.models import (
 from servicekit.pagination import PageParams, decode_token, encode_token, keyset_page
 from servicekit.problems import invalid
 
-# --- the commitments read model ----------------------------------------------------------------
-
-
-async def upsert_known_commitment(
-    session: AsyncSession,
-    *,
-    id: uuid.UUID,
-    reference: str,
-    title: str,
-    policy_area_id: uuid.UUID,
-    status: str,
-) -> None:
-    """Insert or overwrite a commitment of the read model (applying an event twice is harmless)."""
-    row = await session.get(KnownCommitment, id)
-    if row is None:
-        session.add(
-            KnownCommitment(
-                id=id,
-                reference=reference,
-                title=title,
-                policy_area_id=policy_area_id,
-                status=status,
-            )
-        )
-    else:
-        row.reference = reference
-        row.title = title
-        row.policy_area_id = policy_area_id
-        row.status = status
-    await session.flush()
-
-
-async def known_commitment_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these ids the read model knows."""
-    if not ids:
-        return set()
-    stmt = select(KnownCommitment.id).where(KnownCommitment.id.in_(set(ids)))
-    return set((await session.scalars(stmt)).all())
-
-
-# --- the evidence read model -------------------------------------------------------------------
-
-
-async def upsert_known_submission(
-    session: AsyncSession, *, id: uuid.UUID, status: str, commitment_ids: list[str]
-) -> None:
-    """Insert or overwrite a submission of the read model (applying an event twice is harmless)."""
-    row = await session.get(KnownSubmission, id)
-    if row is None:
-        session.add(KnownSubmission(id=id, status=status, commitment_ids=commitment_ids))
-    else:
-        row.status = status
-        row.commitment_ids = commitment_ids
-    await session.flush()
+# --- the evidence read model (written by read_models.py) -------------------------------------
 
 
 async def known_submissions(
@@ -148,6 +95,11 @@ async def scopes(
     for eid, cid in (await session.execute(stmt)).all():
         out[eid].append(cid)
     return out
+
+
+async def scope(session: AsyncSession, evaluation_id: uuid.UUID) -> list[uuid.UUID]:
+    """The commitment ids in one evaluation's scope, in evaluation order."""
+    return (await scopes(session, [evaluation_id]))[evaluation_id]
 
 
 async def in_scope(

@@ -13,10 +13,10 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway.clients import Backends
+from gateway.backends import Backends
 from gateway.config import SERVICES
-from gateway.openapi import OpenAPIConflictError, ServiceDocs, merge
-from gateway.routes.proxy import service_for
+from gateway.docs.openapi import OpenAPIConflictError, ServiceDocs, merge
+from gateway.proxy.forward import service_for
 from servicekit.problems import ProblemError
 
 router = APIRouter(tags=["docs"])

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import stamina
+from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
 
-from gateway.breaker import CircuitBreaker, CircuitOpenError
+from gateway.backends.breaker import CircuitBreaker, CircuitOpenError
+from servicekit.http import follow_pages
 from servicekit.problems import ProblemError
+
+M = TypeVar("M", bound=BaseModel)
+# The services cap page_size at 200.
+PAGE = 200
+Params = Sequence[tuple[str, str | int]]
 
 # Headers that describe one connection, not the message (RFC 9110 §7.6.1); never forwarded.
 HOP_BY_HOP = frozenset(
@@ -108,6 +116,11 @@ class ServiceUnavailableError(Exception):
         self.problem = problem
 
 
+def bad_gateway(detail: str) -> ProblemError:
+    """502: the service answered, but not with anything the gateway can use."""
+    return ProblemError(502, "Bad Gateway", detail, type_="/problems/bad-gateway")
+
+
 class ServiceClient:
     """A typed client of one backend service over a long-lived pooled `httpx.AsyncClient`."""
 
@@ -191,13 +204,60 @@ class ServiceClient:
         except ValueError as exc:
             raise ServiceUnavailableError(
                 self.name,
-                ProblemError(
-                    502,
-                    "Bad Gateway",
-                    f"The {self.name} service sent a body that is not JSON.",
-                    type_="/problems/bad-gateway",
+                bad_gateway(f"The {self.name} service sent a body that is not JSON."),
+            ) from exc
+
+    def validated(self, model: type[M], data: Any) -> M:
+        """`data` as `model`; a 502 `ServiceUnavailableError` if the service's answer does not
+        fit (a field the gateway relies on is missing or of the wrong type)."""
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise ServiceUnavailableError(
+                self.name,
+                bad_gateway(
+                    f"The {self.name} service sent an answer the gateway cannot read "
+                    f"({exc.error_count()} field(s) out of shape).",
                 ),
             ) from exc
+
+    async def get_model(
+        self,
+        path: str,
+        model: type[M],
+        *,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> M:
+        """GET a JSON document as `model` (errors as for `get_json`, and a 502 if it does not
+        fit the model)."""
+        return self.validated(model, await self.get_json(path, params=params, headers=headers))
+
+    async def get_all(
+        self,
+        path: str,
+        model: type[M],
+        params: Params = (),
+        *,
+        headers: dict[str, str] | None = None,
+        limit: int | None = None,
+    ) -> tuple[list[M], str | None]:
+        """Follow a list's pages until it ends or `limit` items are had; the items and the page
+        token where the list continues (None when it is all here)."""
+        had = 0
+
+        async def fetch(token: str | None) -> dict[str, Any]:
+            nonlocal had
+            size = PAGE if limit is None else min(PAGE, limit - had)
+            page_params = [*params, ("page_size", size)]
+            if token:
+                page_params.append(("page_token", token))
+            page: dict[str, Any] = await self.get_json(path, params=page_params, headers=headers)
+            had += len(page["items"])
+            return page
+
+        items, token = await follow_pages(fetch, limit=limit)
+        return [self.validated(model, item) for item in items], token
 
     async def openapi(self, timeout_s: float) -> dict[str, Any]:
         """The service's OpenAPI document."""
@@ -208,26 +268,3 @@ class ServiceClient:
 def chunks(values: list[str], size: int) -> list[list[str]]:
     """Split a list into runs of at most `size` (keeps query strings a sane length)."""
     return [values[i : i + size] for i in range(0, len(values), size)]
-
-
-async def collect(
-    client: ServiceClient,
-    path: str,
-    params: list[tuple[str, str | int]],
-    *,
-    headers: dict[str, str] | None = None,
-    limit: int = 1000,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Follow a list's pages until it ends or `limit` items are had; the items and the page
-    token where the list continues (None when it is all here)."""
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page_params = [*params, ("page_size", min(200, limit - len(items)))]
-        if token:
-            page_params.append(("page_token", token))
-        page = await client.get_json(path, params=page_params, headers=headers)
-        items.extend(page["items"])
-        token = page.get("next_page_token")
-        if not token or len(items) >= limit:
-            return items, token

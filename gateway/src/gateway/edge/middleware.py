@@ -45,8 +45,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway import repository
 from gateway.config import Settings
+from gateway.identity import repository
 from servicekit.auth import Principal, TokenVerifier
 from servicekit.problems import ProblemError
 

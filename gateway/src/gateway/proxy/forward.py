@@ -21,8 +21,8 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.clients import Backends, ServiceUnavailableError
-from gateway.clients.base import HOP_BY_HOP
+from gateway.backends import Backends, ServiceUnavailableError
+from gateway.backends.base import HOP_BY_HOP
 from gateway.config import Settings
 from servicekit.problems import ProblemError
 

@@ -1,4 +1,4 @@
-"""Operator commands on the gateway database: `python -m gateway.manage --help`."""
+"""Operator commands on the gateway database: `python -m gateway.identity.manage --help`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gateway import repository, service
 from gateway.config import ALEMBIC_INI, Settings
-from gateway.schemas import ClientCreate, ClientRead
+from gateway.identity import clients as service
+from gateway.identity import repository
+from gateway.identity.schemas import ClientCreate, ClientRead
 from servicekit.db import create_engine, make_sessionmaker
 from servicekit.pagination import PageParams
 
@@ -102,7 +103,7 @@ def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(
-        prog="python -m gateway.manage",
+        prog="python -m gateway.identity.manage",
         description="Manage the gateway's API clients and signing keys "
         "(database from GATEWAY_DATABASE_URL, else SQLite under SCRUTINY_DATA_DIR).",
     )

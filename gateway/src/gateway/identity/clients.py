@@ -20,9 +20,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import repository
+from gateway.identity import repository
+from gateway.identity.schemas import ClientCreate, ClientRead, ClientUpdate, SigningKeyRead
 from gateway.models import ApiClient, Event, SigningKey
-from gateway.schemas import ClientCreate, ClientRead, ClientUpdate, SigningKeyRead
 from servicekit.auth import AuthSettings
 from servicekit.crud import apply_values, emit
 from servicekit.ids import utcnow

@@ -6,15 +6,15 @@ import asyncio
 import csv
 import io
 import uuid
-from typing import Any
 
-from gateway.clients import Backends, ServiceError, ServiceUnavailableError
-from gateway.schemas import EvaluationReport, ReportCommitment, ReportPolicyArea
+from gateway.backends import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends.models import Commitment, Evaluation, PolicyArea, RatingsSummary
+from gateway.compose.schemas import EvaluationReport, ReportCommitment, ReportPolicyArea
 
 NO_AREA = "(no policy area)"
 
 
-def _raise_first(*results: Any) -> None:
+def _raise_first(*results: object) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
@@ -29,21 +29,22 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
     )
     # Nothing to report without ratings: its 404 (or other answer) and outages go to the caller.
     _raise_first(*got)
-    evaluation: dict[str, Any] = got[0]  # type: ignore[assignment]
-    summary: dict[str, Any] = got[1]  # type: ignore[assignment]
+    evaluation, summary = got
+    assert isinstance(evaluation, Evaluation)
+    assert isinstance(summary, RatingsSummary)
 
-    rated = {str(c["commitment_id"]): c for c in summary.get("commitments", [])}
-    order = [str(i) for i in evaluation.get("commitment_ids") or rated]
+    rated = {str(c.commitment_id): c for c in summary.commitments}
+    order = [str(i) for i in evaluation.commitment_ids or rated]
     area_ids = list(
-        dict.fromkeys(str(c["policy_area_id"]) for c in rated.values() if c.get("policy_area_id"))
+        dict.fromkeys(str(c.policy_area_id) for c in rated.values() if c.policy_area_id)
     )
     joined = await asyncio.gather(
         backends.commitments.commitments_by_id(order, headers=headers),
         backends.commitments.policy_areas_by_id(area_ids, headers=headers),
         return_exceptions=True,
     )
-    commitments: dict[str, dict[str, Any]] = {}
-    areas: dict[str, dict[str, Any]] = {}
+    commitments: dict[str, Commitment] = {}
+    areas: dict[str, PolicyArea] = {}
     missing: list[str] = []
     for result in joined:
         if isinstance(result, ServiceUnavailableError | ServiceError):
@@ -52,31 +53,32 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
         elif isinstance(result, BaseException):
             raise result
     if not missing:
-        commitments, areas = joined  # type: ignore[assignment]
+        found_commitments, found_areas = joined
+        assert isinstance(found_commitments, dict)
+        assert isinstance(found_areas, dict)
+        commitments, areas = found_commitments, found_areas
 
-    area_overall = {
-        str(a["policy_area_id"]): a.get("overall") for a in summary.get("policy_areas", [])
-    }
+    area_overall = {str(a.policy_area_id): a.overall for a in summary.policy_areas}
     grouped: dict[str | None, ReportPolicyArea] = {}
     for cid in order:
-        entry = rated.get(cid, {})
+        entry = rated.get(cid)
         known = commitments.get(cid)
-        area_id = entry.get("policy_area_id") or (known or {}).get("policy_area_id")
-        area_id = str(area_id) if area_id else None
-        rating = entry.get("rating") or {}
+        area = (entry and entry.policy_area_id) or (known and known.policy_area_id)
+        area_id = str(area) if area else None
+        rating = entry.rating if entry else None
         item = ReportCommitment(
             id=uuid.UUID(cid),
-            reference=known["reference"] if known else cid,
-            title=known["title"] if known else cid,
-            levels=rating.get("levels") or {},
-            overall=rating.get("overall"),
+            reference=known.reference if known else cid,
+            title=known.title if known else cid,
+            levels=rating.levels if rating else {},
+            overall=rating.overall if rating else None,
         )
         if area_id not in grouped:
-            area = areas.get(area_id) if area_id else None
+            named = areas.get(area_id) if area_id else None
             grouped[area_id] = ReportPolicyArea(
                 id=uuid.UUID(area_id) if area_id else None,
-                slug=area["slug"] if area else None,
-                name=area["name"] if area else (area_id or NO_AREA),
+                slug=named.slug if named else None,
+                name=named.name if named else (area_id or NO_AREA),
                 overall=area_overall.get(area_id) if area_id else None,
                 commitments=[],
             )
@@ -84,16 +86,16 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
     return EvaluationReport(
         evaluation=evaluation,
         policy_areas=list(grouped.values()),
-        overall=summary.get("overall"),
+        overall=summary.overall,
         missing=missing,
     )
 
 
 def to_csv(report: EvaluationReport) -> str:
     """One row per commitment in the evaluation's order; levels as codes."""
-    dimensions = [str(d["code"]) for d in report.evaluation.get("dimensions", [])]
+    dimensions = [d.code for d in report.evaluation.dimensions]
     rows = {str(c.id): (a.name, c) for a in report.policy_areas for c in a.commitments}
-    order = [str(i) for i in report.evaluation.get("commitment_ids") or rows if str(i) in rows]
+    order = [str(i) for i in report.evaluation.commitment_ids or rows if str(i) in rows]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -107,7 +109,7 @@ def to_csv(report: EvaluationReport) -> str:
                 c.reference,
                 c.title,
                 *(c.levels.get(d, "") for d in dimensions),
-                (c.overall or {}).get("level", ""),
+                c.overall.level if c.overall else "",
             ]
         )
     return out.getvalue()

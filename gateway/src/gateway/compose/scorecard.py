@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable
-from typing import Any, TypeVar
-from urllib.parse import urlencode
+from typing import TypeVar
 
-from gateway.clients import Backends, ServiceError, ServiceUnavailableError
-from gateway.schemas import Scorecard, ScorecardPart, ScorecardRating, ScorecardTarget
+from gateway.backends import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends.models import Commitment, RatingHistoryEntry, Reading, Submission, Target
+from gateway.compose.schemas import Scorecard, ScorecardPart, ScorecardTarget
 
-log = logging.getLogger("gateway.scorecard")
+log = logging.getLogger("gateway.compose.scorecard")
 
 T = TypeVar("T")
 EVIDENCE_SHOWN = 100
@@ -40,14 +40,11 @@ async def _part(name: ScorecardPart, work: Awaitable[T], timeout_s: float) -> T:
 
 async def _no_history_on_404(
     backends: Backends, commitment_id: str, headers: dict[str, str]
-) -> list[dict[str, Any]]:
+) -> list[RatingHistoryEntry]:
     """The ratings service answers 404 for a commitment it has never rated (or not yet heard
     of): that is an empty history, not a missing part."""
     try:
-        history: list[dict[str, Any]] = await backends.ratings.commitment_history(
-            commitment_id, headers=headers
-        )
-        return history
+        return await backends.ratings.commitment_history(commitment_id, headers=headers)
     except ServiceError as exc:
         if exc.status_code == 404:
             return []
@@ -61,9 +58,9 @@ async def compose(
     any other failure leaves its part empty and named in `missing`."""
     missing: list[ScorecardPart] = []
 
-    async def commitment_and_targets() -> tuple[dict[str, Any] | None, list[ScorecardTarget]]:
+    async def commitment_and_targets() -> tuple[Commitment | None, list[ScorecardTarget]]:
         try:
-            detail: dict[str, Any] = await _part(
+            detail = await _part(
                 "commitment",
                 backends.commitments.commitment(commitment_id, headers=headers),
                 timeout_s,
@@ -71,13 +68,13 @@ async def compose(
         except _MissingError:
             missing.extend(["commitment", "targets"])
             return None, []
-        targets: list[dict[str, Any]] = detail.pop("targets", None) or []
+        targets = detail.targets
 
-        async def readings(target: dict[str, Any]) -> list[dict[str, Any]] | None:
+        async def readings(target: Target) -> list[Reading] | None:
             try:
                 return await _part(
                     "readings",
-                    backends.commitments.readings(str(target["id"]), headers=headers),
+                    backends.commitments.readings(str(target.id), headers=headers),
                     timeout_s,
                 )
             except _MissingError:
@@ -86,11 +83,11 @@ async def compose(
         found = await asyncio.gather(*(readings(t) for t in targets))
         if any(r is None for r in found):
             missing.append("readings")
-        return detail, [
+        return detail.commitment, [
             ScorecardTarget(target=t, readings=r) for t, r in zip(targets, found, strict=True)
         ]
 
-    async def ratings() -> list[ScorecardRating]:
+    async def ratings() -> list[RatingHistoryEntry]:
         try:
             history = await _part(
                 "ratings",
@@ -100,9 +97,9 @@ async def compose(
         except _MissingError:
             missing.append("ratings")
             return []
-        return [ScorecardRating.model_validate(h) for h in history]
+        return history
 
-    async def evidence() -> tuple[list[dict[str, Any]], str | None]:
+    async def evidence() -> tuple[list[Submission], str | None]:
         try:
             return await _part(
                 "evidence",
@@ -118,12 +115,7 @@ async def compose(
     (commitment, targets), rated, (submissions, more) = await asyncio.gather(
         commitment_and_targets(), ratings(), evidence()
     )
-    next_url = None
-    if more:
-        query = urlencode(
-            {"commitment_id": commitment_id, "status": "published", "page_token": more}
-        )
-        next_url = f"/v1/submissions?{query}"
+    next_url = backends.evidence.published_about_url(commitment_id, more) if more else None
     order: list[ScorecardPart] = ["commitment", "targets", "readings", "ratings", "evidence"]
     return Scorecard(
         commitment_id=commitment_id,

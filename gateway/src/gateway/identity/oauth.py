@@ -12,12 +12,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gateway import repository, service
 from gateway.config import Settings
 from gateway.dependencies import Admin, ReadSession, Session, SettingsDep
-from gateway.edge import client_directory
-from gateway.models import ApiClient, SigningKey
-from gateway.schemas import (
+from gateway.edge.middleware import client_directory
+from gateway.identity import clients as service
+from gateway.identity import repository
+from gateway.identity.schemas import (
     ClientCreate,
     ClientCreated,
     ClientRead,
@@ -29,6 +29,7 @@ from gateway.schemas import (
     SigningKeyRead,
     TokenResponse,
 )
+from gateway.models import ApiClient, SigningKey
 from servicekit.auth import AuthSettings
 from servicekit.crud import get_or_404
 from servicekit.etag import require_if_match, set_etag
@@ -107,6 +108,47 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     return unquote_plus(client_id), unquote_plus(secret)
 
 
+async def _token_form(request: Request) -> dict[str, str] | Response:
+    """The token request's form parameters, or the OAuth error that answers a bad form."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != FORM:
+        return oauth_error("invalid_request", f"Send the parameters as {FORM}.")
+    try:
+        pairs = parse_qsl(
+            (await request.body()).decode("utf-8"), keep_blank_values=True, max_num_fields=20
+        )
+    except (UnicodeDecodeError, ValueError):
+        return oauth_error("invalid_request", "The form body cannot be parsed.")
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            return oauth_error("invalid_request", f"Parameter {name!r} is repeated.")
+        params[name] = value
+    grant_type = params.get("grant_type")
+    if not grant_type:
+        return oauth_error("invalid_request", "grant_type is required.")
+    if grant_type != "client_credentials":
+        return oauth_error(
+            "unsupported_grant_type", "Only the client_credentials grant is supported."
+        )
+    return params
+
+
+def _client_credentials(header: str | None, params: dict[str, str]) -> tuple[str, str] | Response:
+    """(client_id, secret) from HTTP Basic or the form — exactly one of them (RFC 6749 §2.3.1)."""
+    if header:
+        creds = _basic_credentials(header)
+        if creds is None:
+            return _bad_client()
+        if "client_secret" in params or params.get("client_id", creds[0]) != creds[0]:
+            return oauth_error("invalid_request", "Use one client authentication method, not two.")
+        return creds
+    client_id, secret = params.get("client_id", ""), params.get("client_secret", "")
+    if not client_id or not secret:
+        return _bad_client()
+    return client_id, secret
+
+
 @oauth_router.post(
     "/oauth/token",
     operation_id="create_token",
@@ -123,41 +165,13 @@ async def create_token(request: Request, settings: SettingsDep) -> Response:
     """OAuth 2.0 client credentials grant (RFC 6749 §4.4). Authenticate with HTTP Basic or with
     `client_id` and `client_secret` in the form; `scope` narrows the token to a subset of the
     client's scopes. The token is an RFC 9068 JWT signed ES256; verify it with the JWKS."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != FORM:
-        return oauth_error("invalid_request", f"Send the parameters as {FORM}.")
-    try:
-        pairs = parse_qsl(
-            (await request.body()).decode("utf-8"), keep_blank_values=True, max_num_fields=20
-        )
-    except (UnicodeDecodeError, ValueError):
-        return oauth_error("invalid_request", "The form body cannot be parsed.")
-    params: dict[str, str] = {}
-    for name, value in pairs:
-        if name in params:
-            return oauth_error("invalid_request", f"Parameter {name!r} is repeated.")
-        params[name] = value
-
-    grant_type = params.get("grant_type")
-    if not grant_type:
-        return oauth_error("invalid_request", "grant_type is required.")
-    if grant_type != "client_credentials":
-        return oauth_error(
-            "unsupported_grant_type", "Only the client_credentials grant is supported."
-        )
-
-    header = request.headers.get("authorization")
-    if header:
-        creds = _basic_credentials(header)
-        if creds is None:
-            return _bad_client()
-        if "client_secret" in params or params.get("client_id", creds[0]) != creds[0]:
-            return oauth_error("invalid_request", "Use one client authentication method, not two.")
-        client_id, secret = creds
-    else:
-        client_id, secret = params.get("client_id", ""), params.get("client_secret", "")
-        if not client_id or not secret:
-            return _bad_client()
+    params = await _token_form(request)
+    if isinstance(params, Response):
+        return params
+    creds = _client_credentials(request.headers.get("authorization"), params)
+    if isinstance(creds, Response):
+        return creds
+    client_id, secret = creds
 
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     # Short read transaction; the deliberate cost of Argon2 is paid outside it, in a thread.

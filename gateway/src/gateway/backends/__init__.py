@@ -9,17 +9,17 @@ from typing import TypeVar
 
 import httpx
 
-from gateway.breaker import CircuitBreaker
-from gateway.clients.base import (
+from gateway.backends.base import (
     RetryPolicy,
     ServiceClient,
     ServiceError,
     ServiceUnavailableError,
 )
-from gateway.clients.commitments import CommitmentsClient
-from gateway.clients.evidence import EvidenceClient
-from gateway.clients.ratings import RatingsClient
-from gateway.clients.transport import BackendTransport
+from gateway.backends.breaker import CircuitBreaker
+from gateway.backends.commitments import CommitmentsClient
+from gateway.backends.evidence import EvidenceClient
+from gateway.backends.ratings import RatingsClient
+from gateway.backends.transport import BackendTransport
 from gateway.config import Settings
 from servicekit.http import make_client
 

@@ -9,10 +9,10 @@ from collections import OrderedDict
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from gateway import report, scorecard
-from gateway.clients import ServiceError, ServiceUnavailableError
+from gateway.backends import ServiceError, ServiceUnavailableError
+from gateway.compose import report, scorecard
+from gateway.compose.schemas import EvaluationReport, Scorecard
 from gateway.dependencies import BackendsDep, SettingsDep
-from gateway.schemas import EvaluationReport, Scorecard
 from servicekit.auth import OptionalPrincipal
 from servicekit.etag import content_etag, not_modified
 from servicekit.jsonutil import dumps
@@ -41,9 +41,7 @@ router = APIRouter(prefix="/v1", tags=["reports"])
         **problem_responses(404, 406, 422, 502, 503, 504),
     },
 )
-async def get_evaluation_report(
-    id: uuid.UUID, request: Request, backends: BackendsDep, settings: SettingsDep
-) -> Response:
+async def get_evaluation_report(id: uuid.UUID, request: Request, backends: BackendsDep) -> Response:
     """An evaluation with each commitment's ratings grouped by policy area, the area and overall
     ratings, in evaluation order. If the commitments service is down the report still answers,
     with ids in place of titles and `missing: ["commitments"]`.
@@ -102,7 +100,7 @@ async def get_evaluation_report(
 
 
 def _published(composed: EvaluationReport) -> bool:
-    return composed.evaluation.get("status") == "published"
+    return composed.evaluation.status == "published"
 
 
 class ReportCache:

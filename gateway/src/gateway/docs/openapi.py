@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.clients import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends import Backends, ServiceError, ServiceUnavailableError
 from servicekit.auth import SCOPES
 
 # Each service's own feed, probes and metrics are internal; the gateway documents its own.

@@ -1,0 +1,86 @@
+"""Client of the commitments service."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from urllib.parse import quote
+
+from gateway.backends.base import PAGE, M, ServiceClient, chunks
+from gateway.backends.models import (
+    Commitment,
+    CommitmentDetail,
+    ListPage,
+    PolicyArea,
+    Reading,
+    Revision,
+)
+
+# `id` filters take a few hundred values at most; one page of ids per call.
+IDS_PER_CALL = PAGE
+
+
+def _id(ident: str) -> str:
+    return quote(ident, safe="")
+
+
+class CommitmentsClient(ServiceClient):
+    """Reads from the commitments service."""
+
+    name = "commitments"
+
+    async def _by_id(
+        self, path: str, model: type[M], ids: list[str], headers: dict[str, str] | None
+    ) -> list[M]:
+        async def one_chunk(chunk: list[str]) -> list[M]:
+            found, _ = await self.get_all(path, model, [("id", i) for i in chunk], headers=headers)
+            return found
+
+        pages = await asyncio.gather(*(one_chunk(c) for c in chunks(ids, IDS_PER_CALL)))
+        return [item for page in pages for item in page]
+
+    async def commitments_by_id(
+        self, ids: list[str], *, headers: dict[str, str] | None = None
+    ) -> dict[str, Commitment]:
+        """Commitments keyed by id (ids the service does not know are simply absent)."""
+        found = await self._by_id("/v1/commitments", Commitment, ids, headers)
+        return {str(c.id): c for c in found}
+
+    async def policy_areas_by_id(
+        self, ids: list[str], *, headers: dict[str, str] | None = None
+    ) -> dict[str, PolicyArea]:
+        """Policy areas keyed by id."""
+        found = await self._by_id("/v1/policy-areas", PolicyArea, ids, headers)
+        return {str(a.id): a for a in found}
+
+    async def commitment(
+        self, ident: str, *, as_of: date | None = None, headers: dict[str, str] | None = None
+    ) -> CommitmentDetail:
+        """`GET /v1/commitments/{id}`: the commitment, and its targets with their progress (as
+        they stood on `as_of`, if given)."""
+        params = {"as_of": as_of.isoformat()} if as_of else None
+        data = await self.get_json(f"/v1/commitments/{_id(ident)}", params=params, headers=headers)
+        if not isinstance(data, dict):
+            return self.validated(CommitmentDetail, data)  # not an object: the 502
+        targets = data.pop("targets", None) or []
+        return self.validated(CommitmentDetail, {"commitment": data, "targets": targets})
+
+    async def readings(
+        self, target_id: str, *, headers: dict[str, str] | None = None, limit: int = 1000
+    ) -> list[Reading]:
+        """A target's progress readings, oldest first (at most `limit`)."""
+        items, _ = await self.get_all(
+            f"/v1/targets/{_id(target_id)}/readings", Reading, headers=headers, limit=limit
+        )
+        return items
+
+    async def revisions(
+        self, ident: str, *, headers: dict[str, str] | None = None
+    ) -> ListPage[Revision]:
+        """The first page (the service's largest) of a commitment's revision history."""
+        return await self.get_model(
+            f"/v1/commitments/{_id(ident)}/revisions",
+            ListPage[Revision],
+            params={"page_size": PAGE},
+            headers=headers,
+        )

@@ -1,0 +1,67 @@
+"""Client of the ratings service."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from gateway.backends.base import ServiceClient
+from gateway.backends.models import (
+    Evaluation,
+    ListPage,
+    PanelResponse,
+    RatingHistoryEntry,
+    RatingsSummary,
+)
+
+
+def _id(ident: str) -> str:
+    return quote(ident, safe="")
+
+
+class RatingsClient(ServiceClient):
+    """Reads from the ratings service."""
+
+    name = "ratings"
+
+    async def evaluations(
+        self, *, page_size: int, headers: dict[str, str] | None = None
+    ) -> ListPage[Evaluation]:
+        """The first `page_size` evaluations the caller may see."""
+        return await self.get_model(
+            "/v1/evaluations",
+            ListPage[Evaluation],
+            params={"page_size": page_size},
+            headers=headers,
+        )
+
+    async def evaluation(self, ident: str, *, headers: dict[str, str] | None = None) -> Evaluation:
+        """`GET /v1/evaluations/{id}`."""
+        return await self.get_model(f"/v1/evaluations/{_id(ident)}", Evaluation, headers=headers)
+
+    async def summary(self, ident: str, *, headers: dict[str, str] | None = None) -> RatingsSummary:
+        """`GET /v1/evaluations/{id}/summary`: ratings with overalls by commitment and area."""
+        return await self.get_model(
+            f"/v1/evaluations/{_id(ident)}/summary", RatingsSummary, headers=headers
+        )
+
+    async def responses(
+        self, ident: str, *, headers: dict[str, str] | None = None
+    ) -> ListPage[PanelResponse]:
+        """The first page of the responses to an evaluation and to its ratings."""
+        return await self.get_model(
+            f"/v1/evaluations/{_id(ident)}/responses", ListPage[PanelResponse], headers=headers
+        )
+
+    async def commitment_history(
+        self, commitment_id: str, *, headers: dict[str, str] | None = None
+    ) -> list[RatingHistoryEntry]:
+        """`GET /v1/commitments/{id}/ratings`: the commitment's rating in each evaluation, oldest
+        first, with the change since the one before (published evaluations only, unless the
+        caller's token may see drafts)."""
+        items, _ = await self.get_all(
+            f"/v1/commitments/{_id(commitment_id)}/ratings",
+            RatingHistoryEntry,
+            headers=headers,
+            limit=1000,
+        )
+        return items

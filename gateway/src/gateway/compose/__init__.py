@@ -1,0 +1,1 @@
+"""Reads composed from several services: the evaluation report, the scorecard, the pages' reads."""

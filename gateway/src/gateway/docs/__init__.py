@@ -1,0 +1,1 @@
+"""The merged OpenAPI document and the interactive docs."""

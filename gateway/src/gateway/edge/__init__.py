@@ -1,0 +1,1 @@
+"""The gateway's edge: per-client rate limits, quotas and the client directory."""

@@ -1,0 +1,1 @@
+"""Forwarding of `/v1/...` requests to the service that owns the path."""

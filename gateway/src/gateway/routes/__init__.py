@@ -1,1 +1,0 @@
-"""The gateway's routes: its own (identity, reports, docs) and the proxy to the services."""

@@ -1,0 +1,15 @@
+"""HTTP routes of the ratings service, a router per kind of work (their order is the OpenAPI's)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ratings.routers import evaluations, history, ratings, responses, workflow
+
+ROUTERS: list[APIRouter] = [
+    evaluations.router,
+    workflow.router,
+    ratings.router,
+    history.router,
+    responses.router,
+]

@@ -1,0 +1,110 @@
+"""Routes that create, list, read and change evaluations (their transitions: workflow.py)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Query, Request, Response, status
+
+from ratings import evaluations, repository
+from ratings.dependencies import Reader, Writer
+from ratings.routers.common import PATCH_ERRORS
+from ratings.schemas import EvaluationCreate, EvaluationRead, EvaluationStatus, EvaluationUpdate
+from ratings.visibility import can_see_drafts, visible_evaluation
+from servicekit.dependencies import ReadSession, Session
+from servicekit.etag import location_of, require_if_match, set_created, set_etag
+from servicekit.mediatypes import MERGE_PATCH_BODY
+from servicekit.pagination import Page, PageQuery
+from servicekit.problems import problem_responses
+from servicekit.routing import json_router
+
+router = json_router(prefix="/v1")
+
+
+@router.post(
+    "/evaluations",
+    operation_id="create_evaluation",
+    summary="Create an evaluation",
+    tags=["evaluations"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+)
+async def create_evaluation(
+    _writer: Writer, body: EvaluationCreate, session: Session, request: Request, response: Response
+) -> EvaluationRead:
+    """Start a draft evaluation (or a re-evaluation of a published one) of known commitments."""
+    read = await evaluations.create_evaluation(session, body)
+    set_created(response, location_of(request, "get_evaluation", id=read.id), read.id)
+    return read
+
+
+@router.get(
+    "/evaluations",
+    operation_id="list_evaluations",
+    summary="List evaluations",
+    tags=["evaluations"],
+    responses=problem_responses(401, 422),
+)
+async def list_evaluations(
+    session: ReadSession,
+    page: PageQuery,
+    principal: Reader,
+    status: Annotated[list[EvaluationStatus], Query()] = [],  # noqa: B006
+    commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
+) -> Page[EvaluationRead]:
+    """Evaluations, oldest first; filter by `status` or by a `commitment_id` in scope.
+
+    Anonymous readers see published (and withdrawn after publication) evaluations only.
+    """
+    rows, token = await repository.list_evaluations(
+        session,
+        page,
+        status=status,
+        commitment_id=commitment_id,
+        published_only=not can_see_drafts(principal),
+    )
+    scopes = await repository.scopes(session, [r.id for r in rows])
+    return Page(
+        items=[evaluations.evaluation_read(r, scopes[r.id]) for r in rows], next_page_token=token
+    )
+
+
+@router.get(
+    "/evaluations/{id}",
+    operation_id="get_evaluation",
+    summary="Get an evaluation",
+    tags=["evaluations"],
+    responses=problem_responses(401, 404),
+)
+async def get_evaluation(
+    id: uuid.UUID, session: ReadSession, principal: Reader, response: Response
+) -> EvaluationRead:
+    """One evaluation, with its scale, dimensions, rule, scope and publication record."""
+    row = await visible_evaluation(session, id, principal)
+    set_etag(response, row.id, row.version)
+    return await evaluations.read_evaluation(session, row)
+
+
+@router.patch(
+    "/evaluations/{id}",
+    operation_id="update_evaluation",
+    summary="Update an evaluation",
+    tags=["evaluations"],
+    responses=PATCH_ERRORS,
+    openapi_extra=MERGE_PATCH_BODY,
+)
+async def update_evaluation(
+    _writer: Writer,
+    id: uuid.UUID,
+    body: EvaluationUpdate,
+    session: Session,
+    request: Request,
+    response: Response,
+) -> EvaluationRead:
+    """Change a draft evaluation's title, body, chair, members or date (merge patch, If-Match)."""
+    row = await evaluations.locked_evaluation(session, id, exclusive=True)
+    require_if_match(request, row.id, row.version)
+    read = await evaluations.update_evaluation(session, row, body)
+    set_etag(response, row.id, row.version)
+    return read

@@ -1,0 +1,93 @@
+"""Routes that record and read responses to a published evaluation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Query, Request, Response, status
+
+from ratings import repository, responses
+from ratings.dependencies import Reader, Respondent
+from ratings.models import Evaluation
+from ratings.schemas import EvaluationResponseCreate, EvaluationResponseRead, ResponsePosition
+from ratings.visibility import visible_evaluation
+from servicekit.dependencies import ReadSession, Session
+from servicekit.etag import location_of, set_created, set_etag
+from servicekit.pagination import Page, PageQuery
+from servicekit.problems import not_found, problem_responses
+from servicekit.routing import json_router
+
+router = json_router(prefix="/v1")
+
+
+@router.post(
+    "/evaluations/{id}/responses",
+    operation_id="create_response",
+    summary="Record a response",
+    tags=["responses"],
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+)
+async def create_response(
+    respondent: Respondent,
+    id: uuid.UUID,
+    body: EvaluationResponseCreate,
+    session: Session,
+    request: Request,
+    response: Response,
+) -> EvaluationResponseRead:
+    """Record a response (accepts, partially accepts, disputes) to a published evaluation, or
+    to one of its ratings with `commitment_id`; 409 if the evaluation is not published."""
+    evaluation = await session.get(Evaluation, id)
+    if evaluation is None:
+        raise not_found("evaluation", id)
+    read = await responses.create_response(session, evaluation, body, respondent)
+    location = location_of(request, "get_response", id=id, response_id=read.id)
+    set_created(response, location, read.id)
+    return read
+
+
+@router.get(
+    "/evaluations/{id}/responses",
+    operation_id="list_responses",
+    summary="List responses to an evaluation",
+    tags=["responses"],
+    responses=problem_responses(401, 404, 422),
+)
+async def list_responses(
+    id: uuid.UUID,
+    session: ReadSession,
+    page: PageQuery,
+    principal: Reader,
+    commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
+    position: Annotated[list[ResponsePosition], Query()] = [],  # noqa: B006
+) -> Page[EvaluationResponseRead]:
+    """Responses to an evaluation, oldest first; filter by `commitment_id` or `position`."""
+    await visible_evaluation(session, id, principal)
+    rows, token = await repository.list_responses(
+        session, id, page, commitment_id=commitment_id, position=position
+    )
+    return Page(items=[responses.response_read(r) for r in rows], next_page_token=token)
+
+
+@router.get(
+    "/evaluations/{id}/responses/{response_id}",
+    operation_id="get_response",
+    summary="Get a response",
+    tags=["responses"],
+    responses=problem_responses(401, 404),
+)
+async def get_response(
+    id: uuid.UUID,
+    response_id: uuid.UUID,
+    session: ReadSession,
+    principal: Reader,
+    response: Response,
+) -> EvaluationResponseRead:
+    """One response to an evaluation."""
+    await visible_evaluation(session, id, principal)
+    row = await responses.get_response(session, id, response_id)
+    # Responses are never changed, so every one is at its first version.
+    set_etag(response, row.id, 1)
+    return responses.response_read(row)
