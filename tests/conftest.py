@@ -33,7 +33,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("data")
 
 
-def _db_fixture(service: str):  # type: ignore[no-untyped-def]
+def _db_fixture(service: str):
     @pytest.fixture(scope="session")
     def url(data_dir: Path) -> str:
         # Sync on purpose: database creation and migration run outside the event loop.

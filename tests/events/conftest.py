@@ -214,7 +214,7 @@ def make_auth(stack: Stack) -> MakeAuth:
         async with stack.gateway_app.state.sessionmaker() as session, session.begin():
             read, secret = await service.create_client(
                 session,
-                ClientCreate(name="events test", organisation=org, scopes=list(scopes)),  # type: ignore[arg-type]
+                ClientCreate(name="events test", organisation=org, scopes=list(scopes)),
             )
         r = await stack.gateway.post(
             "/oauth/token",

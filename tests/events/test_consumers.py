@@ -83,7 +83,7 @@ async def _write(maker: async_sessionmaker[AsyncSession], n: int) -> None:
             record_event(session, SourceEvent, "thing.created", "thing", uuid.uuid4(), {})
 
 
-def _handler(replica: str):  # type: ignore[no-untyped-def]
+def _handler(replica: str):
     async def apply(session: AsyncSession, event: dict[str, Any]) -> None:
         session.add(Applied(event_id=str(event["id"]), replica=replica))
         # Widen the window in which two replicas could both apply a batch.

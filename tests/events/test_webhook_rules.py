@@ -140,7 +140,7 @@ async def test_delivery_rechecks_dns_and_connects_to_the_checked_address(events_
         events_gateway_db, webhooks_allow_private=False, webhooks_allow_http=False
     )
     worker = WebhookWorker(
-        None,  # type: ignore[arg-type] - attempts need no database
+        None,  # type: ignore[arg-type]  # attempts need no database
         settings,
         transport=httpx.MockTransport(handler),
         resolver=rebinding,
@@ -179,7 +179,7 @@ async def test_stopping_does_not_wait_out_a_hanging_receiver(events_gateway_db):
         webhooks_timeout_s=30.0,
     )
     worker = WebhookWorker(
-        None,  # type: ignore[arg-type] - a stopped attempt records nothing
+        None,  # type: ignore[arg-type]  # a stopped attempt records nothing
         settings,
         transport=httpx.MockTransport(hang),
         resolver=RESOLVE,

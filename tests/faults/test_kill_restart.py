@@ -327,7 +327,7 @@ async def test_sigkill_each_process_in_turn_loses_nothing(  # noqa: C901
 
             async def submit(i: int) -> None:
                 key = f"fault-{i}-{uuid.uuid4().hex}"
-                body = {
+                body: dict[str, Any] = {
                     "commitment_ids": [commitment_ids[i % COMMITMENTS]],
                     "kind": "written",
                     "title": f"Fault submission {i}",
@@ -469,24 +469,24 @@ async def test_sigkill_each_process_in_turn_loses_nothing(  # noqa: C901
 
             # --- every event reached every consumer, once -----------------------------------
             known = await _rows(dbs["ratings"], "SELECT id FROM known_submissions")
-            assert {str(r["id"]) for r in known} >= set(acknowledged)
+            assert {str(row["id"]) for row in known} >= set(acknowledged)
             for name in ("evidence", "ratings"):
                 rows = await _rows(dbs[name], "SELECT id FROM known_commitments")
-                assert {str(r["id"]) for r in rows} >= set(commitment_ids), name
-            for source in ("commitments", "evidence", "ratings"):
+                assert {str(row["id"]) for row in rows} >= set(commitment_ids), name
+            for part in ("commitments", "evidence", "ratings"):
                 imported = await _rows(
                     dbs["gateway"],
                     f"SELECT source_event_id, source_position FROM events "
-                    f"WHERE source = '{source}' ORDER BY position",
+                    f"WHERE source = '{part}' ORDER BY position",
                 )
-                originals = await _rows(dbs[source], "SELECT id FROM events")
-                assert len(imported) == len(originals), f"{source}: log has duplicates or gaps"
+                originals = await _rows(dbs[part], "SELECT id FROM events")
+                assert len(imported) == len(originals), f"{part}: log has duplicates or gaps"
                 assert {str(r["source_event_id"]) for r in imported} == {
                     str(r["id"]) for r in originals
                 }
                 assert [r["source_position"] for r in imported] == list(
                     range(1, len(originals) + 1)
-                ), f"{source}: log out of source order"
+                ), f"{part}: log out of source order"
 
             # --- every webhook verified, each event exactly once after de-duplication -------
             hook = Webhook(secret)

@@ -7,6 +7,7 @@ import asyncio
 import json
 import socket
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -124,7 +125,10 @@ def _redis_up() -> bool:
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 async def test_replicas_share_counts_in_redis(stack, gateway_db, gateway, admin):
     _, auth = await new_client(gateway, admin, "commitments:write")
-    shared = {"rate_limit_storage": "redis://127.0.0.1:6379/0", "rate_limit_per_minute": 4}
+    shared: dict[str, Any] = {
+        "rate_limit_storage": "redis://127.0.0.1:6379/0",
+        "rate_limit_per_minute": 4,
+    }
     async with (
         replica(stack, gateway_db, **shared) as one,
         replica(stack, gateway_db, **shared) as two,
@@ -197,7 +201,7 @@ async def test_disabled_clients_tokens_stop_at_the_gateway(stack, gateway_db, ga
 
 
 async def test_body_caps_json_and_attachments(stack, gateway_db, writer):
-    caps = {"proxy_max_body_bytes": 10_000, "attachment_max_body_bytes": 100_000}
+    caps: dict[str, Any] = {"proxy_max_body_bytes": 10_000, "attachment_max_body_bytes": 100_000}
     async with replica(stack, gateway_db, **caps) as app, client_of(app) as c:
         before = len(stack.commitments.requests)
         big = {"reference": ref(), "title": "x" * 20_000, "publisher": "D", "kind": "plan"}

@@ -27,7 +27,7 @@ from ratings.main import create_app as create_ratings_app
 from servicekit.auth import AuthSettings, TokenVerifier
 
 # Consumers poll quickly in tests, idle or not, so that events arrive within a test's patience.
-FAST_CONSUMERS = {"consumer_interval_s": 0.02, "consumer_idle_interval_s": 0.02}
+FAST_CONSUMERS: dict[str, Any] = {"consumer_interval_s": 0.02, "consumer_idle_interval_s": 0.02}
 
 
 @dataclass
