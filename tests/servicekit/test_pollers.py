@@ -117,11 +117,26 @@ async def test_idle_sequencer_opens_no_write_transaction(events_db: AsyncEngine)
         if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
             writes += 1
 
+    passes = 0
+
+    def counted() -> Any:
+        nonlocal passes
+        passes += 1
+        return maker()
+
+    # Counting the passes (each opens one session) makes "idle" definite: ten passes found
+    # nothing to do, rather than however many fit in a sleep.
+    counting: Any = counted
     event.listen(events_db.sync_engine, "begin", begin)
     async with loop_task(
-        "sequencer", lambda stop: run_sequencer(maker, PollEvent, 0.01, stop=stop)
+        "sequencer", lambda stop: run_sequencer(counting, PollEvent, 0.01, stop=stop)
     ):
-        await asyncio.sleep(0.5)
+        for _ in range(500):
+            if passes >= 10:
+                break
+            await asyncio.sleep(0.01)
+        else:
+            raise AssertionError("the sequencer did not make ten passes")
         assert writes == 0, "an idle pass opened a write transaction"
         rid = uuid.uuid4()
         async with maker() as session, session.begin():
