@@ -223,3 +223,22 @@ async def test_proxied_requests_are_counted_by_route_and_own_routes_still_win(ga
         metrics
     )
     assert 'route="/v1/commitments/{id}/scorecard"' in metrics
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/sources", "/v1/event-types"])
+async def test_an_invalid_token_is_401_on_public_reads_through_the_gateway(gateway, path):
+    r = await gateway.get(path, headers={"Authorization": "Bearer garbage"})
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/v1/events", "/v1/sources"])
+async def test_an_unknown_query_parameter_is_400_own_route_or_proxied(gateway, path):
+    r = await gateway.get(path, params={"pagesize": 5})
+    assert r.status_code == 400, r.text
+    assert r.json()["type"] == "/problems/unknown-query-parameter"
+
+
+async def test_the_callers_request_id_comes_back(gateway):
+    r = await gateway.get("/v1/sources", headers={"X-Request-ID": "integrator-probe-0001"})
+    assert r.headers["x-request-id"] == "integrator-probe-0001"

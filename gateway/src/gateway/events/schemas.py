@@ -65,8 +65,9 @@ class GatewayEventPage(BaseModel):
 
     items: list[GatewayEvent]
     next_after: int = Field(
-        description="Pass as `after` to continue; equals `after` when nothing new was scanned. "
-        "It may move past positions you were not shown (private events)."
+        description="Pass as `after` to continue. Every page is full (`limit` items) until the "
+        "head; an empty page means you are up to date. It may move past positions you were not "
+        "shown (private events)."
     )
 
 

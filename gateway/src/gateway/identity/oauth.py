@@ -30,7 +30,7 @@ from gateway.identity.schemas import (
     TokenResponse,
 )
 from gateway.models import ApiClient, SigningKey
-from servicekit.auth import AuthSettings
+from servicekit.auth import AuthSettings, accepts_basic_auth
 from servicekit.crud import get_or_404
 from servicekit.etag import require_if_match, set_etag
 from servicekit.ids import utcnow
@@ -161,6 +161,7 @@ def _client_credentials(header: str | None, params: dict[str, str]) -> tuple[str
     },
     openapi_extra=_TOKEN_FORM,
 )
+@accepts_basic_auth
 async def create_token(request: Request, settings: SettingsDep) -> Response:
     """OAuth 2.0 client credentials grant (RFC 6749 §4.4). Authenticate with HTTP Basic or with
     `client_id` and `client_secret` in the form; `scope` narrows the token to a subset of the

@@ -25,6 +25,7 @@ from gateway.backends import Backends, ServiceUnavailableError
 from gateway.backends.base import HOP_BY_HOP
 from gateway.config import Settings
 from servicekit.problems import ProblemError
+from servicekit.query import accepts_any_query
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,8 @@ def _endpoint(service: str) -> Callable[[Request], Coroutine[Any, Any, Response]
         return await forward(request, service)
 
     proxy.__doc__ = f"Forward to the {service} service."
-    return proxy
+    # The owning service checks the query against its own operation.
+    return accepts_any_query(proxy)
 
 
 _PROXY_OPERATION = "proxy_"

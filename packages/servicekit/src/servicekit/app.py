@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from servicekit.auth import AuthSettings, TokenVerifier
+from servicekit.auth import AuthSettings, TokenVerifier, optional_principal
 from servicekit.db import (
     ReadSessionMiddleware,
     create_engine,
@@ -24,10 +24,11 @@ from servicekit.health import health_router
 from servicekit.http import make_client
 from servicekit.idempotency import Idempotency, sweeper
 from servicekit.limits import BodyLimitMiddleware
-from servicekit.logs import configure_logging
+from servicekit.logs import configure_logging, valid_request_id
 from servicekit.metrics import install_metrics
 from servicekit.outbox import events_router, sequencer
 from servicekit.problems import install_problem_handlers, rewrite_problem_media_types
+from servicekit.query import reject_unknown_query
 from servicekit.settings import ServiceSettings
 
 LifespanHook = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
@@ -147,6 +148,9 @@ def create_service_app(
         lifespan=lifespan,
         openapi_tags=openapi_tags,
         generate_unique_id_function=_require_operation_id,
+        # On every route: a present token is verified (401 if invalid, public reads too), and a
+        # query parameter the route does not declare is a 400.
+        dependencies=[Depends(optional_principal), Depends(reject_unknown_query)],
     )
     app.state.settings = settings
     app.state.service_name = name
@@ -163,7 +167,9 @@ def create_service_app(
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limit_overrides
     )
-    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    app.add_middleware(
+        CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id
+    )
     app.include_router(health_router(alembic_ini))
     app.include_router(events_router(event_model))
     for router in routers:

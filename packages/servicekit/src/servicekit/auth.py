@@ -19,7 +19,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 import jwt
 from cachetools import TLRUCache
@@ -42,6 +42,8 @@ SCOPES = (
     "events:internal",
     "admin",
 )
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AuthSettings(BaseSettings):
@@ -208,10 +210,24 @@ def forbidden(scope: str) -> ProblemError:
     )
 
 
+def accepts_basic_auth(endpoint: F) -> F:
+    """Mark an endpoint whose `Authorization` header is not a bearer token (the OAuth token
+    endpoint's HTTP Basic client authentication)."""
+    endpoint.accepts_basic_auth = True  # type: ignore[attr-defined]  # a marker read below
+    return endpoint
+
+
 async def optional_principal(request: Request) -> Principal | None:
-    """The caller if a bearer token was sent (and is valid); None for anonymous readers."""
+    """The caller if a bearer token was sent (and is valid); None for anonymous readers.
+
+    Every app runs this for every request (an app-wide dependency), so a token that is present
+    but invalid is a 401 everywhere, public reads included (RFC 6750 §3.1): a client with an
+    expired token learns it on its first call, not on its first write."""
     header = request.headers.get("authorization")
     if not header:
+        return None
+    route = request.scope.get("route")
+    if route is not None and getattr(route.endpoint, "accepts_basic_auth", False):
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

@@ -62,12 +62,24 @@ class RedactSecretsFilter(logging.Filter):
         return True
 
 
+# What a caller's `X-Request-ID` may be to be kept (echoed, logged, passed on): 1-128 characters
+# of letters, digits and `._:-`. Anything else is replaced by a fresh id, so a log line can never
+# be forged through the header and every id fits the log's fields.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def valid_request_id(value: str) -> bool:
+    """Whether a caller's `X-Request-ID` is kept as it is."""
+    return _REQUEST_ID.fullmatch(value) is not None
+
+
 def make_handler(
     service: str, *, json_logs: bool = True, stream: IO[str] | None = None
 ) -> logging.Handler:
     """The handler every process logs through: request id, redaction, one JSON object a line."""
     handler = logging.StreamHandler(stream or sys.stdout)
-    handler.addFilter(CorrelationIdFilter(uuid_length=36, default_value="-"))
+    # Whole ids in the logs: a caller's own id (up to 128 characters) is what they will search for.
+    handler.addFilter(CorrelationIdFilter(uuid_length=None, default_value="-"))
     handler.addFilter(RedactSecretsFilter())
     if json_logs:
         handler.setFormatter(

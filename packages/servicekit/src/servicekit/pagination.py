@@ -37,19 +37,29 @@ class PageParams(BaseModel):
     page_token: str | None
 
 
+# The largest page any list serves; in the schema (`maximum`) so a client knows it, and a larger
+# `page_size` is a 422 rather than a silently shorter page.
+PAGE_SIZE_MAX = 200
+
+
 async def page_params(
     request: Request,
     page_size: Annotated[
-        int | None, Query(ge=1, description="Items per page (capped by the server).")
+        int | None,
+        Query(
+            ge=1,
+            le=PAGE_SIZE_MAX,
+            description=f"Items per page, at most {PAGE_SIZE_MAX} (default: the service's).",
+        ),
     ] = None,
     page_token: Annotated[
         str | None, Query(max_length=512, description="`next_page_token` of the previous page.")
     ] = None,
 ) -> PageParams:
-    """Read `page_size` and `page_token`, applying the service's default and cap."""
+    """Read `page_size` and `page_token`, applying the service's default."""
     # async although it never awaits: FastAPI would run a plain `def` in a worker thread.
     settings = request.app.state.settings
-    size = min(page_size or settings.page_size_default, settings.page_size_max)
+    size = min(page_size or settings.page_size_default, PAGE_SIZE_MAX)
     return PageParams(page_size=size, page_token=page_token)
 
 

@@ -35,7 +35,6 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=0, ge=0)
     page_size_default: int = Field(default=50, ge=1)
-    page_size_max: int = Field(default=200, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     log_json: bool = True
     # This service's own OAuth client, for reading other services' internal events.

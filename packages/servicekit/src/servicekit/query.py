@@ -1,0 +1,70 @@
+"""Query parameters an operation does not declare are refused, not silently ignored.
+
+A misspelt `pagesize=5` that is quietly dropped gives the caller a page of the default size and
+no hint why; a 400 naming the parameter (and the ones the operation takes) tells them at once.
+The check runs as an app-wide dependency and reads what each route declares, so a new parameter
+is accepted as soon as a route declares it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+
+from servicekit.problems import FieldError, ProblemError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_declared: dict[int, frozenset[str]] = {}
+
+
+def accepts_any_query(endpoint: F) -> F:
+    """Mark an endpoint that passes its query on unread (the gateway's proxy)."""
+    endpoint.accepts_any_query = True  # type: ignore[attr-defined]  # a marker the check reads
+    return endpoint
+
+
+def declared_query(route: APIRoute) -> frozenset[str]:
+    """The query parameter names `route` reads, its dependencies' included."""
+    names = _declared.get(id(route))
+    if names is None:
+        found: set[str] = set()
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            found.update(p.alias for p in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        names = frozenset(found)
+        _declared[id(route)] = names
+    return names
+
+
+async def reject_unknown_query(request: Request) -> None:
+    """400 `/problems/unknown-query-parameter` for query parameters the route does not take."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or getattr(route.endpoint, "accepts_any_query", False):
+        return
+    known = declared_query(route)
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if not unknown:
+        return
+    takes = ", ".join(sorted(known)) or "none"
+    raise ProblemError(
+        400,
+        "Unknown query parameter",
+        f"This operation does not take {', '.join(unknown)}; it takes: {takes}.",
+        type_="/problems/unknown-query-parameter",
+        errors=[
+            FieldError(
+                pointer=f"query.{name}",
+                detail="Not a parameter of this operation.",
+                code="unknown_parameter",
+            )
+            for name in unknown
+        ],
+    )
