@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
-from servicekit.auth import SCOPES
+from servicekit.openapi import OAUTH2_SCHEME
 
 # Each service's own feed, probes and metrics are internal; the gateway documents its own.
 INTERNAL_PATHS = frozenset({"/v1/events", "/healthz", "/readyz", "/metrics"})
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
-SCOPE_DESCRIPTIONS = {scope: f"The `{scope}` scope." for scope in SCOPES}
+# The licence the code is published under (LICENSE at the repository's root).
+INFO = {"license": {"name": "MIT", "identifier": "MIT"}}
 
 
 class OpenAPIConflictError(Exception):
@@ -85,25 +86,23 @@ def _edge_responses(paths: dict[str, Any], owner: Callable[[str], str | None]) -
 
 def merge(
     own: dict[str, Any],
-    services: list[tuple[str, dict[str, Any] | None]],
+    services: list[tuple[str, dict[str, Any]]],
     owner: Callable[[str], str | None],
+    server_url: str | None = None,
+    extra_schemas: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The gateway's document plus every path each service owns; `OpenAPIConflictError` on a clash.
 
     A path is taken from a service only if the gateway routes it to that service, so the
-    document never promises an operation the gateway would not forward. A service whose
-    document is None (down) is left out and named in `x-missing-services`.
+    document never promises an operation the gateway would not forward. Every service's
+    document is needed: the caller answers 503 rather than serve a partial one.
     """
     doc = copy.deepcopy(own)
     paths: dict[str, Any] = doc.setdefault("paths", {})
     components: dict[str, Any] = doc.setdefault("components", {})
     tags: list[dict[str, Any]] = list(doc.get("tags") or [])
     op_owner = {op["operationId"]: "gateway" for _, _, op in _operations(paths)}
-    missing: list[str] = []
     for name, sdoc in services:
-        if sdoc is None:
-            missing.append(name)
-            continue
         for path, method, op in _operations(sdoc.get("paths", {})):
             if path in INTERNAL_PATHS or owner(path) != name:
                 continue
@@ -134,16 +133,16 @@ def merge(
         tags.extend(t for t in sdoc.get("tags") or [] if t["name"] not in known)
     _edge_responses(paths, owner)
     _prune_schemas(doc)
+    # Schemas documented for clients though no operation names them (event payloads).
+    components.setdefault("schemas", {}).update(extra_schemas or {})
     used = {t for _, _, op in _operations(paths) for t in op.get("tags", [])}
     doc["tags"] = [t for t in tags if t["name"] in used]
-    components.setdefault("securitySchemes", {})["oauth2"] = {
-        "type": "oauth2",
-        "description": "Client credentials: POST /oauth/token, then `Authorization: Bearer`.",
-        "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": SCOPE_DESCRIPTIONS}},
-    }
-    # Reading published data needs no token (`{}`); writes need one with the scope they name.
-    doc["security"] = [{}, {"oauth2": []}]
-    doc["x-missing-services"] = missing
+    # Each operation names its own security (servicekit.openapi); the scheme is the same in
+    # every part's document.
+    components.setdefault("securitySchemes", {})["oauth2"] = OAUTH2_SCHEME
+    doc["info"].update(INFO)
+    if server_url:
+        doc["servers"] = [{"url": server_url, "description": "This gateway."}]
     return doc
 
 

@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway.backends import Backends
 from gateway.config import SERVICES
 from gateway.docs.openapi import OpenAPIConflictError, ServiceDocs, merge
+from gateway.events.catalog import event_payload_components
 from gateway.proxy.forward import service_for
 from servicekit.problems import ProblemError
 
@@ -35,8 +36,26 @@ async def get_openapi(request: Request) -> JSONResponse:
     backends: Backends = request.app.state.backends
     docs: ServiceDocs = request.app.state.service_docs
     services = await docs.get(backends, SERVICES)
+    missing = [name for name, doc in services if doc is None]
+    if missing:
+        # Never a partial document: a client generated from one would silently lack resources.
+        raise ProblemError(
+            503,
+            "API description incomplete",
+            f"The {', '.join(missing)} service's description could not be fetched; the "
+            "document is served only whole. Retry shortly.",
+            type_="/problems/openapi-incomplete",
+            headers={"Retry-After": "5"},
+        )
+    whole = [(name, doc) for name, doc in services if doc is not None]
     try:
-        merged = merge(request.app.openapi(), services, service_for)
+        merged = merge(
+            request.app.openapi(),
+            whole,
+            service_for,
+            str(request.base_url).rstrip("/"),
+            event_payload_components(),
+        )
     except OpenAPIConflictError as exc:
         # Loud on purpose: a silently dropped schema would generate a client that is wrong.
         raise ProblemError(

@@ -8,8 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.events.catalog import event_openapi_variants
-
 EXAMPLE_EVENT = {
     "id": "0192f7a4-5d1e-7c3a-9b2f-1d4e5f6a7b8c",
     "position": 42,
@@ -28,17 +26,14 @@ EXAMPLE_EVENT = {
 }
 
 
-def _one_of_known_types(schema: dict[str, Any]) -> None:
-    # Documented, not enforced: the log passes on whatever the services emit, so the response is
-    # validated against the plain fields and the union only tells clients what each type carries.
-    schema["oneOf"] = event_openapi_variants()
+def _example(schema: dict[str, Any]) -> None:
     schema["examples"] = [EXAMPLE_EVENT]
 
 
 class GatewayEvent(BaseModel):
-    """One event in the gateway's log; `type` selects the shape of `payload` (see the variants)."""
+    """One event in the gateway's log; `resource_type` selects the shape of `payload`."""
 
-    model_config = ConfigDict(json_schema_extra=_one_of_known_types)
+    model_config = ConfigDict(json_schema_extra=_example)
 
     id: uuid.UUID = Field(
         description="The event's id in this log; webhooks send it as `webhook-id`."
@@ -56,7 +51,9 @@ class GatewayEvent(BaseModel):
         description="Anonymous readers and non-admin webhooks only ever get public events."
     )
     payload: dict[str, Any] = Field(
-        description="The resource as it stood after the change (its read representation)."
+        description="The resource as it stood after the change (its read representation). Its "
+        "shape is its resource type's `<ResourceType>EventPayload` schema (`commitment` -> "
+        "`CommitmentEventPayload`); `GET /v1/event-types` gives each type's JSON Schema."
     )
 
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from servicekit.auth import AuthSettings, TokenVerifier, optional_principal
@@ -26,8 +25,9 @@ from servicekit.idempotency import Idempotency, sweeper
 from servicekit.limits import BodyLimitMiddleware
 from servicekit.logs import configure_logging, valid_request_id
 from servicekit.metrics import install_metrics
+from servicekit.openapi import install_openapi
 from servicekit.outbox import events_router, sequencer
-from servicekit.problems import install_problem_handlers, rewrite_problem_media_types
+from servicekit.problems import install_problem_handlers
 from servicekit.query import reject_unknown_query
 from servicekit.settings import ServiceSettings
 
@@ -37,43 +37,6 @@ LifespanHook = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 def _require_operation_id(route: APIRoute) -> str:
     # Stable, hand-written operationIds are part of the contract; a route without one is a bug.
     raise RuntimeError(f"route {route.path} {route.methods} has no explicit operation_id")
-
-
-def tidy_openapi(schema: dict[str, Any]) -> dict[str, Any]:
-    """Replace FastAPI's validation-error schema with our Problem document everywhere."""
-    rewrite_problem_media_types(schema)
-    problem = {"$ref": "#/components/schemas/Problem"}
-    for path_item in schema.get("paths", {}).values():
-        for op in path_item.values():
-            if not isinstance(op, dict):
-                continue
-            resp = op.get("responses", {}).get("422")
-            if resp and "HTTPValidationError" in str(resp.get("content", {})):
-                resp["description"] = "The request is well-formed but not valid."
-                resp["content"] = {"application/problem+json": {"schema": problem}}
-    comps = schema.get("components", {}).get("schemas", {})
-    comps.pop("HTTPValidationError", None)
-    comps.pop("ValidationError", None)
-    return schema
-
-
-def install_openapi(app: FastAPI) -> None:
-    """Generate the document once, tidied."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                description=app.description,
-                routes=app.routes,
-                tags=app.openapi_tags,
-            )
-            schema["openapi"] = "3.1.0"
-            app.openapi_schema = tidy_openapi(schema)
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_service_app(

@@ -43,6 +43,21 @@ SCOPES = (
     "admin",
 )
 
+# What each scope lets a client do, as the OpenAPI document's OAuth 2.0 flow describes it.
+SCOPE_DESCRIPTIONS = {
+    "commitments:write": "Record and change sources, policy areas, commitments, targets, "
+    "readings and lineage; import commitments.",
+    "evidence:submit": "Submit evidence (and attachments) and withdraw your own submissions.",
+    "evidence:moderate": "Open calls for evidence, moderate, redact and publish submissions.",
+    "ratings:write": "Draft evaluations and ratings, and send them for review.",
+    "ratings:publish": "Publish and withdraw evaluations (a panel chair).",
+    "responses:write": "Record a government response to a rating.",
+    "webhooks": "Subscribe to the public event log by webhook.",
+    "events:internal": "Read every event of a service's feed, private ones included (services).",
+    "admin": "Manage API clients and signing keys; read every event of the log.",
+}
+assert set(SCOPE_DESCRIPTIONS) == set(SCOPES), "a scope without a description"
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

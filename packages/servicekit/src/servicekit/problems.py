@@ -251,6 +251,120 @@ _DESCRIPTIONS = {
 }
 
 
+# One example per status, as a client would see it (a generic example for any other status).
+_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {
+        "type": "/problems/unknown-query-parameter",
+        "title": "Unknown query parameter",
+        "status": 400,
+        "detail": "This operation does not take pagesize; it takes: page_size, page_token.",
+        "errors": [
+            {
+                "pointer": "query.pagesize",
+                "detail": "Not a parameter of this operation.",
+                "code": "unknown_parameter",
+            }
+        ],
+    },
+    401: {
+        "type": "/problems/unauthorized",
+        "title": "Unauthorized",
+        "status": 401,
+        "detail": "The access token has expired; get a new one from POST /oauth/token.",
+    },
+    403: {
+        "type": "/problems/insufficient-scope",
+        "title": "Forbidden",
+        "status": 403,
+        "detail": "This operation needs the scope 'commitments:write'.",
+    },
+    404: {
+        "type": "/problems/not-found",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No commitment with id 0192f7a4-5c00-7000-8000-000000000001.",
+    },
+    406: {
+        "type": "/problems/not-acceptable",
+        "title": "Not Acceptable",
+        "status": 406,
+        "detail": "The report is available as application/json or text/csv.",
+    },
+    409: {
+        "type": "/problems/conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "A policy area with slug 'digital' already exists.",
+    },
+    412: {
+        "type": "/problems/stale-etag",
+        "title": "Precondition failed",
+        "status": 412,
+        "detail": 'If-Match "0192f7a4-3" does not match the current ETag "0192f7a4-4"; fetch it '
+        "again.",
+    },
+    413: {
+        "type": "/problems/payload-too-large",
+        "title": "Payload too large",
+        "status": 413,
+        "detail": "The request body is larger than 1000000 bytes.",
+    },
+    415: {
+        "type": "/problems/unsupported-media-type",
+        "title": "Unsupported media type",
+        "status": 415,
+        "detail": "Send the body as application/json.",
+    },
+    422: {
+        "type": VALIDATION_TYPE,
+        "title": VALIDATION_TITLE,
+        "status": 422,
+        "detail": "1 field failed validation.",
+        "errors": [{"pointer": "body.title", "detail": "Field required", "code": "missing"}],
+    },
+    428: {
+        "type": "/problems/if-match-required",
+        "title": "Precondition required",
+        "status": 428,
+        "detail": "Send If-Match with the ETag you last read, so concurrent edits are not lost.",
+    },
+    429: {
+        "type": "/problems/rate-limited",
+        "title": "Too many requests",
+        "status": 429,
+        "detail": "Over 600 requests a minute; retry after the Retry-After seconds.",
+    },
+    502: {
+        "type": "/problems/bad-gateway",
+        "title": "Bad gateway",
+        "status": 502,
+        "detail": "The commitments service sent an answer the gateway cannot read.",
+    },
+    503: {
+        "type": "/problems/service-unavailable",
+        "title": "Service unavailable",
+        "status": 503,
+        "detail": "The commitments service is unavailable; retry after the Retry-After seconds.",
+    },
+    504: {
+        "type": "/problems/upstream-timeout",
+        "title": "Gateway timeout",
+        "status": 504,
+        "detail": "The commitments service did not answer in time; the request may have taken "
+        "effect: retry with the same Idempotency-Key.",
+    },
+}
+
+
+def problem_example(status: int) -> dict[str, Any]:
+    """An example problem document for `status` (illustrative; ids and names are fictional)."""
+    example = _EXAMPLES.get(status)
+    if example is not None:
+        return dict(example)
+    phrase = HTTPStatus(status).phrase
+    return {"type": "about:blank", "title": phrase, "status": status, "detail": phrase + "."}
+
+
 def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries documenting the problems an operation can return."""
     return {
