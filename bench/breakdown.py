@@ -37,7 +37,7 @@ from jwt.algorithms import ECAlgorithm
 
 from bench import pg, suite
 from bench.floor import DETAIL_SQL
-from commitments import repository, service
+from commitments import commitments, repository
 from commitments.config import Settings
 from commitments.main import create_app
 from servicekit.auth import AuthSettings, TokenVerifier
@@ -73,7 +73,7 @@ async def measure(url: str, n: int) -> dict[str, float]:
 
             async def whole_read() -> None:
                 async with read() as session:
-                    detail, _ = await service.current_detail(session, ident)
+                    detail, _ = await commitments.current_detail(session, ident)
                     detail.__pydantic_serializer__.to_json(detail)
 
             async def http_get() -> None:

@@ -7,8 +7,6 @@ from typing import Any
 
 import httpx
 
-PROBLEM = "application/problem+json"
-
 
 def ref(prefix: str = "T") -> str:
     """A unique reference, so tests share one database without clashing."""

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-PROBLEM = "application/problem+json"
+from servicekit.mediatypes import PROBLEM
 
 
 def ref(prefix: str = "T") -> str:

@@ -56,7 +56,7 @@ def _nine(client: httpx.Client) -> dict[str, dict[str, Any]]:
 
     def ok(r: httpx.Response) -> dict[str, Any]:
         assert r.status_code < 300, r.text
-        return r.json()  # type: ignore[no-any-return]
+        return r.json()
 
     def find(path: str, **params: str) -> dict[str, Any] | None:
         items = ok(client.get(path, params=params))["items"]

@@ -8,7 +8,8 @@ import pytest
 
 from commitments.lifecycle import TRANSITIONS
 from commitments.schemas import CommitmentStatus
-from tests.commitments.helpers import PROBLEM, commitment, patch, post, target
+from servicekit.mediatypes import PROBLEM
+from tests.commitments.helpers import commitment, patch, post, target
 
 TODAY = date.today().isoformat()
 
@@ -181,7 +182,8 @@ async def test_status_transitions(client, writer, start, to, due, reason, outcom
         assert last["action"] == "status_changed"
         assert last["reason"] == reason
     else:
-        assert r.status_code == 422 and r.json()["errors"][0]["code"] == outcome, r.text
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["code"] == outcome, r.text
         assert (await client.get(url)).json()["status"] == start
 
 
@@ -267,13 +269,23 @@ async def test_split_and_merge(client, writer):
         )
     into = (await client.get(f"/v1/commitments/{merged['id']}/lineage-links")).json()["items"]
     assert {x["predecessor_id"] for x in into} == {part1["id"], part2["id"]}
-    # A second, different successor is refused unless both are parts of a split.
+    # Whole was split into part1, so part1 -> whole is a cycle: refused as one (422) before
+    # the rule on second successors is reached.
     r = await client.post(
         f"/v1/commitments/{part1['id']}/lineage-links",
         json={"kind": "superseded_by", "successor_id": whole["id"], "reason": "r"},
         headers=writer,
     )
-    assert r.status_code in (409, 422)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["code"] == "lineage_cycle"
+    # A second, different successor is refused unless both are parts of a split.
+    other = await commitment(client, writer, **area)
+    r = await client.post(
+        f"/v1/commitments/{part1['id']}/lineage-links",
+        json={"kind": "superseded_by", "successor_id": other["id"], "reason": "r"},
+        headers=writer,
+    )
+    assert r.status_code == 409, r.text
 
 
 async def test_lineage_cycles_and_bad_links_are_refused(client, writer):

@@ -69,7 +69,7 @@ async def pages(client, **params):
             return seen
 
 
-def refs(made, pick=lambda c: True):
+def refs(made, pick=lambda _c: True):
     return [c["reference"] for c in made if pick(c)]
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from commitments.progress import Point, TargetSpec, assess
 from commitments.schemas import Direction, ProgressStatus, Unit
-from tests.commitments.helpers import PROBLEM, commitment, reading, ref, target
+from servicekit.mediatypes import PROBLEM
+from tests.commitments.helpers import commitment, reading, ref, target
 
 UP = TargetSpec(Unit.percent, Direction.increase, 0, date(2020, 1, 1), 100, date(2020, 4, 10))
 DOWN = TargetSpec(Unit.count, Direction.decrease, 100, date(2020, 1, 1), 0, date(2020, 4, 10))

@@ -10,9 +10,10 @@ import pytest
 
 from commitments.config import Settings
 from commitments.main import create_app
-from commitments.transfer import COLUMNS
+from commitments.transfer.format import COLUMNS
 from servicekit.auth import TokenVerifier
-from tests.commitments.helpers import PROBLEM, commitment, patch, post, ref, target
+from servicekit.mediatypes import PROBLEM
+from tests.commitments.helpers import commitment, patch, post, ref, target
 from tests.conftest import serve
 from tests.support.databases import migrated_database
 

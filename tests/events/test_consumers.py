@@ -211,12 +211,12 @@ async def test_two_evidence_instances_apply_each_commitment_event_once(
     from evidence import main as evidence_main
     from evidence.config import Settings as EvidenceSettings
     from evidence.models import KnownCommitment
+    from evidence.read_model import apply_commitment_event as original
     from servicekit.auth import TokenVerifier
     from tests.evidence.conftest import create_commitment
     from tests.support.databases import migrated_database
 
     applied: collections.Counter[str] = collections.Counter()
-    original = evidence_main.apply_commitment_event
 
     async def counting(session: AsyncSession, event: dict[str, Any]) -> None:
         applied[str(event["id"])] += 1
@@ -254,7 +254,7 @@ async def test_two_evidence_instances_apply_each_commitment_event_once(
                 return {uuid.UUID(m) for m in made} <= set(ids)
 
             await eventually(known, within=20)
-            consumers = [a.state.commitments_consumer for a in apps]
+            consumers = [a.state.consumers["commitments"] for a in apps]
             assert sum(c.active for c in consumers) == 1
             assert applied
             assert set(applied.values()) == {1}, "an event was applied twice"

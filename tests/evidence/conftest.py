@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -43,7 +44,7 @@ async def commitments(commitments_app: FastAPI) -> AsyncIterator[httpx.AsyncClie
         yield c
 
 
-def evidence_settings(evidence_db: str, **over: object) -> Settings:
+def evidence_settings(evidence_db: str, **over: Any) -> Settings:
     """Settings for a test instance: fast polling so the read model catches up quickly."""
     return Settings(
         database_url=evidence_db,
@@ -95,7 +96,9 @@ def ref(prefix: str = "T") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def create_commitment(commitments: httpx.AsyncClient, writer: dict[str, str]) -> dict:
+async def create_commitment(
+    commitments: httpx.AsyncClient, writer: dict[str, str]
+) -> dict[str, Any]:
     """A new commitment on the commitments service (with its own area and source)."""
     area = await commitments.post(
         "/v1/policy-areas", json={"slug": ref("a").lower(), "name": "Area"}, headers=writer
@@ -117,7 +120,8 @@ async def create_commitment(commitments: httpx.AsyncClient, writer: dict[str, st
         headers=writer,
     )
     assert r.status_code == 201, r.text
-    return r.json()
+    made: dict[str, Any] = r.json()
+    return made
 
 
 async def wait_known(app: FastAPI, ids: Sequence[str], within: float = 10.0) -> None:
@@ -136,8 +140,9 @@ async def wait_known(app: FastAPI, ids: Sequence[str], within: float = 10.0) -> 
 
 
 @pytest.fixture
-async def make_commitments(client, commitments, writer, evidence_app):
+async def make_commitments(client, commitments, writer, evidence_app):  # noqa: ARG001
     """`await make_commitments(n)`: n new commitments the evidence service already knows."""
+    # `client`: the evidence service is running, so its consumer is learning commitments.
 
     async def make(n: int = 1) -> list[str]:
         made = [(await create_commitment(commitments, writer))["id"] for _ in range(n)]

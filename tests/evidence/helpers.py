@@ -6,14 +6,22 @@ import io
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 
-PROBLEM = "application/problem+json"
+from servicekit.mediatypes import PROBLEM
+from tests.support.tokens import TestIssuer
+
+__all__ = ["PROBLEM"]
+
 MIB = 1024 * 1024
+# Request headers (a token), and a JSON object read back.
+Auth = dict[str, str]
+Json = dict[str, Any]
 
 
-def submission(commitment_ids: list[str], **over) -> dict:
+def submission(commitment_ids: list[str], **over: Any) -> Json:
     return {
         "commitment_ids": commitment_ids,
         "kind": "written",
@@ -26,28 +34,31 @@ def submission(commitment_ids: list[str], **over) -> dict:
     }
 
 
-def submitter(issuer, name: str | None = None, org: str = "NHS Providers") -> dict[str, str]:
+def submitter(issuer: TestIssuer, name: str | None = None, org: str = "NHS Providers") -> Auth:
     return issuer.auth(
         "evidence:submit", client_id=name or f"stakeholder-{uuid.uuid4().hex[:8]}", org=org
     )
 
 
-async def post(client, auth, body, key: str | None = None) -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient, auth: Auth, body: Json, key: str | None = None
+) -> httpx.Response:
     headers = {**auth, **({"Idempotency-Key": key} if key else {})}
     return await client.post("/v1/submissions", json=body, headers=headers)
 
 
-async def listed(client, auth, **params) -> list[dict]:
+async def listed(client: httpx.AsyncClient, auth: Auth | None, **params: Any) -> list[Json]:
     r = await client.get("/v1/submissions", params=params, headers=auth or {})
     assert r.status_code == 200, r.text
-    return r.json()["items"]
+    items: list[Json] = r.json()["items"]
+    return items
 
 
 def at(days: float = 0) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
-def call_body(commitment_ids: list[str], **over) -> dict:
+def call_body(commitment_ids: list[str], **over: Any) -> Json:
     return {
         "title": "Digitisation commitments: written evidence",
         "description": "Tell the panel how delivery is going.",
@@ -59,16 +70,19 @@ def call_body(commitment_ids: list[str], **over) -> dict:
     }
 
 
-async def make_call(client, moderator, commitment_ids: list[str], **over) -> dict:
+async def make_call(
+    client: httpx.AsyncClient, moderator: Auth, commitment_ids: list[str], **over: Any
+) -> Json:
     r = await client.post(
         "/v1/calls-for-evidence", json=call_body(commitment_ids, **over), headers=moderator
     )
     assert r.status_code == 201, r.text
-    return r.json()
+    call: Json = r.json()
+    return call
 
 
 async def decide(
-    client, moderator, ident: str, action: str, reason: str = "Reason."
+    client: httpx.AsyncClient, moderator: Auth, ident: str, action: str, reason: str = "Reason."
 ) -> httpx.Response:
     return await client.post(
         f"/v1/submissions/{ident}/decisions",
@@ -77,17 +91,21 @@ async def decide(
     )
 
 
-async def publish(client, moderator, ident: str) -> dict:
+async def publish(client: httpx.AsyncClient, moderator: Auth, ident: str) -> Json:
     for action in ("accept", "publish"):
         r = await decide(client, moderator, ident, action)
         assert r.status_code == 201, r.text
-    return r.json()
+    decision: Json = r.json()
+    return decision
 
 
-async def received(client, auth, commitment_ids: list[str], **over) -> dict:
+async def received(
+    client: httpx.AsyncClient, auth: Auth, commitment_ids: list[str], **over: Any
+) -> Json:
     r = await post(client, auth, submission(commitment_ids, **over))
     assert r.status_code == 201, r.text
-    return r.json()
+    receipt: Json = r.json()
+    return receipt
 
 
 # --- sample files ------------------------------------------------------------------------------
@@ -135,8 +153,14 @@ MACHO = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + b"\x00" * 24
 
 
 async def upload(
-    client, auth, ident: str, filename: str, content: bytes, content_type: str | None = None
+    client: httpx.AsyncClient,
+    auth: Auth,
+    ident: str,
+    filename: str,
+    content: bytes,
+    content_type: str | None = None,
 ) -> httpx.Response:
+    part: tuple[str, bytes] | tuple[str, bytes, str]
     part = (filename, content, content_type) if content_type else (filename, content)
     return await client.post(
         f"/v1/submissions/{ident}/attachments", files={"file": part}, headers=auth

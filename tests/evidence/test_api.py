@@ -18,12 +18,18 @@ from evidence.main import create_app
 from evidence.models import Event, IdempotencyKey, KnownCommitment
 from evidence.schemas import SubmissionCreate
 from servicekit.auth import TokenVerifier
-from servicekit.idempotency import Idempotency, StoredResponse, fingerprint, purge_expired
+from servicekit.idempotency import (
+    Claim,
+    Idempotency,
+    StoredResponse,
+    fingerprint,
+    purge_expired,
+)
 from servicekit.ids import utcnow
 from servicekit.problems import ProblemError
 from tests.conftest import serve
 from tests.evidence.conftest import create_commitment, evidence_settings
-from tests.evidence.helpers import PROBLEM, listed, post, submission, submitter
+from tests.evidence.helpers import PROBLEM, Json, listed, post, submission, submitter
 from tests.support.databases import ON_POSTGRES
 
 RECEIPT = re.compile(r"^SUB-[0-9A-HJKMNP-TV-Z]{8}$")
@@ -66,7 +72,7 @@ async def test_a_receipt_reference_collision_draws_a_new_id(
     taken = uuid.UUID(first["id"])
     twin = uuid.UUID(int=taken.int ^ (1 << 100))
     offered = iter([twin, uuid.uuid4()])
-    monkeypatch.setattr("evidence.service.new_id", lambda: next(offered))
+    monkeypatch.setattr("evidence.submissions.new_id", lambda: next(offered))
     r = await post(client, auth, submission([c1], title="Second"))
     assert r.status_code == 201, r.text
     second = r.json()
@@ -151,7 +157,7 @@ async def test_scopes(client, issuer, make_commitments):
 
 def test_every_write_route_requires_a_scope(evidence_app):
     for route in evidence_app.routes:
-        methods = getattr(route, "methods", set()) - {"GET", "HEAD", "OPTIONS"}
+        methods: set[str] = getattr(route, "methods", set()) - {"GET", "HEAD", "OPTIONS"}
         if not methods:
             continue
         scopes = [getattr(d.call, "required_scope", None) for d in route.dependant.dependencies]
@@ -206,7 +212,7 @@ class Unreachable(httpx.AsyncBaseTransport):
 
 
 async def test_evidence_is_accepted_while_commitments_is_down(
-    client, evidence_db, issuer, make_commitments, blob_dir
+    evidence_db, issuer, make_commitments, blob_dir
 ):
     [c] = await make_commitments()
     down = Unreachable()
@@ -324,7 +330,7 @@ async def test_concurrent_requests_with_one_key_store_exactly_one(
     assert r.headers["idempotent-replayed"] == "true"
 
 
-def _fingerprint(body: dict) -> str:
+def _fingerprint(body: Json) -> str:
     return fingerprint(
         "POST", "/v1/submissions", SubmissionCreate.model_validate(body).model_dump(mode="json")
     )
@@ -348,6 +354,7 @@ async def test_in_flight_is_409_and_an_abandoned_claim_is_taken_over(
     key = str(uuid.uuid4())
     stale = Idempotency(IdempotencyKey, lease=timedelta(0))
     dead = await stale.claim(maker, client_id, key, _fingerprint(body))
+    assert isinstance(dead, Claim)
     r = await post(client, auth, body, key)
     assert r.status_code == 201
     assert "idempotent-replayed" not in r.headers
@@ -425,7 +432,7 @@ async def _publish(client, moderator, ident: str) -> None:
 
 
 async def test_published_evidence_is_public_and_anonymous_stays_anonymous(
-    client, issuer, moderator, evidence_app, make_commitments
+    client, issuer, moderator, make_commitments
 ):
     [c] = await make_commitments()
     owner = submitter(issuer, org="A Charity")
@@ -465,8 +472,8 @@ async def test_list_filters_and_keyset_pagination(client, issuer, make_commitmen
         ([c1], "data_return", "mixed"),
     ]
     made = []
-    for ids, kind, stance in specs:
-        r = await post(client, auth, submission(ids, kind=kind, stance=stance))
+    for cited, kind, stance in specs:
+        r = await post(client, auth, submission(cited, kind=kind, stance=stance))
         assert r.status_code == 201
         made.append(r.json()["id"])
     seen, token = [], None
@@ -482,7 +489,10 @@ async def test_list_filters_and_keyset_pagination(client, issuer, make_commitmen
         if token is None:
             break
     assert seen == made
-    ids = lambda items: [s["id"] for s in items]  # noqa: E731
+
+    def ids(items: list[Json]) -> list[str]:
+        return [s["id"] for s in items]
+
     assert ids(await listed(client, auth, commitment_id=c1)) == [made[0], made[2], made[4]]
     assert ids(await listed(client, auth, commitment_id=c2, kind="written")) == [made[2]]
     r = await client.get(
@@ -539,5 +549,8 @@ async def test_openapi_documents_idempotency(client):
     assert param["schema"]["anyOf"][0]["maxLength"] == 200
     assert "Idempotent-Replayed" in op["responses"]["201"]["headers"]
     assert {"409", "422"} <= set(op["responses"])
-    for path in ("/v1/submissions", "/v1/submissions/{id}"):
-        assert doc["paths"][path]["get"]["operationId"] in ("list_submissions", "get_submission")
+    for path, operation_id in (
+        ("/v1/submissions", "list_submissions"),
+        ("/v1/submissions/{id}", "get_submission"),
+    ):
+        assert doc["paths"][path]["get"]["operationId"] == operation_id

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import resource
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
 
+import httpx
 import psutil
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
+from evidence.blobs import LocalBlobStore
+from evidence.models import Attachment
 from tests.evidence.helpers import (
     ELF,
     MACHO,
@@ -22,16 +33,27 @@ from tests.evidence.helpers import (
     make_call,
     odt,
     pdf,
+    post,
     publish,
     received,
+    submission,
     submitter,
     upload,
     xlsx,
 )
 
 
-def _staged(blobs) -> list:
+def _staged(blobs: LocalBlobStore) -> list[Path]:
     return [p for p in blobs.files() if p.parent.name == "staging"]
+
+
+def _multipart(boundary: str, filename: str) -> tuple[bytes, bytes]:
+    """The framing around one part named `file`: what goes before its bytes, and after."""
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: text/plain\r\n\r\n"
+    ).encode()
+    return head, f"\r\n--{boundary}--\r\n".encode()
 
 
 async def test_upload_detect_download(client, issuer, moderator, make_commitments, blobs):
@@ -222,11 +244,7 @@ async def test_a_100_mb_upload_is_refused_with_flat_memory(client, issuer, make_
     owner = submitter(issuer)
     s = await received(client, owner, [c])
     boundary = "flatmemoryboundary"
-    head = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n'
-        "Content-Type: text/plain\r\n\r\n"
-    ).encode()
-    tail = f"\r\n--{boundary}--\r\n".encode()
+    head, tail = _multipart(boundary, "big.txt")
     chunk = b"a" * MIB
     sent = 0
 
@@ -296,3 +314,81 @@ async def test_a_renamed_executable_is_refused_whatever_its_name(
     assert r.json()["type"] == "/problems/executable-attachment"
     assert "ELF" in r.json()["detail"]
     assert blobs.files() == before
+
+
+async def test_no_transaction_is_held_while_a_file_streams_in(client, issuer, make_commitments):
+    # On SQLite a write transaction holds the database's one write lock: had the upload begun
+    # one before streaming, the submission below would wait for the upload to finish.
+    [c] = await make_commitments()
+    owner = submitter(issuer)
+    s = await received(client, owner, [c])
+    boundary = "halfwayboundary"
+    head, tail = _multipart(boundary, "notes.txt")
+    halfway, resume = asyncio.Event(), asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head
+        yield b"The first half of the notes, "
+        halfway.set()
+        await resume.wait()
+        yield b"and the second."
+        yield tail
+
+    uploading = asyncio.create_task(
+        client.post(
+            f"/v1/submissions/{s['id']}/attachments",
+            content=body(),
+            headers={**owner, "content-type": f"multipart/form-data; boundary={boundary}"},
+        )
+    )
+    try:
+        await asyncio.wait_for(halfway.wait(), 10)
+        r = await asyncio.wait_for(post(client, owner, submission([c])), 10)
+        assert r.status_code == 201, r.text
+    finally:
+        resume.set()
+    r = await uploading
+    assert r.status_code == 201, r.text
+    assert r.json()["size_bytes"] == len(b"The first half of the notes, and the second.")
+
+
+@pytest.fixture
+def failing_commit_of_attachments() -> Iterator[None]:
+    """Every commit that would store an attachment fails, as if the database went away."""
+
+    def note(session: Session, _context: Any) -> None:
+        if any(isinstance(row, Attachment) for row in session.new):
+            session.info["attaching"] = True
+
+    def fail(session: Session) -> None:
+        if session.info.pop("attaching", False):
+            raise OperationalError("COMMIT", {}, Exception("the database went away"))
+
+    event.listen(Session, "after_flush", note)
+    event.listen(Session, "before_commit", fail)
+    try:
+        yield
+    finally:
+        event.remove(Session, "before_commit", fail)
+        event.remove(Session, "after_flush", note)
+
+
+@pytest.mark.usefixtures("client", "failing_commit_of_attachments")
+async def test_a_failed_commit_leaves_no_blob_behind(
+    evidence_app: FastAPI, issuer: Any, make_commitments: Any, blobs: LocalBlobStore
+) -> None:
+    [c] = await make_commitments()
+    owner = submitter(issuer)
+    transport = httpx.ASGITransport(app=evidence_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as raw:
+        s = await received(raw, owner, [c])
+        content = pdf(uuid.uuid4().hex)
+        before = blobs.files()
+        r = await upload(raw, owner, s["id"], "report.pdf", content)
+        assert r.status_code == 500, r.text
+        assert r.headers["content-type"] == PROBLEM
+        # The blob was moved into place before the commit; it is gone again, and so is the
+        # staged file.
+        assert blobs.files() == before
+        got = await raw.get(f"/v1/submissions/{s['id']}", headers=owner)
+        assert got.json()["attachments"] == []

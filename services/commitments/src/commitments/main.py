@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
-
 from fastapi import FastAPI
 
 from commitments.config import ALEMBIC_INI, Settings
 from commitments.models import Event, IdempotencyKey
-from commitments.router import router
+from commitments.routers import ROUTERS
 from servicekit.app import create_service_app
 from servicekit.auth import TokenVerifier
-from servicekit.idempotency import Idempotency, sweeper
 
 # A CSV import may be far larger than a JSON body.
 IMPORT_BODY_LIMIT = 50 * 1024 * 1024
@@ -22,23 +18,17 @@ def create_app(
     settings: Settings | None = None, *, token_verifier: TokenVerifier | None = None
 ) -> FastAPI:
     """Build the commitments service."""
-
-    @contextlib.asynccontextmanager
-    async def sweep_idempotency_keys(app: FastAPI) -> AsyncIterator[None]:
-        async with sweeper(app.state.sessionmaker, IdempotencyKey):
-            yield
-
-    app = create_service_app(
+    return create_service_app(
         name="commitments",
         title="Scrutiny commitments service",
         description="Sources, policy areas and the commitments governments make: their targets, "
         "progress readings, revision history and lineage.",
         settings=settings or Settings(),
         alembic_ini=ALEMBIC_INI,
-        routers=[router],
+        routers=ROUTERS,
         event_model=Event,
         token_verifier=token_verifier,
-        lifespan_hooks=[sweep_idempotency_keys],
+        idempotency_model=IdempotencyKey,
         body_limit_overrides=[(r"/v1/commitment-imports", IMPORT_BODY_LIMIT)],
         openapi_tags=[
             {"name": "sources", "description": "Documents commitments come from."},
@@ -50,5 +40,3 @@ def create_app(
             {"name": "events", "description": "The service's internal event feed."},
         ],
     )
-    app.state.idempotency = Idempotency(IdempotencyKey)
-    return app

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    TextClause,
     bindparam,
     column,
     delete,
@@ -40,17 +41,6 @@ from commitments.models import (
 )
 from commitments.schemas import CommitmentSort, ProgressStatus
 from servicekit.pagination import PageParams, keyset_page, sorted_keyset_page
-
-
-async def get(session: AsyncSession, model: type[Any], ident: uuid.UUID) -> Any:
-    """A row by id, or None."""
-    return await session.get(model, ident)
-
-
-async def exists_where(session: AsyncSession, model: type[Any], **equals: Any) -> bool:
-    """Whether any row has these column values."""
-    stmt = select(model.id).filter_by(**equals).limit(1)
-    return (await session.scalar(stmt)) is not None
 
 
 async def list_sources(
@@ -92,7 +82,7 @@ def search_words(q: str) -> list[str]:
     return re.findall(r"\w+", q)
 
 
-def search_condition(session: AsyncSession, q: str) -> ColumnElement[bool]:
+def search_condition(session: AsyncSession, q: str) -> ColumnElement[bool] | TextClause:
     """Commitments whose reference, title or text contain every word of `q` (stemmed)."""
     words = search_words(q)
     if not words:
@@ -101,7 +91,7 @@ def search_condition(session: AsyncSession, q: str) -> ColumnElement[bool]:
         # The same expression as the GIN index `ix_commitments_search`, so the index serves it.
         # The query as typed: PostgreSQL's parser splits it the way it split the text (e.g.
         # "PDHSC-1a"); plainto_tsquery treats no character as an operator.
-        return text(f"{PG_SEARCH_VECTOR} @@ plainto_tsquery('english', :q)").bindparams(q=q)  # type: ignore[return-value]
+        return text(f"{PG_SEARCH_VECTOR} @@ plainto_tsquery('english', :q)").bindparams(q=q)
     fts = table(SQLITE_SEARCH_TABLE, column("commitment_id"))
     match = " ".join(f'"{w}"' for w in words)
     hits = select(fts.c.commitment_id).where(
@@ -257,22 +247,6 @@ async def targets_of(session: AsyncSession, commitment_id: uuid.UUID) -> list[Ta
     return list((await session.scalars(stmt)).all())
 
 
-async def targets_of_many(
-    session: AsyncSession, commitment_ids: Sequence[uuid.UUID]
-) -> list[Target]:
-    """The targets of several commitments, oldest first."""
-    rows: list[Target] = []
-    ids = list(commitment_ids)
-    for i in range(0, len(ids), 500):
-        stmt = (
-            select(Target)
-            .where(Target.commitment_id.in_(ids[i : i + 500]))
-            .order_by(Target.created_at, Target.id)
-        )
-        rows += list((await session.scalars(stmt)).all())
-    return rows
-
-
 async def list_targets(
     session: AsyncSession, params: PageParams, commitment_id: uuid.UUID
 ) -> tuple[list[Target], str | None]:
@@ -369,16 +343,10 @@ async def successor_links(session: AsyncSession, commitment_id: uuid.UUID) -> li
     return list((await session.scalars(stmt.order_by(LineageLink.created_at))).all())
 
 
-async def reaches(session: AsyncSession, start: uuid.UUID, goal: uuid.UUID) -> bool:
-    """Whether `goal` is `start` or one of its successors' successors, to any depth."""
-    seen, frontier = {start}, {start}
-    while frontier:
-        if goal in frontier:
-            return True
-        stmt = select(LineageLink.successor_id).where(LineageLink.predecessor_id.in_(frontier))
-        frontier = set((await session.scalars(stmt)).all()) - seen
-        seen |= frontier
-    return False
+async def successor_ids(session: AsyncSession, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The direct successors of any of these commitments."""
+    stmt = select(LineageLink.successor_id).where(LineageLink.predecessor_id.in_(ids))
+    return set((await session.scalars(stmt)).all())
 
 
 async def list_links(

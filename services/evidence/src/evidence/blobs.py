@@ -2,8 +2,8 @@
 
 `BlobStore` is the interface the service uses; `LocalBlobStore` keeps blobs in a folder (the
 embedded default, `$SCRUTINY_DATA_DIR/blobs`). An object store (S3, GCS, Azure) implements the
-same four operations: `put` uploads a staged local file under its hash key, `open` streams a
-blob back, `exists` and `delete` are what they say. Uploads are staged on local disk first in
+same three operations: `put` uploads a staged local file under its hash key, `open` streams a
+blob back, `delete` is what it says. Uploads are staged on local disk first in
 every case, because the hash (the key) is only known once the last byte has arrived.
 
 Layout of the local store::
@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
@@ -39,10 +38,6 @@ class BlobStore(Protocol):
 
     async def put(self, staged: Path, sha256: str) -> bool:
         """Store the staged file under `sha256`, consuming it; False if the blob already existed."""
-        ...
-
-    async def exists(self, sha256: str) -> bool:
-        """Whether a blob is stored."""
         ...
 
     def open(self, sha256: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
@@ -74,10 +69,6 @@ class LocalBlobStore:
             raise ValueError("not a sha256 hex digest")
         return self._blobs / sha256[:2] / sha256[2:4] / sha256
 
-    def new_staging_path(self) -> Path:
-        """A fresh file name in the staging folder."""
-        return self.staging_dir / f"{uuid.uuid4().hex}.part"
-
     async def put(self, staged: Path, sha256: str) -> bool:
         """Move the staged file into place; identical content already stored is kept as is."""
         target = self.path(sha256)
@@ -92,10 +83,6 @@ class LocalBlobStore:
             return True
 
         return await anyio.to_thread.run_sync(move)
-
-    async def exists(self, sha256: str) -> bool:
-        """Whether a blob is stored."""
-        return await anyio.Path(self.path(sha256)).is_file()
 
     async def open(self, sha256: str, chunk_size: int = CHUNK) -> AsyncIterator[bytes]:
         """Stream a blob from disk."""

@@ -20,10 +20,6 @@ class Settings(ServiceSettings):
 
     # Where the commitments service's event feed is read from (the read model's source).
     commitments_url: str = "http://127.0.0.1:8001"
-    consumer_interval_s: float = Field(default=0.25, gt=0)
-    # How long an Idempotency-Key is remembered, and how long an unfinished claim holds it.
-    idempotency_ttl_s: float = Field(default=24 * 3600, gt=0)
-    idempotency_lease_s: float = Field(default=60, gt=0)
     # The local blob store's folder; unset, `$SCRUTINY_DATA_DIR/blobs`.
     blob_dir: Path | None = None
     # No call may allow attachments larger than this; the upload route's body cap follows it.

@@ -23,7 +23,6 @@ from evidence.models import (
     CallCommitment,
     CallForEvidence,
     Decision,
-    KnownCommitment,
     PublicationCounter,
     Redaction,
     Submission,
@@ -37,29 +36,6 @@ ANONYMOUS = "publish_anonymously"
 
 def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
-
-
-# --- the read model of commitments ---------------------------------------------------------------
-
-
-async def upsert_known_commitment(session: AsyncSession, ident: uuid.UUID, **values: Any) -> None:
-    """Insert or overwrite one commitment of the read model."""
-    row = await session.get(KnownCommitment, ident)
-    if row is None:
-        session.add(KnownCommitment(id=ident, **values))
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    # The consumer's session does not autoflush; a later event in the same batch must see it.
-    await session.flush()
-
-
-async def known_commitment_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of `ids` the read model knows."""
-    if not ids:
-        return set()
-    rows = await session.scalars(select(KnownCommitment.id).where(KnownCommitment.id.in_(ids)))
-    return set(rows.all())
 
 
 # --- calls for evidence --------------------------------------------------------------------------

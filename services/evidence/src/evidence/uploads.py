@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -21,12 +22,23 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from evidence.media import Sniffer, safe_filename
-from evidence.service import StagedUpload
 from servicekit.problems import ProblemError, invalid
 
 FILE_FIELD = "file"
 MAX_PART_HEADERS = 8
 MAX_PART_HEADER_BYTES = 4096
+
+
+@dataclass
+class StagedUpload:
+    """A received file on local disk, not yet stored: its name, size, hash, and a look at it."""
+
+    path: Path
+    filename: str
+    declared_media_type: str | None
+    size: int
+    sha256: str
+    sniffer: Sniffer
 
 
 def _malformed(detail: str) -> ProblemError:

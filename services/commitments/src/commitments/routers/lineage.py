@@ -1,0 +1,96 @@
+"""Routes of lineage links: what a commitment became, and what it came from."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Query, Request, Response, status
+
+from commitments import lineage, repository
+from commitments.dependencies import Writer
+from commitments.models import Commitment, LineageLink
+from commitments.routers.common import CHILD_CREATE_ERRORS
+from commitments.schemas import LineageEnd, LineageLinkCreate, LineageLinkRead
+from servicekit.crud import get_or_404
+from servicekit.dependencies import ReadSession, Session
+from servicekit.etag import location_of
+from servicekit.pagination import Page, PageQuery
+from servicekit.problems import problem_responses
+from servicekit.routing import json_router
+
+router = json_router(prefix="/v1")
+
+
+@router.post(
+    "/commitments/{id}/lineage-links",
+    operation_id="create_lineage_link",
+    summary="Record a commitment's successor",
+    tags=["lineage"],
+    status_code=status.HTTP_201_CREATED,
+    responses=CHILD_CREATE_ERRORS,
+)
+async def create_lineage_link(
+    writer: Writer,
+    id: uuid.UUID,
+    body: LineageLinkCreate,
+    session: Session,
+    request: Request,
+    response: Response,
+) -> LineageLinkRead:
+    """Record that this commitment was superseded by, split into or merged into another.
+
+    The commitment becomes `superseded` (for `superseded_by` and `merged_into` its
+    `superseded_by_id` names the successor). A split is recorded as one link per part. Links
+    that would make a cycle are refused.
+    """
+    row = await get_or_404(session, Commitment, id, "commitment")
+    read = await lineage.add_link(session, row, body, writer)
+    # Links are never changed, so they carry no ETag.
+    response.headers["Location"] = location_of(request, "get_lineage_link", id=read.id)
+    return read
+
+
+@router.get(
+    "/commitments/{id}/lineage-links",
+    operation_id="list_commitment_lineage_links",
+    summary="List a commitment's lineage",
+    tags=["lineage"],
+    responses=problem_responses(404, 422),
+)
+async def list_commitment_lineage_links(
+    id: uuid.UUID,
+    session: ReadSession,
+    page: PageQuery,
+    end: Annotated[
+        list[LineageEnd],
+        Query(
+            description="`successors` (links from this commitment), `predecessors` (links to "
+            "it); both by default."
+        ),
+    ] = [],  # noqa: B006
+) -> Page[LineageLinkRead]:
+    """Links with this commitment at either end: what it became and what it came from."""
+    await get_or_404(session, Commitment, id, "commitment")
+    rows, token = await repository.list_links(
+        session,
+        page,
+        id,
+        successors=not end or "successors" in end,
+        predecessors=not end or "predecessors" in end,
+    )
+    return Page(items=[LineageLinkRead.model_validate(r) for r in rows], next_page_token=token)
+
+
+@router.get(
+    "/lineage-links/{id}",
+    operation_id="get_lineage_link",
+    summary="Get a lineage link",
+    tags=["lineage"],
+    responses=problem_responses(404),
+)
+async def get_lineage_link(id: uuid.UUID, session: ReadSession) -> LineageLinkRead:
+    """One lineage link."""
+    return LineageLinkRead.model_validate(
+        await get_or_404(session, LineageLink, id, "lineage link")
+    )
