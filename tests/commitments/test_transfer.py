@@ -305,3 +305,24 @@ async def test_export_then_import_yields_identical_data(client, writer, issuer, 
         )
         assert r.status_code == 200, r.text
         assert (await other.get("/v1/commitment-exports")).content == exported
+
+
+async def test_import_takes_the_file_as_a_form_upload(client, writer):
+    """The documented way (what generated clients send): multipart/form-data, a `file` part."""
+    tag = ref("FORM").upper()
+    files = {"file": ("commitments.csv", table(sample(tag)), "text/csv")}
+    r = await client.post("/v1/commitment-imports", files=files, headers=writer)
+    assert r.status_code == 200, r.text
+    assert r.json()["created"]["commitments"] == 2
+
+
+async def test_a_form_without_a_file_part_is_422(client, writer):
+    files = {"attachment": ("x.csv", b"record\n", "text/csv")}
+    r = await client.post("/v1/commitment-imports", files=files, headers=writer)
+    assert r.status_code == 422, r.text
+    assert [e["pointer"] for e in r.json()["errors"]] == ["body.file"]
+
+
+async def test_an_import_of_another_media_type_is_415(client, writer):
+    r = await client.post("/v1/commitment-imports", json={"rows": []}, headers=writer)
+    assert r.status_code == 415, r.text

@@ -37,7 +37,10 @@ async def test_merged_document(gateway, stack):
     assert r.status_code == 200
     doc = r.json()
     assert doc["openapi"].startswith("3.1")
-    assert doc["x-missing-services"] == []
+    assert doc["servers"] == [
+        {"url": str(gateway.base_url).rstrip("/"), "description": "This gateway."}
+    ]
+    assert doc["info"]["license"]["identifier"] == "MIT"
     ops = _operations(doc)
     for op_id in (
         "list_commitments",
@@ -67,7 +70,8 @@ async def test_merged_document(gateway, stack):
     assert "Problem" in schemas
 
 
-async def test_a_down_service_is_left_out_and_named(gateway_db, stack):
+async def test_a_down_service_makes_the_document_a_503_naming_it(gateway_db, stack):
+    """Never a partial document: a client generated from one would silently lack resources."""
     app = create_app(
         gateway_settings(gateway_db),
         transports={
@@ -78,12 +82,14 @@ async def test_a_down_service_is_left_out_and_named(gateway_db, stack):
         auth=auth_settings(),
     )
     async for client in serve(app):
-        doc = (await client.get("/openapi.json")).json()
-    assert doc["x-missing-services"] == ["commitments"]
-    ops = _operations(doc)
-    assert "list_commitments" not in ops
-    assert "get_evaluation" in ops
-    assert "create_token" in ops
+        r = await client.get("/openapi.json")
+    assert r.status_code == 503
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["retry-after"] == "5"
+    problem = r.json()
+    assert problem["type"] == "/problems/openapi-incomplete"
+    assert "commitments" in problem["detail"]
+    assert "evidence" not in problem["detail"]
 
 
 def _doc(paths, schemas):

@@ -118,9 +118,13 @@ async def test_json_report(gateway, evaluation):
     assert report["overall"]["level"]
 
 
-async def test_csv_report(gateway, evaluation):
+@pytest.mark.parametrize("how", ["accept", "report.csv"])
+async def test_csv_report(gateway, evaluation, how):
     ev, cs = evaluation["evaluation"], evaluation["commitments"]
-    r = await gateway.get(f"/v1/evaluations/{ev['id']}/report", headers={"Accept": "text/csv"})
+    if how == "accept":
+        r = await gateway.get(f"/v1/evaluations/{ev['id']}/report", headers={"Accept": "text/csv"})
+    else:  # its own operation, for generated clients (one response type per operation)
+        r = await gateway.get(f"/v1/evaluations/{ev['id']}/report.csv")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/csv")
     lines = r.text.splitlines()

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from gateway.backends import ServiceError, ServiceUnavailableError
+from gateway.backends import Backends, ServiceError, ServiceUnavailableError
 from gateway.compose import report, scorecard
 from gateway.compose.schemas import EvaluationReport, Scorecard
 from gateway.dependencies import BackendsDep, SettingsDep
@@ -27,16 +27,7 @@ router = APIRouter(prefix="/v1", tags=["reports"])
     summary="Get an evaluation report",
     response_model=EvaluationReport,
     responses={
-        200: {
-            "description": "The report as JSON, or as CSV with `Accept: text/csv`.",
-            "content": {
-                "text/csv": {
-                    "schema": {"type": "string"},
-                    "example": "policy_area,commitment_reference,commitment_title,"
-                    "commitment_met,funding_and_resource,impact,appropriateness,overall\r\n",
-                }
-            },
-        },
+        200: {"description": "The report (`Accept: text/csv` gives the CSV, as `report.csv`)."},
         304: {"description": "Not modified: the `If-None-Match` ETag is the current one."},
         **problem_responses(404, 406, 422, 502, 503, 504),
     },
@@ -59,6 +50,38 @@ async def get_evaluation_report(id: uuid.UUID, request: Request, backends: Backe
             "The report is available as application/json or text/csv.",
             type_="/problems/not-acceptable",
         )
+    return await _report(id, request, backends, media)
+
+
+@router.get(
+    "/evaluations/{id}/report.csv",
+    operation_id="get_evaluation_report_csv",
+    summary="Get an evaluation report as CSV",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The report as CSV: one row per commitment, then the area and "
+            "overall rows (the table the Expert Panel publishes).",
+            "content": {
+                "text/csv": {
+                    "schema": {"type": "string"},
+                    "example": "policy_area,commitment_reference,commitment_title,"
+                    "commitment_met,funding_and_resource,impact,appropriateness,overall\r\n",
+                }
+            },
+        },
+        304: {"description": "Not modified: the `If-None-Match` ETag is the current one."},
+        **problem_responses(404, 422, 502, 503, 504),
+    },
+)
+async def get_evaluation_report_csv(
+    id: uuid.UUID, request: Request, backends: BackendsDep
+) -> Response:
+    """The evaluation report as CSV (`text/csv`), cached and revalidated as the JSON one is."""
+    return await _report(id, request, backends, "text/csv")
+
+
+async def _report(id: uuid.UUID, request: Request, backends: Backends, media: str) -> Response:
     # The caller's token goes along, so whatever the services let it see is what it gets.
     authorization = request.headers.get("authorization")
     cache: ReportCache = request.app.state.report_cache

@@ -140,7 +140,7 @@ def merge(
     # Each operation names its own security (servicekit.openapi); the scheme is the same in
     # every part's document.
     components.setdefault("securitySchemes", {})["oauth2"] = OAUTH2_SCHEME
-    doc["info"].update(INFO)
+    doc.setdefault("info", {}).update(INFO)
     if server_url:
         doc["servers"] = [{"url": server_url, "description": "This gateway."}]
     return doc

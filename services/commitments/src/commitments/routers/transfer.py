@@ -6,13 +6,14 @@ from typing import Annotated
 
 from fastapi import Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.datastructures import UploadFile
 
 from commitments import transfer
 from commitments.dependencies import Writer
 from commitments.schemas import ImportReport
 from servicekit.dependencies import Maker, Session
-from servicekit.mediatypes import CSV
-from servicekit.problems import ProblemError, problem_responses
+from servicekit.mediatypes import CSV, FORM_DATA
+from servicekit.problems import FieldError, ProblemError, problem_responses
 from servicekit.routing import json_router
 
 router = json_router(prefix="/v1")
@@ -28,10 +29,28 @@ _CSV_TYPES = (CSV, "application/csv")
     tags=["import and export"],
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
     description=transfer.IMPORT_DOC,
+    # Documented as a form upload, which every generator supports; a raw `text/csv` body is
+    # accepted too (curl --data-binary), as the description says.
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {CSV: {"schema": {"type": "string"}}},
+            "content": {
+                FORM_DATA: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "contentMediaType": CSV,
+                                "description": "The CSV file.",
+                            }
+                        },
+                    },
+                    "encoding": {"file": {"contentType": f"{CSV}, application/csv"}},
+                }
+            },
         }
     },
 )
@@ -53,16 +72,33 @@ async def import_commitments(
     ] = None,
 ) -> ImportReport:
     """Import a CSV file: all or nothing, every bad row reported, idempotent on re-import."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media not in _CSV_TYPES:
-        raise ProblemError(
-            415,
-            "Unsupported Media Type",
-            "Send the file as text/csv.",
-            type_="/problems/unsupported-media-type",
-        )
-    content = await request.body()
+    content = await _csv_upload(request)
     return await transfer.import_csv(session, content, writer, reason=reason, dry_run=dry_run)
+
+
+async def _csv_upload(request: Request) -> bytes:
+    """The uploaded file's bytes: a form's `file` part, or a raw CSV body."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media in _CSV_TYPES:
+        return await request.body()
+    if media == FORM_DATA:
+        form = await request.form(max_files=1, max_fields=0)
+        upload = form.get("file")
+        if isinstance(upload, UploadFile):
+            return await upload.read()
+        raise ProblemError(
+            422,
+            "Your request is not valid",
+            "The form has no `file` part.",
+            type_="/problems/validation-error",
+            errors=[FieldError(pointer="body.file", detail="Field required", code="missing")],
+        )
+    raise ProblemError(
+        415,
+        "Unsupported Media Type",
+        "Send the file as multipart/form-data (a `file` part) or as text/csv.",
+        type_="/problems/unsupported-media-type",
+    )
 
 
 @router.get(
