@@ -2,7 +2,7 @@
 
 The generator (`bench.data`) yields rows as dicts. `copy_rows` checks them against the table as
 the migrations left it (information_schema), so a schema change shows up as a clear message
-("table X has a required column Y the generator does not fill: add it in bench/data.py") rather
+("X has required column(s) Y that the generator (bench/data/) does not fill") rather
 than as a wrong benchmark. Columns the generator leaves out take their database default or NULL.
 """
 
@@ -109,7 +109,7 @@ async def columns(conn: asyncpg.Connection, table: str) -> dict[str, Column]:
         table,
     )
     if not rows:
-        raise SystemExit(f"table {table!r} does not exist; update bench/data.py to the new schema")
+        raise SystemExit(f"table {table!r} does not exist; update bench/data/ to the new schema")
     return {
         r["column_name"]: Column(
             r["column_name"],
@@ -138,14 +138,14 @@ async def copy_rows(conn: asyncpg.Connection, table: str, rows: Iterable[dict[st
             unknown = [c for c in names if c not in live]
             if unknown:
                 raise SystemExit(
-                    f"bench/data.py writes {table}.{', '.join(unknown)}, which the schema no "
-                    "longer has: update the generator"
+                    f"the generator (bench/data/) writes {table}.{', '.join(unknown)}, which the "
+                    "schema no longer has: update it"
                 )
             missing = [c.name for c in live.values() if c.required and c.name not in names]
             if missing:
                 raise SystemExit(
-                    f"{table} has required column(s) {', '.join(missing)} that bench/data.py "
-                    "does not fill: add them to the generator"
+                    f"{table} has required column(s) {', '.join(missing)} that the generator "
+                    "(bench/data/) does not fill: add them to it"
                 )
             json_cols = {c for c in names if live[c].data_type in ("json", "jsonb")}
         assert names is not None

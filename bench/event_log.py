@@ -1,7 +1,7 @@
 """Measure the event log and webhooks on PostgreSQL (not a test: run it by hand).
 
     SCRUTINY_TEST_POSTGRES_URL=postgresql+asyncpg://postgres@127.0.0.1:5432 \\
-        .venv/bin/python -m tests.events.bench_log [events] [deliveries]
+        .venv/bin/python -m bench.event_log [events] [deliveries]
 
 1. Import rate: `events` events are written to the commitments service's outbox; the gateway (a
    fresh log, production poll intervals) imports and positions them; events per second.
@@ -13,9 +13,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import socket
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import datetime
@@ -23,8 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from asgi_lifespan import LifespanManager
 from sqlalchemy import func, select
+from starlette.applications import Starlette
+from starlette.routing import Route
 
 from commitments.config import Settings as CommitmentsSettings
 from commitments.main import create_app as create_commitments_app
@@ -33,7 +39,7 @@ from gateway.config import Settings
 from gateway.identity import clients as service
 from gateway.identity.schemas import ClientCreate
 from gateway.main import create_app
-from gateway.models import ConsumerPosition, Event, WebhookDelivery
+from gateway.models import ConsumerPosition, Event, WebhookAttempt, WebhookDelivery
 from servicekit.auth import TokenVerifier
 from servicekit.outbox import record_event
 from tests.events.conftest import Receiver, auth_settings
@@ -49,12 +55,7 @@ async def _wait(check: Any, within: float) -> None:
 
 
 async def main(n_events: int, n_deliveries: int) -> None:
-    import threading
-
-    import uvicorn
-    from starlette.applications import Starlette
-    from starlette.routing import Route
-
+    """Print the three figures."""
     tmp = Path(tempfile.mkdtemp())
     dbs = {
         p: await asyncio.to_thread(migrated_database, p, tmp / p)
@@ -65,7 +66,7 @@ async def main(n_events: int, n_deliveries: int) -> None:
     async def jwks() -> dict[str, Any]:
         transport = httpx.ASGITransport(app=holder["gw"])
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
-            return (await c.get("/.well-known/jwks.json")).json()  # type: ignore[no-any-return]
+            return (await c.get("/.well-known/jwks.json")).json()
 
     rec = Receiver()
     arrived: dict[str, float] = {}
@@ -74,8 +75,6 @@ async def main(n_events: int, n_deliveries: int) -> None:
     async def handle(request: Any) -> Any:
         arrived[request.headers["webhook-id"]] = time.time()
         return await original(request)
-
-    import socket
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -112,7 +111,7 @@ async def main(n_events: int, n_deliveries: int) -> None:
                 return bool(n == n_events)
 
         await _wait(positioned, 120)
-        feed = {"commitments": httpx.ASGITransport(app=cm.app)}
+        feed: dict[str, httpx.AsyncBaseTransport] = {"commitments": httpx.ASGITransport(app=cm.app)}
         gw = create_app(
             Settings(
                 database_url=dbs["gateway"],
@@ -149,7 +148,7 @@ async def main(n_events: int, n_deliveries: int) -> None:
                     s,
                     ClientCreate(
                         name="bench", organisation="B", scopes=["admin", "commitments:write"]
-                    ),  # type: ignore[list-item]
+                    ),
                 )
             client = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=gm.app), base_url="http://gw"
@@ -191,8 +190,6 @@ async def main(n_events: int, n_deliveries: int) -> None:
 
                 await _wait(got, 30)
                 call = next(c for c in rec.calls if rid.encode() in c.body)
-                import json
-
                 occurred = json.loads(call.body)["data"]["occurred_at"]
                 at = arrived[call.headers["webhook-id"]]
                 latencies.append(at - datetime.fromisoformat(occurred).timestamp())
@@ -236,8 +233,6 @@ async def main(n_events: int, n_deliveries: int) -> None:
                     )
                 )
                 pos = await s.get(ConsumerPosition, "commitments")
-                from gateway.models import WebhookAttempt
-
                 lat = await s.scalar(select(func.avg(WebhookAttempt.latency_ms)))
                 print(f"mean attempt latency {lat:.1f} ms")
             at = pos.position if pos else 0

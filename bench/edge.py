@@ -1,4 +1,4 @@
-"""What the edge and an open breaker cost: `python -m tests.gateway.bench_edge`.
+"""What the edge and an open breaker cost: `.venv/bin/python -m bench.edge` (about 30 s).
 
 Not a test (timings belong in a report, not in assertions): it times the pieces in-process,
 with no network and no database, so the numbers are the gateway's own overhead.
@@ -32,7 +32,8 @@ from tests.support.tokens import TestIssuer
 N = 5000
 
 
-async def _noop(scope: Any, receive: Any, send: Any) -> None:
+async def _noop(_scope: Any, _receive: Any, send: Any) -> None:
+    """The bare app: an empty 200, the ASGI signature's scope and receive unused."""
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"{}"})
 
@@ -80,7 +81,7 @@ async def edge_overhead(storage: str) -> dict[str, float]:
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b""}
 
-    async def send(message: Any) -> None:
+    async def send(_message: Any) -> None:
         return None
 
     bare = await _time(lambda: _noop(anonymous, receive, send))
