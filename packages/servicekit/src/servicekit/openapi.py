@@ -36,8 +36,10 @@ OAUTH2_SCHEME: dict[str, Any] = {
     "description": "Client credentials: `POST /oauth/token`, then `Authorization: Bearer`.",
     "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": SCOPE_DESCRIPTIONS}},
 }
-# A public read: no token needed, and one that is sent is checked (a bad one is a 401).
-PUBLIC: list[dict[str, list[str]]] = [{}, {"oauth2": []}]
+# No token needed (a public read, the token endpoint). An empty list, not `[{}, {"oauth2": []}]`:
+# generators read any requirement as "needs a token" and refuse an anonymous client. A token
+# that is sent is still checked (a bad one is a 401), as each description's 401 says.
+PUBLIC: list[dict[str, list[str]]] = []
 
 IF_MATCH: dict[str, Any] = {
     "name": "If-Match",
@@ -71,9 +73,22 @@ def required_scope(dependant: Dependant) -> str | None:
     return None
 
 
+# What every operation may answer, whatever it does: the app-wide checks (servicekit.app) refuse
+# an undeclared query parameter and a present but invalid token on every route.
+_EVERYWHERE = {
+    "400": "A query parameter this operation does not take (the problem names it).",
+    "401": "The access token sent is invalid or has expired (also on public reads).",
+}
+
+
 def _problems(doc: dict[str, Any]) -> None:
     rewrite_problem_media_types(doc)
     for _, _, op in operations(doc):
+        responses = op.setdefault("responses", {})
+        for status, description in _EVERYWHERE.items():
+            responses.setdefault(
+                status, {"description": description, "content": {PROBLEM: {"schema": PROBLEM_REF}}}
+            )
         for status, resp in op.get("responses", {}).items():
             if status == "422" and "HTTPValidationError" in str(resp.get("content", {})):
                 resp["description"] = "The request is well-formed but not valid."
@@ -107,7 +122,7 @@ def _security(doc: dict[str, Any], scopes: dict[tuple[str, str], str | None]) ->
     for path, method, op in operations(doc):
         scope = scopes.get((path, method))
         if scope is None:
-            op.setdefault("security", PUBLIC)
+            op.setdefault("security", list(PUBLIC))
             continue
         op["security"] = [{"oauth2": [scope]}]
         sentence = f"Needs a token with the `{scope}` scope."
