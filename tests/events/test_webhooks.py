@@ -82,6 +82,51 @@ async def test_create_shows_the_secret_once(gateway, hooks, receiver):
     assert got["event_types"] == ["submission.*", "commitment.created"]
 
 
+async def _own_subscriptions(gateway, auth) -> list[str]:
+    r = await gateway.get("/v1/webhook-subscriptions", headers=auth)
+    assert r.status_code == 200, r.text
+    return [s["id"] for s in r.json()["items"]]
+
+
+async def test_a_subscribe_retried_with_its_key_replays_the_secret(gateway, hooks, receiver):
+    body = {"url": receiver.url("ok"), "event_types": ["source.created"]}
+    headers = {**hooks, "Idempotency-Key": str(uuid.uuid4())}
+    first = await gateway.post("/v1/webhook-subscriptions", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert "idempotent-replayed" not in first.headers
+    again = await gateway.post("/v1/webhook-subscriptions", json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["cache-control"] == "no-store"
+    assert again.json()["id"] == first.json()["id"]
+    # The retry learns the signing secret the first answer carried.
+    assert again.json()["secret"] == first.json()["secret"]
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert await _own_subscriptions(gateway, hooks) == [first.json()["id"]]
+    # Gone again, so later tests' events are not delivered to it too.
+    path = f"/v1/webhook-subscriptions/{first.json()['id']}"
+    assert (await gateway.delete(path, headers=hooks)).status_code == 204
+
+
+async def test_a_subscribe_key_reused_with_another_body_is_422(gateway, hooks, receiver):
+    body = {"url": receiver.url("ok"), "event_types": ["source.created"]}
+    headers = {**hooks, "Idempotency-Key": str(uuid.uuid4())}
+    first = await gateway.post("/v1/webhook-subscriptions", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    r = await gateway.post(
+        "/v1/webhook-subscriptions",
+        json={**body, "event_types": ["source.created", "commitment.created"]},
+        headers=headers,
+    )
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
+    assert r.json()["type"] == "/problems/idempotency-key-reused"
+    assert await _own_subscriptions(gateway, hooks) == [first.json()["id"]]
+    path = f"/v1/webhook-subscriptions/{first.json()['id']}"
+    assert (await gateway.delete(path, headers=hooks)).status_code == 204
+
+
 @pytest.mark.parametrize(
     ("body", "pointer"),
     [

@@ -20,6 +20,11 @@ class Settings(ServiceSettings):
 
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
+    # The gateway's replayable creates (API clients, webhook subscriptions) store their answer,
+    # secret included, so a retry can learn the secret it missed; keep that window short (a
+    # retry comes within minutes) rather than the services' 24 hours.
+    idempotency_ttl_s: float = Field(default=600, gt=0)
+
     commitments_url: str = "http://127.0.0.1:8001"
     evidence_url: str = "http://127.0.0.1:8002"
     ratings_url: str = "http://127.0.0.1:8003"

@@ -25,7 +25,7 @@ from gateway.events.router import feed_router
 from gateway.events.router import router as event_types_router
 from gateway.identity import clients as service
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
-from gateway.models import Event
+from gateway.models import Event, IdempotencyKey
 from gateway.pages.render import STATIC_DIR
 from gateway.pages.router import router as pages_router
 from gateway.proxy.forward import ProxyFastPath, body_limits, proxy_router
@@ -100,6 +100,7 @@ def create_app(
             proxy_router(),
         ],
         event_model=Event,
+        idempotency_model=IdempotencyKey,
         token_verifier=verifier,
         lifespan_hooks=[
             gateway_lifespan,
@@ -119,6 +120,11 @@ def create_app(
             {"name": "signing keys", "description": "Token-signing key rotation (admin)."},
             {"name": "reports", "description": "Reads composed across services."},
             {"name": "events", "description": "The gateway's event log."},
+            {
+                "name": "webhooks",
+                "description": "Subscriptions that push the event log to your URL, signed, "
+                "with retries and a delivery history.",
+            },
             {"name": "operations", "description": "Probes."},
         ],
     )

@@ -1,5 +1,5 @@
-"""Gateway tables (its own MetaData): API clients, signing keys, the gateway's event log, and
-webhook subscriptions with their deliveries."""
+"""Gateway tables (its own MetaData): API clients, signing keys, the gateway's event log,
+webhook subscriptions with their deliveries, and the idempotency keys of its creates."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from sqlalchemy.types import Uuid
 
 from servicekit.consumer import ConsumerPositionMixin
 from servicekit.db import IdMixin, UTCDateTime, VersionedMixin, new_metadata
+from servicekit.idempotency import IdempotencyKeyMixin
 from servicekit.ids import utcnow
 from servicekit.outbox import EventMixin, event_table_args
 
@@ -91,6 +92,12 @@ class Event(EventMixin, Base):
     # The event's id and position in its source's feed (null for the gateway's own events).
     source_event_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     source_position: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class IdempotencyKey(IdempotencyKeyMixin, Base):
+    """Idempotency keys of retried creates (API clients, webhook subscriptions)."""
+
+    __tablename__ = "idempotency_keys"
 
 
 class ConsumerPosition(ConsumerPositionMixin, Base):

@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import Settings
 from gateway.dependencies import ReadSession, Session
@@ -25,7 +26,9 @@ from gateway.webhooks.schemas import (
 )
 from gateway.webhooks.worker import WebhookWorker
 from servicekit.auth import OptionalPrincipal, Principal, forbidden
+from servicekit.dependencies import Idempotent, Maker
 from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, problem_responses
 from servicekit.routing import json_router
@@ -81,25 +84,42 @@ def _wake(request: Request) -> None:
     operation_id="create_webhook_subscription",
     summary="Subscribe a URL to events",
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, *AUTH, 413, 415, 422),
+    response_model=SubscriptionCreated,
+    responses={
+        **created_response_doc("Subscribed; the body holds the signing secret, shown once."),
+        **problem_responses(400, *AUTH, 409, 413, 415, 422),
+    },
 )
 async def create_webhook_subscription(
     caller: Caller,
     body: SubscriptionCreate,
-    session: Session,
     request: Request,
-    response: Response,
-) -> SubscriptionCreated:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Deliver events of the given types to `url`, signed per Standard Webhooks. The response
-    holds the signing secret, shown once. The URL must be https on a public address; event types
-    are checked against `GET /v1/event-types`."""
-    read, secret = await service.create_subscription(
-        session, caller, body, _settings(request), _resolver(request)
+    holds the signing secret, shown once; a retry with the same `Idempotency-Key` replays it.
+    The URL must be https on a public address; event types are checked against
+    `GET /v1/event-types`."""
+
+    async def create(session: AsyncSession) -> SubscriptionCreated:
+        read, secret = await service.create_subscription(
+            session, caller, body, _settings(request), _resolver(request)
+        )
+        return SubscriptionCreated(**read.model_dump(), secret=secret)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=caller.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_webhook_subscription",
+        headers=NO_STORE,
     )
-    response.headers["Location"] = str(request.url_for("get_webhook_subscription", id=read.id).path)
-    response.headers.update(NO_STORE)
-    set_etag(response, read.id, 1)
-    return SubscriptionCreated(**read.model_dump(), secret=secret)
 
 
 @router.get(

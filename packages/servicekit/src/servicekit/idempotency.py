@@ -39,7 +39,8 @@ the route call `await idempotency.run(maker, client_id=..., key=..., fingerprint
 create=...)` where `create(session)` does the work and returns a `StoredResponse`. The helper
 owns the transaction of such a route (it is that route's unit of work, in place of
 `session_from_request`), because the claim must commit before the create and be released after
-a rollback.
+a rollback. A route that creates one resource and answers it with `Location` (and `ETag`) calls
+`create_once`, which is that call spelled once.
 """
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import orjson
 from fastapi import Header
@@ -69,6 +70,7 @@ from starlette.responses import Response
 
 from servicekit.background import loop_task, pause
 from servicekit.db import UTCDateTime
+from servicekit.etag import created_headers, location_of
 from servicekit.ids import utcnow
 from servicekit.jsonutil import dumps
 from servicekit.problems import FieldError, ProblemError, validation_problem
@@ -101,30 +103,33 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def created_response_doc(description: str = "Created.") -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entry for a 201 of an idempotent create, with its headers."""
-    return {
-        201: {
-            "description": description,
-            "headers": {
-                "Location": {
-                    "description": "URL of the created resource.",
-                    "schema": {"type": "string"},
-                },
-                "ETag": {
-                    "description": "Current ETag of the created resource.",
-                    "schema": {"type": "string"},
-                },
-                REPLAYED_HEADER: {
-                    "description": (
-                        "`true` when this is the stored response of an earlier request with "
-                        "the same `Idempotency-Key`; absent otherwise."
-                    ),
-                    "schema": {"type": "string", "enum": ["true"]},
-                },
-            },
-        }
+def created_response_doc(
+    description: str = "Created.", *, etag: bool = True
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry for a 201 of an idempotent create, with its headers.
+
+    `etag=False` for resources that are never changed, whose 201 carries no `ETag`.
+    """
+    headers: dict[str, Any] = {
+        "Location": {
+            "description": "URL of the created resource.",
+            "schema": {"type": "string"},
+        },
+        "ETag": {
+            "description": "Current ETag of the created resource.",
+            "schema": {"type": "string"},
+        },
+        REPLAYED_HEADER: {
+            "description": (
+                "`true` when this is the stored response of an earlier request with "
+                "the same `Idempotency-Key`; absent otherwise."
+            ),
+            "schema": {"type": "string", "enum": ["true"]},
+        },
     }
+    if not etag:
+        del headers["ETag"]
+    return {201: {"description": description, "headers": headers}}
 
 
 class IdempotencyKeyMixin:
@@ -440,6 +445,47 @@ class Idempotency:
                 )
                 .execution_options(synchronize_session=False)
             )
+
+
+class Created(Protocol):
+    """What a create's rule returns: a read model of the new resource, with its id."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
+
+
+async def create_once(
+    idempotency: Idempotency,
+    maker: async_sessionmaker[AsyncSession],
+    request: Request,
+    body: BaseModel,
+    *,
+    client_id: str,
+    key: str | None,
+    create_read: Callable[[AsyncSession], Awaitable[Created]],
+    location_route: str,
+    location_params: Mapping[str, object] | None = None,
+    id_param: str = "id",
+    etag: bool = True,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A route's idempotent create: `create_read(session)` once per key, answered 201 with
+    `Location` (the route `location_route`, the new id as `id_param` beside `location_params`),
+    its first `ETag` unless `etag=False` (resources never changed carry none), and `headers`."""
+
+    async def create(session: AsyncSession) -> StoredResponse:
+        read = await create_read(session)
+        location = location_of(
+            request, location_route, **{**(location_params or {}), id_param: read.id}
+        )
+        answer = created_headers(location, read.id) if etag else {"Location": location}
+        return StoredResponse.json(201, read.model_dump(mode="json"), {**answer, **(headers or {})})
+
+    return await idempotency.run_request(
+        maker, request, body, client_id=client_id, key=key, create=create
+    )
 
 
 async def purge_expired(

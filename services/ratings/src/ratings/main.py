@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI
 
 from ratings.config import ALEMBIC_INI, Settings
-from ratings.models import ConsumerPosition, Event
+from ratings.models import ConsumerPosition, Event, IdempotencyKey
 from ratings.read_models import apply_commitment_event, apply_evidence_event
 from ratings.routers import ROUTERS
 from servicekit.app import create_service_app
@@ -40,6 +40,7 @@ def create_app(
         alembic_ini=ALEMBIC_INI,
         routers=ROUTERS,
         event_model=Event,
+        idempotency_model=IdempotencyKey,
         token_verifier=token_verifier,
         lifespan_hooks=[consumers],
         openapi_tags=[

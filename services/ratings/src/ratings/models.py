@@ -12,6 +12,7 @@ from sqlalchemy.types import Uuid
 
 from servicekit.consumer import ConsumerPositionMixin
 from servicekit.db import IdMixin, UTCDateTime, VersionedMixin, new_metadata
+from servicekit.idempotency import IdempotencyKeyMixin
 from servicekit.ids import utcnow
 from servicekit.outbox import EventMixin
 
@@ -167,6 +168,12 @@ class EvaluationResponse(IdMixin, Base):
     received_on: Mapped[date] = mapped_column(Date)
     recorded_by_client_id: Mapped[str] = mapped_column(String(200))
     recorded_by_organisation: Mapped[str] = mapped_column(String(300))
+
+
+class IdempotencyKey(IdempotencyKeyMixin, Base):
+    """Idempotency keys of retried creates (evaluations, responses)."""
+
+    __tablename__ = "idempotency_keys"
 
 
 class Event(EventMixin, Base):

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import commitments, lifecycle, repository
 from commitments.dependencies import Writer
@@ -23,8 +24,9 @@ from commitments.schemas import (
     RevisionRead,
 )
 from servicekit.crud import get_or_404
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of, require_if_match, set_created, set_etag
+from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -40,15 +42,32 @@ router = json_router(prefix="/v1")
     summary="Create a commitment",
     tags=["commitments"],
     status_code=status.HTTP_201_CREATED,
-    responses=CREATE_ERRORS,
+    response_model=CommitmentDetail,
+    responses={**created_response_doc(), **CREATE_ERRORS},
 )
 async def create_commitment(
-    writer: Writer, body: CommitmentCreate, session: Session, request: Request, response: Response
-) -> CommitmentDetail:
+    writer: Writer,
+    body: CommitmentCreate,
+    request: Request,
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Record a commitment in the words it was published in, optionally with its targets."""
-    read = await commitments.create_commitment(session, body, writer)
-    set_created(response, location_of(request, "get_commitment", id=read.id), read.id)
-    return read
+
+    async def create(session: AsyncSession) -> CommitmentDetail:
+        return await commitments.create_commitment(session, body, writer)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=writer.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_commitment",
+    )
 
 
 @router.get(

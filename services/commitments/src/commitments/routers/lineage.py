@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import lineage, repository
 from commitments.dependencies import Writer
@@ -13,8 +14,8 @@ from commitments.models import Commitment, LineageLink
 from commitments.routers.common import CHILD_CREATE_ERRORS
 from commitments.schemas import LineageEnd, LineageLinkCreate, LineageLinkRead
 from servicekit.crud import get_or_404
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of
+from servicekit.dependencies import Idempotent, Maker, ReadSession
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
 from servicekit.routing import json_router
@@ -28,27 +29,41 @@ router = json_router(prefix="/v1")
     summary="Record a commitment's successor",
     tags=["lineage"],
     status_code=status.HTTP_201_CREATED,
-    responses=CHILD_CREATE_ERRORS,
+    response_model=LineageLinkRead,
+    responses={**created_response_doc(etag=False), **CHILD_CREATE_ERRORS},
 )
 async def create_lineage_link(
     writer: Writer,
     id: uuid.UUID,
     body: LineageLinkCreate,
-    session: Session,
     request: Request,
-    response: Response,
-) -> LineageLinkRead:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Record that this commitment was superseded by, split into or merged into another.
 
     The commitment becomes `superseded` (for `superseded_by` and `merged_into` its
     `superseded_by_id` names the successor). A split is recorded as one link per part. Links
     that would make a cycle are refused.
     """
-    row = await get_or_404(session, Commitment, id, "commitment")
-    read = await lineage.add_link(session, row, body, writer)
-    # Links are never changed, so they carry no ETag.
-    response.headers["Location"] = location_of(request, "get_lineage_link", id=read.id)
-    return read
+
+    async def create(session: AsyncSession) -> LineageLinkRead:
+        row = await get_or_404(session, Commitment, id, "commitment")
+        return await lineage.add_link(session, row, body, writer)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=writer.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_lineage_link",
+        # Links are never changed, so they carry no ETag.
+        etag=False,
+    )
 
 
 @router.get(

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import policy_areas, repository
 from commitments.dependencies import Writer
@@ -13,8 +14,9 @@ from commitments.models import PolicyArea
 from commitments.routers.common import CREATE_ERRORS, PATCH_ERRORS
 from commitments.schemas import PolicyAreaCreate, PolicyAreaRead, PolicyAreaUpdate
 from servicekit.crud import get_or_404
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of, require_if_match, set_created, set_etag
+from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -30,15 +32,32 @@ router = json_router(prefix="/v1")
     summary="Create a policy area",
     tags=["policy areas"],
     status_code=status.HTTP_201_CREATED,
-    responses=CREATE_ERRORS,
+    response_model=PolicyAreaRead,
+    responses={**created_response_doc(), **CREATE_ERRORS},
 )
 async def create_policy_area(
-    _writer: Writer, body: PolicyAreaCreate, session: Session, request: Request, response: Response
-) -> PolicyAreaRead:
+    writer: Writer,
+    body: PolicyAreaCreate,
+    request: Request,
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Record a policy area commitments are grouped under."""
-    read = await policy_areas.create_policy_area(session, body)
-    set_created(response, location_of(request, "get_policy_area", id=read.id), read.id)
-    return read
+
+    async def create(session: AsyncSession) -> PolicyAreaRead:
+        return await policy_areas.create_policy_area(session, body)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=writer.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_policy_area",
+    )
 
 
 @router.get(

@@ -14,8 +14,7 @@ from commitments.routers.common import CHILD_CREATE_ERRORS
 from commitments.schemas import ReadingCreate, ReadingRead
 from servicekit.crud import get_or_404
 from servicekit.dependencies import Idempotent, Maker, ReadSession
-from servicekit.etag import created_headers, location_of
-from servicekit.idempotency import IdempotencyKeyHeader, StoredResponse, created_response_doc
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
 from servicekit.routing import json_router
@@ -46,16 +45,19 @@ async def create_reading(
 ) -> Response:
     """Record a progress figure for a target; send `Idempotency-Key` to retry safely."""
 
-    async def create(session: AsyncSession) -> StoredResponse:
+    async def create(session: AsyncSession) -> ReadingRead:
         t = await get_or_404(session, Target, id, "target")
-        read = await readings.add_reading(session, t, body, writer)
-        location = location_of(request, "get_reading", id=read.id)
-        return StoredResponse.json(
-            201, read.model_dump(mode="json"), created_headers(location, read.id)
-        )
+        return await readings.add_reading(session, t, body, writer)
 
-    return await idempotency.run_request(
-        maker, request, body, client_id=writer.client_id, key=idempotency_key, create=create
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=writer.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_reading",
     )
 
 

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import repository, sources
 from commitments.dependencies import Writer
@@ -13,8 +14,9 @@ from commitments.models import Source
 from commitments.routers.common import CREATE_ERRORS, PATCH_ERRORS
 from commitments.schemas import SourceCreate, SourceKind, SourceRead, SourceUpdate
 from servicekit.crud import get_or_404
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of, require_if_match, set_created, set_etag
+from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -30,15 +32,32 @@ router = json_router(prefix="/v1")
     summary="Create a source",
     tags=["sources"],
     status_code=status.HTTP_201_CREATED,
-    responses=CREATE_ERRORS,
+    response_model=SourceRead,
+    responses={**created_response_doc(), **CREATE_ERRORS},
 )
 async def create_source(
-    _writer: Writer, body: SourceCreate, session: Session, request: Request, response: Response
-) -> SourceRead:
+    writer: Writer,
+    body: SourceCreate,
+    request: Request,
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Record a document commitments come from (a plan, strategy, review, report...)."""
-    read = await sources.create_source(session, body)
-    set_created(response, location_of(request, "get_source", id=read.id), read.id)
-    return read
+
+    async def create(session: AsyncSession) -> SourceRead:
+        return await sources.create_source(session, body)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=writer.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_source",
+    )
 
 
 @router.get(

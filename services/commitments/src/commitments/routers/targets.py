@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import repository, targets
 from commitments.dependencies import Writer
@@ -12,8 +13,9 @@ from commitments.models import Commitment, Target
 from commitments.routers.common import CHILD_CREATE_ERRORS, PATCH_ERRORS
 from commitments.schemas import TARGET_RULE, TargetCreate, TargetRead, TargetUpdate
 from servicekit.crud import get_or_404
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of, require_if_match, set_created, set_etag
+from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -28,21 +30,34 @@ router = json_router(prefix="/v1")
     summary="Add a target to a commitment",
     tags=["targets"],
     status_code=status.HTTP_201_CREATED,
-    responses=CHILD_CREATE_ERRORS,
+    response_model=TargetRead,
+    responses={**created_response_doc(), **CHILD_CREATE_ERRORS},
 )
 async def create_target(
     writer: Writer,
     id: uuid.UUID,
     body: TargetCreate,
-    session: Session,
     request: Request,
-    response: Response,
-) -> TargetRead:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Add a measurable target; it is a change to the commitment, recorded with its reason."""
-    row = await get_or_404(session, Commitment, id, "commitment")
-    read = await targets.add_target(session, row, body, writer)
-    set_created(response, location_of(request, "get_target", id=read.id), read.id)
-    return read
+
+    async def create(session: AsyncSession) -> TargetRead:
+        row = await get_or_404(session, Commitment, id, "commitment")
+        return await targets.add_target(session, row, body, writer)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=writer.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_target",
+    )
 
 
 @router.get(

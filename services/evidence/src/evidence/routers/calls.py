@@ -6,12 +6,14 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence import calls, repository
 from evidence.dependencies import EvidenceSettings, ModeratorPrincipal
 from evidence.schemas import CallForEvidenceCreate, CallForEvidenceRead, CallForEvidenceUpdate
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of, require_if_match, set_created, set_etag
+from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.ids import utcnow
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
@@ -29,20 +31,33 @@ PATCH_ERRORS = problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 428)
     summary="Open a call for evidence",
     tags=["calls for evidence"],
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 413, 415, 422),
+    response_model=CallForEvidenceRead,
+    responses={**created_response_doc(), **problem_responses(400, 401, 403, 409, 413, 415, 422)},
 )
 async def create_call_for_evidence(
-    _moderator: ModeratorPrincipal,
+    moderator: ModeratorPrincipal,
     body: CallForEvidenceCreate,
-    session: Session,
     settings: EvidenceSettings,
     request: Request,
-    response: Response,
-) -> CallForEvidenceRead:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Invite evidence on some commitments between two times, within limits."""
-    read = await calls.create_call(session, body, ceiling=settings.max_attachment_bytes_ceiling)
-    set_created(response, location_of(request, "get_call_for_evidence", id=read.id), read.id)
-    return read
+
+    async def create(session: AsyncSession) -> CallForEvidenceRead:
+        return await calls.create_call(session, body, ceiling=settings.max_attachment_bytes_ceiling)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=moderator.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_call_for_evidence",
+    )
 
 
 @router.get(

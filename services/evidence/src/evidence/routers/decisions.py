@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence import moderation, repository
 from evidence.dependencies import CurrentViewer, EvidenceSettings, ModeratorPrincipal
 from evidence.schemas import DecisionCreate, DecisionRead
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of
+from servicekit.dependencies import Idempotent, Maker, ReadSession
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
@@ -24,33 +25,53 @@ router = json_router(prefix="/v1")
     summary="Moderate a submission",
     tags=["moderation"],
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    response_model=DecisionRead,
+    responses={
+        **created_response_doc(etag=False),
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    },
 )
 async def create_decision(
     moderator: ModeratorPrincipal,
     id: uuid.UUID,
     body: DecisionCreate,
-    session: Session,
     settings: EvidenceSettings,
     request: Request,
-    response: Response,
-) -> DecisionRead:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Accept, reject, publish or withhold, with a reason; steps out of order are 409.
 
     received → accepted | rejected; accepted → published | withheld | rejected;
     withheld → published | rejected; published → withheld. Publishing assigns the publication
     reference (`<prefix><NNNN>`) once; `do_not_publish` evidence is never published.
     """
-    read = await moderation.decide(
-        session,
-        id,
-        body.action,
-        body.reason,
-        moderator,
-        standalone_prefix=settings.standalone_reference_prefix,
+
+    async def create(session: AsyncSession) -> DecisionRead:
+        return await moderation.decide(
+            session,
+            id,
+            body.action,
+            body.reason,
+            moderator,
+            standalone_prefix=settings.standalone_reference_prefix,
+        )
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=moderator.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_decision",
+        location_params={"id": id},
+        id_param="decision_id",
+        # A decision is never changed, so it carries no ETag.
+        etag=False,
     )
-    response.headers["Location"] = location_of(request, "get_decision", id=id, decision_id=read.id)
-    return read
 
 
 @router.get(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 
 from fastapi import Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence import redaction, repository
 from evidence.dependencies import CurrentViewer, ModeratorPrincipal
 from evidence.schemas import RedactionCreate, RedactionRead
 from evidence.visibility import get_visible, redaction_read
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of
+from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.pagination import Page
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
@@ -25,22 +26,40 @@ router = json_router(prefix="/v1")
     summary="Redact a passage",
     tags=["moderation"],
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    response_model=RedactionRead,
+    responses={
+        **created_response_doc(etag=False),
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    },
 )
 async def create_redaction(
     moderator: ModeratorPrincipal,
     id: uuid.UUID,
     body: RedactionCreate,
-    session: Session,
     request: Request,
-    response: Response,
-) -> RedactionRead:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Hide every occurrence of a passage of the title, summary or body, with a reason."""
-    read = await redaction.add_redaction(session, id, body, moderator)
-    response.headers["Location"] = location_of(
-        request, "get_redaction", id=id, redaction_id=read.id
+
+    async def create(session: AsyncSession) -> RedactionRead:
+        return await redaction.add_redaction(session, id, body, moderator)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=moderator.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_redaction",
+        location_params={"id": id},
+        id_param="redaction_id",
+        # Undone by deleting it, never changed: no ETag.
+        etag=False,
     )
-    return read
 
 
 @router.get(

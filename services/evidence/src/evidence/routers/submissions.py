@@ -21,9 +21,9 @@ from evidence.schemas import (
     WithdrawalCreate,
 )
 from evidence.visibility import get_visible, to_read
-from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
-from servicekit.etag import created_headers, location_of, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, StoredResponse, created_response_doc
+from servicekit.dependencies import Idempotent, Maker, ReadSession
+from servicekit.etag import set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
 from servicekit.routing import json_router
@@ -59,15 +59,18 @@ async def create_submission(
     scope (422); stand-alone evidence keeps to the default limit of 3,000 words.
     """
 
-    async def create(session: AsyncSession) -> StoredResponse:
-        read = await submissions.create_submission(session, body, submitter)
-        location = location_of(request, "get_submission", id=read.id)
-        return StoredResponse.json(
-            201, read.model_dump(mode="json"), created_headers(location, read.id)
-        )
+    async def create(session: AsyncSession) -> SubmissionRead:
+        return await submissions.create_submission(session, body, submitter)
 
-    return await idempotency.run_request(
-        maker, request, body, client_id=submitter.client_id, key=idempotency_key, create=create
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=submitter.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_submission",
     )
 
 
@@ -153,17 +156,36 @@ async def get_submission(
     summary="Withdraw your submission",
     tags=["submissions"],
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    response_model=DecisionRead,
+    responses={
+        **created_response_doc("Withdrawn; the body is the withdrawal decision.", etag=False),
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    },
 )
 async def withdraw_submission(
     submitter: SubmitterPrincipal,
     id: uuid.UUID,
     body: WithdrawalCreate,
-    session: Session,
     request: Request,
-    response: Response,
-) -> DecisionRead:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Take your evidence back while it is received or accepted (409 once published)."""
-    read = await moderation.withdraw(session, id, body.reason, submitter)
-    response.headers["Location"] = location_of(request, "get_decision", id=id, decision_id=read.id)
-    return read
+
+    async def create(session: AsyncSession) -> DecisionRead:
+        return await moderation.withdraw(session, id, body.reason, submitter)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=submitter.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_decision",
+        location_params={"id": id},
+        id_param="decision_id",
+        etag=False,
+    )

@@ -6,14 +6,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings import evaluations, repository
 from ratings.dependencies import Reader, Writer
 from ratings.routers.common import PATCH_ERRORS
 from ratings.schemas import EvaluationCreate, EvaluationRead, EvaluationStatus, EvaluationUpdate
 from ratings.visibility import can_see_drafts, visible_evaluation
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of, require_if_match, set_created, set_etag
+from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -28,15 +30,32 @@ router = json_router(prefix="/v1")
     summary="Create an evaluation",
     tags=["evaluations"],
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
+    response_model=EvaluationRead,
+    responses={**created_response_doc(), **problem_responses(400, 401, 403, 409, 413, 415, 422)},
 )
 async def create_evaluation(
-    _writer: Writer, body: EvaluationCreate, session: Session, request: Request, response: Response
-) -> EvaluationRead:
+    writer: Writer,
+    body: EvaluationCreate,
+    request: Request,
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Start a draft evaluation (or a re-evaluation of a published one) of known commitments."""
-    read = await evaluations.create_evaluation(session, body)
-    set_created(response, location_of(request, "get_evaluation", id=read.id), read.id)
-    return read
+
+    async def create(session: AsyncSession) -> EvaluationRead:
+        return await evaluations.create_evaluation(session, body)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=writer.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_evaluation",
+    )
 
 
 @router.get(

@@ -6,14 +6,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings import repository, responses
 from ratings.dependencies import Reader, Respondent
 from ratings.models import Evaluation
 from ratings.schemas import EvaluationResponseCreate, EvaluationResponseRead, ResponsePosition
 from ratings.visibility import visible_evaluation
-from servicekit.dependencies import ReadSession, Session
-from servicekit.etag import location_of, set_created, set_etag
+from servicekit.dependencies import Idempotent, Maker, ReadSession
+from servicekit.etag import set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
@@ -27,25 +29,42 @@ router = json_router(prefix="/v1")
     summary="Record a response",
     tags=["responses"],
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    response_model=EvaluationResponseRead,
+    responses={
+        **created_response_doc(),
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
+    },
 )
 async def create_response(
     respondent: Respondent,
     id: uuid.UUID,
     body: EvaluationResponseCreate,
-    session: Session,
     request: Request,
-    response: Response,
-) -> EvaluationResponseRead:
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Record a response (accepts, partially accepts, disputes) to a published evaluation, or
     to one of its ratings with `commitment_id`; 409 if the evaluation is not published."""
-    evaluation = await session.get(Evaluation, id)
-    if evaluation is None:
-        raise not_found("evaluation", id)
-    read = await responses.create_response(session, evaluation, body, respondent)
-    location = location_of(request, "get_response", id=id, response_id=read.id)
-    set_created(response, location, read.id)
-    return read
+
+    async def create(session: AsyncSession) -> EvaluationResponseRead:
+        evaluation = await session.get(Evaluation, id)
+        if evaluation is None:
+            raise not_found("evaluation", id)
+        return await responses.create_response(session, evaluation, body, respondent)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=respondent.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_response",
+        location_params={"id": id},
+        id_param="response_id",
+    )
 
 
 @router.get(
