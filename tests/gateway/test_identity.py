@@ -74,6 +74,19 @@ async def test_token_with_http_basic(gateway, make_client):
     assert r.json()["error"] == "invalid_request"
 
 
+async def test_a_bearer_header_at_the_token_endpoint_is_not_client_authentication(
+    gateway, make_client
+):
+    """A client library that sends its old token everywhere still gets a new one by the form."""
+    _, creds = await make_client("evidence:submit")
+    r = await gateway.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", **creds},
+        headers={"Authorization": "Bearer an-expired-token"},
+    )
+    assert r.status_code == 200, r.text
+
+
 async def test_invalid_client_says_nothing_about_which_part(gateway, make_client):
     _, creds = await make_client("evidence:submit")
     attempts = [
@@ -213,6 +226,56 @@ async def test_admin_routes_need_the_admin_scope(gateway, make_client, admin):
     assert [c["id"] for c in listed.json()["items"]] == [r.json()["id"]]
     assert "client_secret" not in listed.json()["items"][0]
     assert "secret_hash" not in listed.json()["items"][0]
+
+
+async def _clients_of(gateway, admin, organisation: str) -> list[str]:
+    r = await gateway.get("/v1/clients", params={"organisation": organisation}, headers=admin)
+    assert r.status_code == 200, r.text
+    return [c["id"] for c in r.json()["items"]]
+
+
+async def test_a_client_create_retried_with_its_key_replays_the_secret(gateway, make_client, admin):
+    org = "Retry Org " + ref()
+    body = {"name": "uploader", "organisation": org, "scopes": ["evidence:submit"]}
+    headers = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    first = await gateway.post("/v1/clients", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert "idempotent-replayed" not in first.headers
+    again = await gateway.post("/v1/clients", json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["cache-control"] == "no-store"
+    assert again.json()["id"] == first.json()["id"]
+    # The retry learns the secret the first answer carried, and it works.
+    assert again.json()["client_secret"] == first.json()["client_secret"]
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["etag"] == first.headers["etag"]
+    assert await _clients_of(gateway, admin, org) == [first.json()["id"]]
+    creds = {k: again.json()[k] for k in ("client_id", "client_secret")}
+    await token_for(gateway, creds)
+    # Keys are the caller's own: another admin with the same key creates, and sees no secret.
+    _, other_creds = await make_client("admin")
+    other = bearer(await token_for(gateway, other_creds))
+    r = await gateway.post(
+        "/v1/clients", json=body, headers={**other, "Idempotency-Key": headers["Idempotency-Key"]}
+    )
+    assert r.status_code == 201, r.text
+    assert "idempotent-replayed" not in r.headers
+    assert r.json()["id"] != first.json()["id"]
+    assert len(await _clients_of(gateway, admin, org)) == 2
+
+
+async def test_a_client_key_reused_with_another_body_is_422(gateway, admin):
+    org = "Retry Org " + ref()
+    body = {"name": "uploader", "organisation": org, "scopes": ["evidence:submit"]}
+    headers = {**admin, "Idempotency-Key": str(uuid.uuid4())}
+    first = await gateway.post("/v1/clients", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    r = await gateway.post("/v1/clients", json={**body, "name": "other"}, headers=headers)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
+    assert r.json()["type"] == "/problems/idempotency-key-reused"
+    assert await _clients_of(gateway, admin, org) == [first.json()["id"]]
 
 
 async def _signing_key(stack) -> SigningKey:

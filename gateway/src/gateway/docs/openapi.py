@@ -11,6 +11,7 @@ from typing import Any
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
 from servicekit.openapi import OAUTH2_SCHEME
+from servicekit.problems import problem_example
 
 # Each service's own feed, probes and metrics are internal; the gateway documents its own.
 INTERNAL_PATHS = frozenset({"/v1/events", "/healthz", "/readyz", "/metrics"})
@@ -72,7 +73,6 @@ _UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
 def _edge_responses(paths: dict[str, Any], owner: Callable[[str], str | None]) -> None:
     """Document what the gateway itself may answer on any operation: 429 from the rate limiter,
     and 502/503/504 on the operations it forwards."""
-    problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for path, _method, op in _operations(paths):
         if path in _UNLIMITED:
             continue
@@ -81,7 +81,12 @@ def _edge_responses(paths: dict[str, Any], owner: Callable[[str], str | None]) -
         if owner(path) is not None:
             extra.update(_UPSTREAM)
         for status, description in extra.items():
-            responses.setdefault(status, {"description": description, "content": problem})
+            problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+            problem["example"] = problem_example(int(status))
+            responses.setdefault(
+                status,
+                {"description": description, "content": {"application/problem+json": problem}},
+            )
 
 
 def merge(

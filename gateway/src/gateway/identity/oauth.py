@@ -32,7 +32,9 @@ from gateway.identity.schemas import (
 from gateway.models import ApiClient, SigningKey
 from servicekit.auth import AuthSettings, accepts_basic_auth
 from servicekit.crud import get_or_404
+from servicekit.dependencies import Idempotent, Maker
 from servicekit.etag import require_if_match, set_etag
+from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
 from servicekit.ids import utcnow
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
@@ -135,8 +137,11 @@ async def _token_form(request: Request) -> dict[str, str] | Response:
 
 
 def _client_credentials(header: str | None, params: dict[str, str]) -> tuple[str, str] | Response:
-    """(client_id, secret) from HTTP Basic or the form — exactly one of them (RFC 6749 §2.3.1)."""
-    if header:
+    """(client_id, secret) from HTTP Basic or the form — exactly one of them (RFC 6749 §2.3.1).
+
+    An `Authorization` header of another scheme (a client library sending its bearer token to
+    every operation) is not client authentication here, and is ignored."""
+    if header and header.split(" ", 1)[0].lower() == "basic":
         creds = _basic_credentials(header)
         if creds is None:
             return _bad_client()
@@ -230,17 +235,41 @@ async def get_jwks(request: Request, session: ReadSession, settings: SettingsDep
     summary="Create an API client",
     tags=["clients"],
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(400, *ADMIN_ERRORS, 413, 415, 422),
+    response_model=ClientCreated,
+    responses={
+        **created_response_doc("Created; the body holds the client's secret, shown once."),
+        **problem_responses(400, *ADMIN_ERRORS, 409, 413, 415, 422),
+    },
 )
 async def create_client(
-    _admin: Admin, body: ClientCreate, session: Session, request: Request, response: Response
-) -> ClientCreated:
-    """Register a system that will call the API; the response holds its secret, shown once."""
-    read, secret = await service.create_client(session, body)
-    response.headers["Location"] = str(request.url_for("get_client", id=read.id).path)
-    response.headers.update(NO_STORE)
-    set_etag(response, read.id, 1)
-    return ClientCreated(**read.model_dump(), client_secret=secret)
+    admin: Admin,
+    body: ClientCreate,
+    request: Request,
+    maker: Maker,
+    idempotency: Idempotent,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Register a system that will call the API; the response holds its secret, shown once.
+
+    A retry with the same `Idempotency-Key` (by the same admin client) replays that response,
+    secret included, so a lost answer does not lose the secret.
+    """
+
+    async def create(session: AsyncSession) -> ClientCreated:
+        read, secret = await service.create_client(session, body)
+        return ClientCreated(**read.model_dump(), client_secret=secret)
+
+    return await create_once(
+        idempotency,
+        maker,
+        request,
+        body,
+        client_id=admin.client_id,
+        key=idempotency_key,
+        create_read=create,
+        location_route="get_client",
+        headers=NO_STORE,
+    )
 
 
 @admin_router.get(

@@ -16,13 +16,14 @@ answers something a generated client got wrong:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from servicekit.auth import SCOPE_DESCRIPTIONS
 from servicekit.mediatypes import JSON, MERGE_PATCH, PROBLEM
@@ -203,11 +204,12 @@ def _scalar(schema: dict[str, Any]) -> Any:
     if kind == "string":
         if schema.get("format") in _FORMATS:
             return _FORMATS[schema["format"]]
-        if "pattern" in schema:
-            return None
         text = "Example text (fictional)"
         low, high = schema.get("minLength", 0), schema.get("maxLength", len(text))
-        return (text * (1 + low // len(text)))[: max(low, min(high, len(text)))]
+        text = (text * (1 + low // len(text)))[: max(low, min(high, len(text)))]
+        # A pattern the placeholder meets (e.g. "no NUL characters") keeps it; any other needs
+        # the field's own example.
+        return text if _matches(schema.get("pattern"), text) else None
     if kind == "integer":
         return max(int(schema.get("minimum", 1)), 1 if "maximum" not in schema else 0)
     if kind == "number":
@@ -215,6 +217,15 @@ def _scalar(schema: dict[str, Any]) -> Any:
     if kind == "boolean":
         return True
     return None
+
+
+def _matches(pattern: str | None, text: str) -> bool:
+    if pattern is None:
+        return True
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:  # an ECMA-262 construct Python does not read: do not guess
+        return False
 
 
 def _examples(doc: dict[str, Any]) -> None:
@@ -248,11 +259,12 @@ def tidy_openapi(doc: dict[str, Any], scopes: dict[tuple[str, str], str | None])
 def route_scopes(app: FastAPI) -> dict[tuple[str, str], str | None]:
     """(path, method) -> the scope the route requires, for every API route of `app`."""
     out: dict[tuple[str, str], str | None] = {}
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            scope = required_scope(route.dependant)
-            for method in route.methods or ():
-                out[(route.path_format, method.lower())] = scope
+    # FastAPI keeps included routers wrapped; their effective routes carry the prefixes.
+    for ctx in iter_route_contexts(app.routes):
+        if isinstance(ctx.original_route, APIRoute) and ctx.path_format:
+            scope = required_scope(ctx.dependant)
+            for method in ctx.methods or ():
+                out[(ctx.path_format, method.lower())] = scope
     return out
 
 

@@ -107,7 +107,13 @@ async def _csv_upload(request: Request) -> bytes:
     summary="Export sources, policy areas, commitments and targets as CSV",
     tags=["import and export"],
     response_class=StreamingResponse,
-    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "content": {
+                CSV: {"schema": {"type": "string"}, "example": ",".join(transfer.COLUMNS) + "\r\n"}
+            }
+        }
+    },
     description="Everything in the import format (see `import_commitments`), streamed: "
     "importing it elsewhere reproduces the same data, and exporting that gives the same file.",
 )
