@@ -32,9 +32,9 @@ from gateway.identity.schemas import (
 from gateway.models import ApiClient, SigningKey
 from servicekit.auth import AuthSettings, accepts_basic_auth
 from servicekit.crud import get_or_404
-from servicekit.dependencies import Idempotent, Maker
+from servicekit.dependencies import CreateOnce
 from servicekit.etag import require_if_match, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.ids import utcnow
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
@@ -244,10 +244,7 @@ async def get_jwks(request: Request, session: ReadSession, settings: SettingsDep
 async def create_client(
     admin: Admin,
     body: ClientCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Register a system that will call the API; the response holds its secret, shown once.
 
@@ -259,13 +256,9 @@ async def create_client(
         read, secret = await service.create_client(session, body)
         return ClientCreated(**read.model_dump(), client_secret=secret)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=admin.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_client",
         headers=NO_STORE,

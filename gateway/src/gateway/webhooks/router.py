@@ -26,9 +26,9 @@ from gateway.webhooks.schemas import (
 )
 from gateway.webhooks.worker import WebhookWorker
 from servicekit.auth import OptionalPrincipal, Principal, forbidden
-from servicekit.dependencies import Idempotent, Maker
+from servicekit.dependencies import CreateOnce
 from servicekit.etag import require_if_match, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, problem_responses
 from servicekit.routing import json_router
@@ -94,9 +94,7 @@ async def create_webhook_subscription(
     caller: Caller,
     body: SubscriptionCreate,
     request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Deliver events of the given types to `url`, signed per Standard Webhooks. The response
     holds the signing secret, shown once; a retry with the same `Idempotency-Key` replays it.
@@ -109,13 +107,9 @@ async def create_webhook_subscription(
         )
         return SubscriptionCreated(**read.model_dump(), secret=secret)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=caller.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_webhook_subscription",
         headers=NO_STORE,

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit.db import read_session_from_request, session_from_request
-from servicekit.idempotency import Idempotency
+from servicekit.idempotency import Creation, Idempotency, IdempotencyKeyHeader
 
 # The unit of work: exits (commits) when the endpoint returns, before the response is sent.
 Session = Annotated[AsyncSession, Depends(session_from_request, scope="function")]
@@ -33,3 +33,15 @@ async def idempotency_of(request: Request) -> Idempotency:
 # Routes that own their transactions (idempotent creates, streamed exports) take these instead.
 Maker = Annotated[async_sessionmaker[AsyncSession], Depends(sessionmaker_of)]
 Idempotent = Annotated[Idempotency, Depends(idempotency_of)]
+
+
+async def creation_of(request: Request, idempotency_key: IdempotencyKeyHeader = None) -> Creation:
+    """This request's idempotent create (declares the `Idempotency-Key` header)."""
+    return Creation(
+        request.app.state.idempotency, request.app.state.sessionmaker, request, idempotency_key
+    )
+
+
+# A create route: `once(body, client_id=..., create_read=..., location_route=...)` is its whole
+# transaction, replayed for a repeated `Idempotency-Key` (servicekit.idempotency.create_once).
+CreateOnce = Annotated[Creation, Depends(creation_of)]

@@ -488,6 +488,45 @@ async def create_once(
     )
 
 
+@dataclass(frozen=True)
+class Creation:
+    """One request's idempotent create, bound to its app and its `Idempotency-Key` (a route
+    takes it as `servicekit.dependencies.CreateOnce` and calls it with the rest)."""
+
+    idempotency: Idempotency
+    maker: async_sessionmaker[AsyncSession]
+    request: Request
+    key: str | None
+
+    async def __call__(
+        self,
+        body: BaseModel,
+        *,
+        client_id: str,
+        create_read: Callable[[AsyncSession], Awaitable[Created]],
+        location_route: str,
+        location_params: Mapping[str, object] | None = None,
+        id_param: str = "id",
+        etag: bool = True,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """`create_once` with this request's app, request and key."""
+        return await create_once(
+            self.idempotency,
+            self.maker,
+            self.request,
+            body,
+            client_id=client_id,
+            key=self.key,
+            create_read=create_read,
+            location_route=location_route,
+            location_params=location_params,
+            id_param=id_param,
+            etag=etag,
+            headers=headers,
+        )
+
+
 async def purge_expired(
     maker: async_sessionmaker[AsyncSession], model: type[Any], *, now: datetime | None = None
 ) -> int:

@@ -24,9 +24,9 @@ from commitments.schemas import (
     RevisionRead,
 )
 from servicekit.crud import get_or_404
-from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import require_if_match, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -48,23 +48,16 @@ router = json_router(prefix="/v1")
 async def create_commitment(
     writer: Writer,
     body: CommitmentCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Record a commitment in the words it was published in, optionally with its targets."""
 
     async def create(session: AsyncSession) -> CommitmentDetail:
         return await commitments.create_commitment(session, body, writer)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=writer.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_commitment",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Request, Response, status
+from fastapi import Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import lineage, repository
@@ -14,8 +14,8 @@ from commitments.models import Commitment, LineageLink
 from commitments.routers.common import CHILD_CREATE_ERRORS
 from commitments.schemas import LineageEnd, LineageLinkCreate, LineageLinkRead
 from servicekit.crud import get_or_404
-from servicekit.dependencies import Idempotent, Maker, ReadSession
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.dependencies import CreateOnce, ReadSession
+from servicekit.idempotency import created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
 from servicekit.routing import json_router
@@ -36,10 +36,7 @@ async def create_lineage_link(
     writer: Writer,
     id: uuid.UUID,
     body: LineageLinkCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Record that this commitment was superseded by, split into or merged into another.
 
@@ -52,13 +49,9 @@ async def create_lineage_link(
         row = await get_or_404(session, Commitment, id, "commitment")
         return await lineage.add_link(session, row, body, writer)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=writer.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_lineage_link",
         # Links are never changed, so they carry no ETag.

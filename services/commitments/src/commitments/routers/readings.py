@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Request, Response, status
+from fastapi import Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import readings, repository
@@ -13,8 +13,8 @@ from commitments.models import Reading, Target
 from commitments.routers.common import CHILD_CREATE_ERRORS
 from commitments.schemas import ReadingCreate, ReadingRead
 from servicekit.crud import get_or_404
-from servicekit.dependencies import Idempotent, Maker, ReadSession
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.dependencies import CreateOnce, ReadSession
+from servicekit.idempotency import created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
 from servicekit.routing import json_router
@@ -38,10 +38,7 @@ async def create_reading(
     writer: Writer,
     id: uuid.UUID,
     body: ReadingCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Record a progress figure for a target; send `Idempotency-Key` to retry safely."""
 
@@ -49,13 +46,9 @@ async def create_reading(
         t = await get_or_404(session, Target, id, "target")
         return await readings.add_reading(session, t, body, writer)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=writer.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_reading",
     )

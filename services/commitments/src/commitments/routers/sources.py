@@ -14,9 +14,9 @@ from commitments.models import Source
 from commitments.routers.common import CREATE_ERRORS, PATCH_ERRORS
 from commitments.schemas import SourceCreate, SourceKind, SourceRead, SourceUpdate
 from servicekit.crud import get_or_404
-from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import require_if_match, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -38,23 +38,16 @@ router = json_router(prefix="/v1")
 async def create_source(
     writer: Writer,
     body: SourceCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Record a document commitments come from (a plan, strategy, review, report...)."""
 
     async def create(session: AsyncSession) -> SourceRead:
         return await sources.create_source(session, body)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=writer.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_source",
     )

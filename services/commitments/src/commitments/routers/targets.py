@@ -13,9 +13,9 @@ from commitments.models import Commitment, Target
 from commitments.routers.common import CHILD_CREATE_ERRORS, PATCH_ERRORS
 from commitments.schemas import TARGET_RULE, TargetCreate, TargetRead, TargetUpdate
 from servicekit.crud import get_or_404
-from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import require_if_match, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -37,10 +37,7 @@ async def create_target(
     writer: Writer,
     id: uuid.UUID,
     body: TargetCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Add a measurable target; it is a change to the commitment, recorded with its reason."""
 
@@ -48,13 +45,9 @@ async def create_target(
         row = await get_or_404(session, Commitment, id, "commitment")
         return await targets.add_target(session, row, body, writer)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=writer.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_target",
     )

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evidence import calls, repository
 from evidence.dependencies import EvidenceSettings, ModeratorPrincipal
 from evidence.schemas import CallForEvidenceCreate, CallForEvidenceRead, CallForEvidenceUpdate
-from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import require_if_match, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.ids import utcnow
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
@@ -38,23 +38,16 @@ async def create_call_for_evidence(
     moderator: ModeratorPrincipal,
     body: CallForEvidenceCreate,
     settings: EvidenceSettings,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Invite evidence on some commitments between two times, within limits."""
 
     async def create(session: AsyncSession) -> CallForEvidenceRead:
         return await calls.create_call(session, body, ceiling=settings.max_attachment_bytes_ceiling)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=moderator.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_call_for_evidence",
     )

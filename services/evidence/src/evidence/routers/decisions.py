@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Request, Response, status
+from fastapi import Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence import moderation, repository
 from evidence.dependencies import CurrentViewer, EvidenceSettings, ModeratorPrincipal
 from evidence.schemas import DecisionCreate, DecisionRead
-from servicekit.dependencies import Idempotent, Maker, ReadSession
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.dependencies import CreateOnce, ReadSession
+from servicekit.idempotency import created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
@@ -36,10 +36,7 @@ async def create_decision(
     id: uuid.UUID,
     body: DecisionCreate,
     settings: EvidenceSettings,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Accept, reject, publish or withhold, with a reason; steps out of order are 409.
 
@@ -58,13 +55,9 @@ async def create_decision(
             standalone_prefix=settings.standalone_reference_prefix,
         )
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=moderator.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_decision",
         location_params={"id": id},

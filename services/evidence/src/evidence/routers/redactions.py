@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import Request, Response, status
+from fastapi import Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evidence import redaction, repository
 from evidence.dependencies import CurrentViewer, ModeratorPrincipal
 from evidence.schemas import RedactionCreate, RedactionRead
 from evidence.visibility import get_visible, redaction_read
-from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.dependencies import CreateOnce, ReadSession, Session
+from servicekit.idempotency import created_response_doc
 from servicekit.pagination import Page
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
@@ -36,23 +36,16 @@ async def create_redaction(
     moderator: ModeratorPrincipal,
     id: uuid.UUID,
     body: RedactionCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Hide every occurrence of a passage of the title, summary or body, with a reason."""
 
     async def create(session: AsyncSession) -> RedactionRead:
         return await redaction.add_redaction(session, id, body, moderator)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=moderator.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_redaction",
         location_params={"id": id},

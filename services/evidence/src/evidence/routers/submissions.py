@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Request, Response, status
+from fastapi import Query, Response, status
 from pydantic import AwareDatetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,9 +21,9 @@ from evidence.schemas import (
     WithdrawalCreate,
 )
 from evidence.visibility import get_visible, to_read
-from servicekit.dependencies import Idempotent, Maker, ReadSession
+from servicekit.dependencies import CreateOnce, ReadSession
 from servicekit.etag import set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
 from servicekit.routing import json_router
@@ -47,10 +47,7 @@ router = json_router(prefix="/v1")
 async def create_submission(
     submitter: SubmitterPrincipal,
     body: SubmissionCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Submit evidence against one or more commitments; send `Idempotency-Key` to retry safely.
 
@@ -62,13 +59,9 @@ async def create_submission(
     async def create(session: AsyncSession) -> SubmissionRead:
         return await submissions.create_submission(session, body, submitter)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=submitter.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_submission",
     )
@@ -166,23 +159,16 @@ async def withdraw_submission(
     submitter: SubmitterPrincipal,
     id: uuid.UUID,
     body: WithdrawalCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Take your evidence back while it is received or accepted (409 once published)."""
 
     async def create(session: AsyncSession) -> DecisionRead:
         return await moderation.withdraw(session, id, body.reason, submitter)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=submitter.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_decision",
         location_params={"id": id},

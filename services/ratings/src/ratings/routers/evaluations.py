@@ -13,9 +13,9 @@ from ratings.dependencies import Reader, Writer
 from ratings.routers.common import PATCH_ERRORS
 from ratings.schemas import EvaluationCreate, EvaluationRead, EvaluationStatus, EvaluationUpdate
 from ratings.visibility import can_see_drafts, visible_evaluation
-from servicekit.dependencies import Idempotent, Maker, ReadSession, Session
+from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import require_if_match, set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.mediatypes import MERGE_PATCH_BODY
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import problem_responses
@@ -36,23 +36,16 @@ router = json_router(prefix="/v1")
 async def create_evaluation(
     writer: Writer,
     body: EvaluationCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Start a draft evaluation (or a re-evaluation of a published one) of known commitments."""
 
     async def create(session: AsyncSession) -> EvaluationRead:
         return await evaluations.create_evaluation(session, body)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=writer.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_evaluation",
     )

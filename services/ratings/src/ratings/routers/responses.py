@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Request, Response, status
+from fastapi import Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings import repository, responses
@@ -13,9 +13,9 @@ from ratings.dependencies import Reader, Respondent
 from ratings.models import Evaluation
 from ratings.schemas import EvaluationResponseCreate, EvaluationResponseRead, ResponsePosition
 from ratings.visibility import visible_evaluation
-from servicekit.dependencies import Idempotent, Maker, ReadSession
+from servicekit.dependencies import CreateOnce, ReadSession
 from servicekit.etag import set_etag
-from servicekit.idempotency import IdempotencyKeyHeader, create_once, created_response_doc
+from servicekit.idempotency import created_response_doc
 from servicekit.pagination import Page, PageQuery
 from servicekit.problems import not_found, problem_responses
 from servicekit.routing import json_router
@@ -39,10 +39,7 @@ async def create_response(
     respondent: Respondent,
     id: uuid.UUID,
     body: EvaluationResponseCreate,
-    request: Request,
-    maker: Maker,
-    idempotency: Idempotent,
-    idempotency_key: IdempotencyKeyHeader = None,
+    once: CreateOnce,
 ) -> Response:
     """Record a response (accepts, partially accepts, disputes) to a published evaluation, or
     to one of its ratings with `commitment_id`; 409 if the evaluation is not published."""
@@ -53,13 +50,9 @@ async def create_response(
             raise not_found("evaluation", id)
         return await responses.create_response(session, evaluation, body, respondent)
 
-    return await create_once(
-        idempotency,
-        maker,
-        request,
+    return await once(
         body,
         client_id=respondent.client_id,
-        key=idempotency_key,
         create_read=create,
         location_route="get_response",
         location_params={"id": id},
