@@ -92,6 +92,25 @@ async def test_malformed_targets(url, reason):
         await urls.check(url, allow_http=False, allow_private=False, resolver=RESOLVE)
 
 
+@pytest.mark.parametrize(
+    ("literal", "form"),
+    [
+        ("2002:7f00:1::", "6to4 127.0.0.1"),
+        ("2002:a00:1::1", "6to4 10.0.0.1"),
+        # Teredo: the client's address is stored inverted (RFC 4380): 127.0.0.1 -> 80ff:fffe.
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "Teredo client 127.0.0.1"),
+        ("64:ff9b::a9fe:a9fe", "NAT64 169.254.169.254"),
+        ("64:ff9b:1::c0a8:101", "NAT64 192.168.1.1"),
+        ("::ffff:10.0.0.1", "IPv4-mapped 10.0.0.1"),
+    ],
+)
+async def test_ipv4_inside_ipv6_is_judged_as_the_ipv4_host(literal, form):
+    with pytest.raises(urls.ForbiddenTargetError, match=form):
+        await urls.check(
+            f"https://[{literal}]/x", allow_http=False, allow_private=False, resolver=RESOLVE
+        )
+
+
 async def test_public_targets_are_pinned_to_the_checked_address():
     t = await urls.check(
         "https://hooks.example/in?x=1", allow_http=False, allow_private=False, resolver=RESOLVE

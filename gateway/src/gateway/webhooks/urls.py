@@ -43,10 +43,38 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+# NAT64 (RFC 6052 well-known prefix, RFC 8215 local use): the IPv4 address is the last 32 bits.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address carries, by the form that carries them: mapped,
+    6to4 (2002::/16), Teredo (2001::/32: its server and its client), NAT64, IPv4-compatible."""
+    found: list[tuple[str, ipaddress.IPv4Address]] = []
+    if address.ipv4_mapped is not None:
+        found.append(("IPv4-mapped", address.ipv4_mapped))
+    if address.sixtofour is not None:
+        found.append(("6to4", address.sixtofour))
+    if address.teredo is not None:
+        server, client = address.teredo
+        found += [("Teredo server", server), ("Teredo client", client)]
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in net for net in _NAT64):
+        found.append(("NAT64", low32))
+    if int(address) >> 32 == 0 and int(address) > 1:
+        found.append(("IPv4-compatible", low32))
+    return found
+
+
 def forbidden_reason(address: IPAddress) -> str | None:
     """Why an address may not be a webhook target, or None if it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return forbidden_reason(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one reaches that IPv4 host through a relay or
+        # translator: judge it as that host.
+        for form, inner in embedded_ipv4(address):
+            reason = forbidden_reason(inner)
+            if reason is not None:
+                return f"{reason} ({form} {inner})"
     for test, name in (
         (address.is_loopback, "loopback"),
         (address.is_link_local, "link-local"),
