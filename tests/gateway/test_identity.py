@@ -87,6 +87,31 @@ async def test_a_bearer_header_at_the_token_endpoint_is_not_client_authenticatio
     assert r.status_code == 200, r.text
 
 
+async def test_a_nul_in_the_token_form_is_invalid_request(gateway):
+    r = await gateway.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "client_id": "a\x00", "client_secret": "s"},
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == "invalid_request"
+
+
+async def test_a_nul_in_basic_credentials_is_invalid_client(gateway):
+    basic = base64.b64encode(b"a%00b:secret").decode()
+    r = await gateway.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
+    assert r.status_code == 401, r.text
+    assert r.json()["error"] == "invalid_client"
+
+
+async def test_a_nul_in_a_signing_key_id_is_422(gateway, admin):
+    r = await gateway.get("/v1/signing-keys/%00", headers=admin)
+    assert r.status_code == 422, r.text
+
+
 async def test_invalid_client_says_nothing_about_which_part(gateway, make_client):
     _, creds = await make_client("evidence:submit")
     attempts = [

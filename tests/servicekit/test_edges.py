@@ -172,3 +172,34 @@ async def _head(client: httpx.AsyncClient, issuer: TestIssuer) -> int:
         if not page["items"]:
             return after
         after = page["next_after"]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "pointer"),
+    [
+        ("/v1/commitments", {"q": "care\x00"}, "query.q"),
+        ("/v1/sources", {"reference": "\x00"}, "query.reference"),
+    ],
+)
+async def test_a_nul_in_a_query_parameter_is_422(client, path, params, pointer):
+    """PostgreSQL text cannot hold U+0000: refused before any query runs (it was a 500)."""
+    r = await client.get(path, params=params)
+    assert r.status_code == 422, r.text
+    assert [e["pointer"] for e in r.json()["errors"]] == [pointer]
+
+
+async def test_a_nul_in_a_path_parameter_is_422(client):
+    r = await client.get("/v1/sources/%00")
+    assert r.status_code == 422, r.text
+
+
+async def test_a_nul_in_an_import_reason_is_422(client, issuer):
+    writer = issuer.auth("commitments:write")
+    r = await client.post(
+        "/v1/commitment-imports",
+        params={"reason": "x\x00"},
+        content=b"record\n",
+        headers={**writer, "Content-Type": "text/csv"},
+    )
+    assert r.status_code == 422, r.text
+    assert [e["pointer"] for e in r.json()["errors"]] == ["query.reason"]

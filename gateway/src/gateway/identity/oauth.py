@@ -107,7 +107,10 @@ def _basic_credentials(header: str) -> tuple[str, str] | None:
     if not sep:
         return None
     # RFC 6749 §2.3.1: both parts are form-encoded before they are joined.
-    return unquote_plus(client_id), unquote_plus(secret)
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if "\x00" in client_id or "\x00" in secret:
+        return None  # no client has one; PostgreSQL could not even look it up
+    return client_id, secret
 
 
 async def _token_form(request: Request) -> dict[str, str] | Response:
@@ -125,6 +128,8 @@ async def _token_form(request: Request) -> dict[str, str] | Response:
     for name, value in pairs:
         if name in params:
             return oauth_error("invalid_request", f"Parameter {name!r} is repeated.")
+        if "\x00" in name or "\x00" in value:
+            return oauth_error("invalid_request", "Parameters may not contain NUL characters.")
         params[name] = value
     grant_type = params.get("grant_type")
     if not grant_type:

@@ -14,11 +14,24 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.routing import APIRoute
 
-from servicekit.problems import FieldError, ProblemError
+from servicekit.problems import FieldError, ProblemError, validation_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _declared: dict[int, frozenset[str]] = {}
+
+
+def _refuse_nul(request: Request) -> None:
+    # PostgreSQL text cannot hold U+0000: refused here, for every parameter of every route, as
+    # bodies are (servicekit.schemas.InputModel), rather than failing at the database as a 500.
+    bad = [
+        f"path.{name}" for name, value in request.path_params.items() if "\x00" in str(value)
+    ] + [f"query.{name}" for name, value in request.query_params.multi_items() if "\x00" in value]
+    if bad:
+        raise validation_problem(
+            [FieldError(pointer=p, detail="may not contain NUL (U+0000)", code="nul") for p in bad],
+            "Parameters may not contain NUL characters.",
+        )
 
 
 def accepts_any_query(endpoint: F) -> F:
@@ -43,7 +56,9 @@ def declared_query(route: APIRoute) -> frozenset[str]:
 
 
 async def reject_unknown_query(request: Request) -> None:
-    """400 `/problems/unknown-query-parameter` for query parameters the route does not take."""
+    """400 `/problems/unknown-query-parameter` for query parameters the route does not take;
+    422 for a NUL character in any query or path parameter."""
+    _refuse_nul(request)
     if not request.query_params:
         return
     route = request.scope.get("route")
