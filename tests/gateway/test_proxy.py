@@ -242,3 +242,10 @@ async def test_an_unknown_query_parameter_is_400_own_route_or_proxied(gateway, p
 async def test_the_callers_request_id_comes_back(gateway):
     r = await gateway.get("/v1/sources", headers={"X-Request-ID": "integrator-probe-0001"})
     assert r.headers["x-request-id"] == "integrator-probe-0001"
+
+
+async def test_an_oversized_header_goes_no_further_than_the_gateway(gateway, stack):
+    before = len(stack.commitments.requests)
+    r = await gateway.get("/v1/sources", headers={"X-Padding": "a" * (8 * 1024 * 1024)})
+    assert r.status_code == 431, r.text
+    assert len(stack.commitments.requests) == before

@@ -203,3 +203,20 @@ async def test_a_nul_in_an_import_reason_is_422(client, issuer):
     )
     assert r.status_code == 422, r.text
     assert [e["pointer"] for e in r.json()["errors"]] == ["query.reason"]
+
+
+async def test_headers_past_16_kib_are_431(client):
+    r = await client.get("/v1/sources", headers={"X-Padding": "a" * (17 * 1024)})
+    assert r.status_code == 431, r.text
+    assert r.json()["type"] == "/problems/headers-too-large"
+
+
+async def test_more_than_100_header_fields_are_431(client):
+    headers = [(f"x-h{i}".encode(), b"1") for i in range(101)]
+    r = await client.get("/v1/sources", headers=headers)
+    assert r.status_code == 431, r.text
+
+
+async def test_headers_within_the_limits_pass(client):
+    headers = [(f"x-h{i}".encode(), b"1") for i in range(80)] + [(b"x-pad", b"a" * 8000)]
+    assert (await client.get("/v1/sources", headers=headers)).status_code == 200

@@ -22,7 +22,7 @@ from servicekit.db import (
 from servicekit.health import health_router
 from servicekit.http import make_client
 from servicekit.idempotency import Idempotency, sweeper
-from servicekit.limits import BodyLimitMiddleware
+from servicekit.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from servicekit.logs import configure_logging, valid_request_id
 from servicekit.metrics import install_metrics
 from servicekit.openapi import install_openapi
@@ -133,6 +133,8 @@ def create_service_app(
     app.add_middleware(
         CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id
     )
+    # Outermost: an oversized request goes no further than this.
+    app.add_middleware(HeaderLimitMiddleware)
     app.include_router(health_router(alembic_ini))
     app.include_router(events_router(event_model))
     for router in routers:

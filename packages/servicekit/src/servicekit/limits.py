@@ -115,3 +115,50 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if not started:
                 await self._reject(scope, send, limit)
+
+
+# Request line and headers together, and how many header fields: past either the answer is 431
+# (RFC 6585) before anything reads them further or passes them on.
+MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADER_FIELDS = 100
+
+
+class HeaderLimitMiddleware:
+    """431 for a request whose request line and headers pass 16 KiB, or more than 100 fields.
+
+    The server has parsed them by now; this keeps an oversized request from going further
+    (logged, matched, verified, forwarded by the gateway to a service)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = scope.get("headers") or []
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in headers)
+            if size > MAX_HEADER_BYTES or len(headers) > MAX_HEADER_FIELDS:
+                body = dumps(
+                    {
+                        "type": "/problems/headers-too-large",
+                        "title": "Request Header Fields Too Large",
+                        "status": 431,
+                        "detail": f"The request line and headers may take {MAX_HEADER_BYTES} "
+                        f"bytes and {MAX_HEADER_FIELDS} fields at most.",
+                        "instance": scope.get("path", ""),
+                    }
+                )
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 431,
+                        "headers": [
+                            (b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close"),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
