@@ -60,6 +60,12 @@ def _evaluation_id(banner: str) -> str:
     raise AssertionError(f"no report URL in the banner:\n{banner}")
 
 
+def _remaining(resp: httpx.Response) -> int:
+    """`r` of the answer's `RateLimit: "policy";r=N;t=S` header: requests left."""
+    params = dict(p.split("=", 1) for p in resp.headers["ratelimit"].split(";")[1:])
+    return int(params["r"])
+
+
 def _ports_closed(port_base: int) -> bool:
     for port in range(port_base, port_base + 4):
         with socket.socket() as s:
@@ -93,6 +99,13 @@ def test_up_serves_the_2023_table_then_stops_cleanly(
             assert report["overall"]["level"] == "inadequate"
             assert report["missing"] == []
             assert client.get(f"/evaluations/{evaluation_id}").status_code == 200
+            # No proxy stands in front of the local suite: a client's own X-Forwarded-For is
+            # not its address, so rotating it does not buy a fresh per-address quota.
+            left = [
+                _remaining(client.get("/v1/sources", headers={"X-Forwarded-For": f"203.0.113.{i}"}))
+                for i in (1, 2)
+            ]
+            assert left[1] < left[0], left
             first_counts = _counts(client)
     finally:
         assert suite.stop() == 0, "".join(suite.output)

@@ -42,6 +42,8 @@ def gateway_settings(gateway_db: str, **over: Any) -> Settings:
         "retry_wait_max_s": 0.005,
         "rate_limit_per_minute": 100_000,
         "anonymous_rate_limit_per_minute": 100_000,
+        "token_failures_per_client_per_minute": 100_000,
+        "token_failures_per_address_per_minute": 100_000,
     }
     return Settings(database_url=gateway_db, **{**base, **over})
 

@@ -9,7 +9,9 @@ import hmac
 import json
 import time
 import uuid
+from typing import Any
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -19,6 +21,7 @@ from gateway.identity import manage
 from gateway.identity.clients import _private_key
 from gateway.models import SigningKey
 from tests.gateway.conftest import AUDIENCE, ISSUER, bearer, cli, token_for
+from tests.gateway.replicas import client_of, replica
 
 PROBLEM = "application/problem+json"
 
@@ -110,6 +113,34 @@ async def test_a_nul_in_basic_credentials_is_invalid_client(gateway):
 async def test_a_nul_in_a_signing_key_id_is_422(gateway, admin):
     r = await gateway.get("/v1/signing-keys/%00", headers=admin)
     assert r.status_code == 422, r.text
+
+
+async def test_failed_token_requests_are_limited_per_client_and_per_address(
+    stack, gateway_db, make_client
+):
+    """Past its failures a client id (or an address) gets 429 with Retry-After, before any
+    password-hash check; another client from another address is not held up."""
+    _, creds = await make_client("evidence:submit")
+    _, other = await make_client("evidence:submit")
+    limits: dict[str, Any] = {
+        "token_failures_per_client_per_minute": 3,
+        "token_failures_per_address_per_minute": 5,
+    }
+    async with replica(stack, gateway_db, **limits) as app, client_of(app) as c:
+
+        async def attempt(who: dict[str, str], secret: str) -> httpx.Response:
+            data = {"grant_type": "client_credentials", "client_id": who["client_id"]}
+            return await c.post("/oauth/token", data={**data, "client_secret": secret})
+
+        assert [(await attempt(creds, "wrong")).status_code for _ in range(3)] == [401] * 3
+        refused = await attempt(creds, creds["client_secret"])
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert refused.json()["error"] == "invalid_client"
+        # The address has failed three times too: two more and it is refused for everyone.
+        assert (await attempt(other, "wrong")).status_code == 401
+        assert (await attempt(other, "wrong")).status_code == 401
+        assert (await attempt(other, other["client_secret"])).status_code == 429
 
 
 async def test_invalid_client_says_nothing_about_which_part(gateway, make_client):

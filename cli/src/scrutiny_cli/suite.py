@@ -92,6 +92,15 @@ def with_service_clients(env: dict[str, str]) -> dict[str, str]:
     return credentials.with_service_clients(env, path)
 
 
+def proxy_arguments(env: dict[str, str]) -> list[str]:
+    """uvicorn's proxy-header options: trusted only from `SCRUTINY_TRUSTED_PROXIES` (addresses
+    or networks, comma-separated), and from no one when it is unset."""
+    trusted = env.get("SCRUTINY_TRUSTED_PROXIES", "").strip()
+    if not trusted:
+        return ["--no-proxy-headers"]
+    return ["--proxy-headers", "--forwarded-allow-ips", trusted]
+
+
 def start_part(
     part: Part, env: dict[str, str], port_base: int, log_dir: Path
 ) -> subprocess.Popen[bytes]:
@@ -112,6 +121,9 @@ def start_part(
             "--no-access-log",
             "--timeout-graceful-shutdown",
             "10",
+            # Nothing stands in front of the local suite: X-Forwarded-For from a client is not
+            # its address (uvicorn would trust it from any local peer by default).
+            *proxy_arguments(env),
         ],
         env=env,
         stdout=log,

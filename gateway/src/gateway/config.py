@@ -61,6 +61,10 @@ class Settings(ServiceSettings):
     # (`redis://host:6379/0`).
     rate_limit_per_minute: int = Field(default=600, ge=1)
     anonymous_rate_limit_per_minute: int = Field(default=120, ge=1)
+    # Failed client authentications at POST /oauth/token a minute, per client id and per address:
+    # past either the endpoint answers 429 before it spends a password-hash check.
+    token_failures_per_client_per_minute: int = Field(default=10, ge=1)
+    token_failures_per_address_per_minute: int = Field(default=30, ge=1)
     rate_limit_storage: str = "memory://"
     # How long a client's active flag and rate limit are cached per replica: the bound on how
     # long a disabled client's unexpired tokens still pass the gateway.

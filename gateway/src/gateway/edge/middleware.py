@@ -198,6 +198,18 @@ class RateLimiter:
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         return Usage(allowed, max(0, stats.remaining), reset)
 
+    async def exhausted(self, quota: Quota) -> int | None:
+        """Seconds until `quota` allows one more, if it allows none now (nothing is counted)."""
+        item = RateLimitItemPerMinute(quota.per_minute)
+        if await self.strategy.test(item, quota.policy, quota.key):
+            return None
+        stats = await self.strategy.get_window_stats(item, quota.policy, quota.key)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def count(self, quota: Quota) -> None:
+        """Count one event against `quota` (whether or not it is still within it)."""
+        await self.strategy.hit(RateLimitItemPerMinute(quota.per_minute), quota.policy, quota.key)
+
     async def close(self) -> None:
         """Release connections (Redis)."""
         if isinstance(self.storage, RedisStorage):

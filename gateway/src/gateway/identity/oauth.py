@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gateway.config import Settings
 from gateway.dependencies import Admin, ReadSession, Session, SettingsDep
-from gateway.edge.middleware import client_directory
+from gateway.edge.middleware import Quota, RateLimiter, client_directory
 from gateway.identity import clients as service
 from gateway.identity import repository
 from gateway.identity.schemas import (
@@ -184,12 +184,24 @@ async def create_token(request: Request, settings: SettingsDep) -> Response:
         return creds
     client_id, secret = creds
 
+    failures = _failure_quotas(request, settings, client_id)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    waits = [w for q in failures if (w := await limiter.exhausted(q)) is not None]
+    if waits:
+        # Guessing secrets costs the guesser, not the gateway: no hash is checked.
+        refused = oauth_error(
+            "invalid_client", "Too many failed attempts; retry after Retry-After seconds.", 429
+        )
+        refused.headers["Retry-After"] = str(max(waits))
+        return refused
     maker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     # Short read transaction; the deliberate cost of Argon2 is paid outside it, in a thread.
     async with maker() as session, session.begin():
         row = await repository.client_by_client_id(session, client_id)
         keys = await repository.signing_keys(session)
     if not await service.check_credentials(row, secret):
+        for quota in failures:
+            await limiter.count(quota)
         return _bad_client()
     assert row is not None
     if service.needs_rehash(row):
@@ -210,6 +222,16 @@ async def create_token(request: Request, settings: SettingsDep) -> Response:
         access_token=issued.token, expires_in=issued.expires_in, scope=issued.scope
     )
     return JSONResponse(body.model_dump(), headers=NO_STORE)
+
+
+def _failure_quotas(request: Request, settings: Settings, client_id: str) -> list[Quota]:
+    """The failed-authentication counts a token request is judged by: its client id's, and its
+    address's (the connection's own; see FORWARDED_ALLOW_IPS)."""
+    address = request.client.host if request.client else "unknown"
+    return [
+        Quota("token-failures-client", client_id, settings.token_failures_per_client_per_minute),
+        Quota("token-failures-address", address, settings.token_failures_per_address_per_minute),
+    ]
 
 
 def token_lifetime(settings: Settings, auth: AuthSettings) -> float:
