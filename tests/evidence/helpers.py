@@ -147,6 +147,22 @@ def odt(tag: str = "") -> bytes:
     )
 
 
+def zip_labelled_pdf(inner: bytes) -> bytes:
+    """A ZIP whose `mimetype` entry claims PDF, holding `inner`."""
+    return _zip({"mimetype": b"application/pdf", "report.pdf": inner})
+
+
+def odt_with(name: str, data: bytes) -> bytes:
+    """An OpenDocument text with an extra part."""
+    return _zip(
+        {
+            "mimetype": b"application/vnd.oasis.opendocument.text",
+            "content.xml": b"<office/>",
+            name: data,
+        }
+    )
+
+
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 56 + b"\x3e\x00"
 PE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"PE\x00\x00"
 MACHO = b"\xcf\xfa\xed\xfe\x07\x00\x00\x01" + b"\x00" * 24

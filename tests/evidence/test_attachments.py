@@ -32,6 +32,7 @@ from tests.evidence.helpers import (
     docx,
     make_call,
     odt,
+    odt_with,
     pdf,
     post,
     publish,
@@ -40,6 +41,7 @@ from tests.evidence.helpers import (
     submitter,
     upload,
     xlsx,
+    zip_labelled_pdf,
 )
 
 
@@ -172,6 +174,11 @@ async def test_bad_uploads_are_refused_and_leave_nothing(
         (415, "/problems/executable-attachment", "report.docx", MACHO, None),
         (415, "/problems/executable-attachment", "macro.docx", docm(), None),
         (415, "/problems/unsupported-attachment-type", "blob.pdf", b"\x00\x01\x02\xff", None),
+        # A ZIP's own labels are not believed: a program inside, or a `mimetype` entry naming
+        # a type the parts are not.
+        (415, "/problems/executable-attachment", "report.pdf", zip_labelled_pdf(PE), None),
+        (415, "/problems/executable-attachment", "notes.odt", odt_with("run.exe", b"x"), None),
+        (415, "/problems/unsupported-attachment-type", "r.pdf", zip_labelled_pdf(b"hi"), None),
         (422, None, "empty.pdf", b"", None),
     ]
     for status, type_, name, content, declared in cases:

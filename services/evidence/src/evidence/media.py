@@ -103,14 +103,51 @@ def _refused(what: str) -> ProblemError:
     )
 
 
+ODF_PREFIX = "application/vnd.oasis.opendocument."
+# An archive with more entries than this is not a document anyone sends as evidence.
+MAX_ENTRIES = 10_000
+_EXECUTABLE_NAMES = re.compile(
+    r"\.(exe|dll|com|scr|msi|bat|cmd|ps1|vbs|js|jar|sh|elf|so|dylib|app)$", re.IGNORECASE
+)
+
+
+def _refuse_executables_inside(archive: zipfile.ZipFile) -> None:
+    """A document is a ZIP of parts: none may be a program, by its name or by its first bytes
+    (each part's head only is decompressed)."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise ProblemError(
+            415,
+            "Attachment refused",
+            f"The archive holds {len(infos)} entries; a document has far fewer.",
+            type_="/problems/unsupported-attachment-type",
+        )
+    for info in infos:
+        if info.is_dir():
+            continue
+        if _EXECUTABLE_NAMES.search(info.filename):
+            raise _refused(f"an archive holding a program ({info.filename})")
+        with archive.open(info) as part:
+            head = part.read(8)
+        # No part of a document begins like a program (an XML part, an image, a font...).
+        for magic, what in _EXECUTABLE_MAGIC:
+            if head.startswith(magic):
+                raise _refused(f"an archive holding {what} ({info.filename})")
+
+
 def _zip_type(path: Path) -> str:
-    """The document type of a ZIP-based file, from its directory (never decompressing it all)."""
+    """The document type of a ZIP-based file, from its parts (never decompressing it all).
+
+    The archive's own labels are checked against its structure, not believed: a `mimetype`
+    entry counts only when it names an OpenDocument type and the parts of one are there."""
     try:
         with zipfile.ZipFile(path) as archive:
+            _refuse_executables_inside(archive)
             names = set(archive.namelist())
             if "mimetype" in names:
                 with archive.open("mimetype") as f:
-                    return f.read(100).decode("ascii", "replace").strip() or ZIP
+                    label = f.read(100).decode("ascii", "replace").strip()
+                return label if label.startswith(ODF_PREFIX) and "content.xml" in names else ZIP
             if "[Content_Types].xml" in names:
                 if any(n.lower().endswith("vbaproject.bin") for n in names):
                     raise _refused("a macro-enabled Office document")
