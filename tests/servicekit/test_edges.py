@@ -220,3 +220,18 @@ async def test_more_than_100_header_fields_are_431(client):
 async def test_headers_within_the_limits_pass(client):
     headers = [(f"x-h{i}".encode(), b"1") for i in range(80)] + [(b"x-pad", b"a" * 8000)]
     assert (await client.get("/v1/sources", headers=headers)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/v1/sources", "GET, POST"),
+        ("PUT", "/v1/commitments", "GET, POST"),
+        ("POST", "/v1/sources/0192f7a4-5c00-7000-8000-000000000001", "GET, PATCH"),
+    ],
+)
+async def test_a_405_lists_every_method_the_path_answers(client, method, path, allow):
+    r = await client.request(method, path)
+    assert r.status_code == 405, r.text
+    assert r.headers["allow"] == allow
+    assert r.json()["type"] == "/problems/method-not-allowed"

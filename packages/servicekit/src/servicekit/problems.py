@@ -9,11 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from servicekit import mediatypes
 from servicekit.jsonutil import dumps
@@ -175,14 +177,32 @@ async def _problem_error(request: Request, exc: Exception) -> Response:
     return exc.to_response(request.url.path)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this request's path.
+
+    Starlette's 405 names only the first route whose path matched, so a path with its GET and
+    its POST in two routes answered `Allow: POST` to a DELETE."""
+    found: set[str] = set()
+    for ctx in iter_route_contexts(request.app.routes):
+        match, _ = ctx.matches(request.scope)
+        if match != Match.NONE:
+            found |= set(ctx.methods or ())
+    return sorted(found)
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
-    return problem_response(
-        status, phrase, detail, request.url.path, headers=dict(exc.headers or {})
-    )
+    headers = dict(exc.headers or {})
+    type_ = "about:blank"
+    if status == 405:
+        allowed = allowed_methods(request)
+        headers["Allow"] = ", ".join(allowed)
+        detail = f"{request.method} is not allowed here; this path answers {headers['Allow']}."
+        type_ = "/problems/method-not-allowed"
+    return problem_response(status, phrase, detail, request.url.path, type_=type_, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
