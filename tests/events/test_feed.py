@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
+import httpx
 import pytest
 from sqlalchemy import func, select, update
 
@@ -253,3 +255,49 @@ async def test_openapi_documents_the_gateways_feed_only(stack):
     assert "title" not in schemas["SubmissionEventPayload"]
     # The services' feed schema (EventPage) is not in the merged document.
     assert "EventPage" not in doc["components"]["schemas"]
+
+
+async def test_a_redaction_reaches_every_public_copy(gateway, stack, writer, make_auth):
+    """A passage redacted after publication is gone from the evidence feed, the gateway's log
+    (and so webhook replays, which are sent from it), search and the page; the redacted event
+    carries the redacted text for receivers to apply to what they hold."""
+    moderator = await make_auth("evidence:moderate")
+    c = await _commitment(gateway, writer)
+    await _known_to_evidence(stack, c["id"])
+    secret = f"hidden{uuid.uuid4().hex[:8]}"
+    body = submission([c["id"]], body=f"Most acute trusts, says {secret}, have an EPR.")
+    sub = (await gateway.post("/v1/submissions", json=body, headers=writer)).json()
+    url = f"/v1/submissions/{sub['id']}"
+    for action in ("accept", "publish"):
+        r = await gateway.post(
+            f"{url}/decisions", json={"action": action, "reason": "ok"}, headers=moderator
+        )
+        assert r.status_code == 201, r.text
+    published = await event_for(gateway, sub["id"], "submission.published")
+    assert secret in published["payload"]["body"]  # what the redaction must reach
+
+    r = await gateway.post(
+        f"{url}/redactions",
+        json={"field": "body", "passage": secret, "reason": "Names a private person"},
+        headers=moderator,
+    )
+    assert r.status_code == 201, r.text
+    redacted = await event_for(gateway, sub["id"], "submission.redacted")
+    assert secret not in redacted["payload"]["body"]
+
+    log = [e for e in await log_events(gateway) if e["resource_id"] == sub["id"]]
+    assert [e["type"] for e in log] == ["submission.published", "submission.redacted"]
+    evidence = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=stack.evidence_app), base_url="http://evidence"
+    )
+    async with evidence:
+        feed = (await evidence.get("/v1/events", params={"after": 0, "limit": 1000})).json()
+    surfaces = {
+        "gateway log": json.dumps(log),
+        "evidence feed": json.dumps([e for e in feed["items"] if e["resource_id"] == sub["id"]]),
+        "submission": (await gateway.get(url)).text,
+        "search": (await gateway.get("/v1/submissions", params={"q": secret})).text,
+        "page": (await gateway.get(f"/evidence/{sub['id']}")).text,
+    }
+    assert [name for name, text in surfaces.items() if secret in text] == []
+    assert (await gateway.get("/v1/submissions", params={"q": secret})).json()["items"] == []

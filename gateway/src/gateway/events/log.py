@@ -81,8 +81,37 @@ def import_batch(source: str) -> BatchHandler:
         if rows:
             # One multi-row INSERT (Core): no unit-of-work bookkeeping per row.
             await session.execute(insert(Event), rows)
+        for row in rows:
+            if row["type"] == REDACTED and row["public"]:
+                await _redact_earlier(session, source, row)
 
     return apply
+
+
+# A published submission's passages hidden by a moderator: the log's earlier copies of its
+# public events take the redacted text too, as the evidence service's own feed does.
+REDACTED = "submission.redacted"
+REDACTABLE = ("title", "summary", "body")
+
+
+async def _redact_earlier(session: AsyncSession, source: str, redacted: dict[str, Any]) -> None:
+    earlier = await session.scalars(
+        select(Event)
+        .where(
+            Event.source == source,
+            Event.resource_type == redacted["resource_type"],
+            Event.resource_id == redacted["resource_id"],
+            Event.public.is_(True),
+            Event.source_position < redacted["source_position"],
+        )
+        .with_for_update()
+    )
+    for event in earlier.all():
+        payload = dict(event.payload)
+        for name in REDACTABLE:
+            if name in payload and name in redacted["payload"]:
+                payload[name] = redacted["payload"][name]
+        event.payload = payload
 
 
 def consumers_lifespan(

@@ -55,9 +55,28 @@ def _apply_redactions(row: Submission) -> None:
         setattr(row, f"public_{name}", redact(getattr(row, name), passages))
 
 
-def _record_redaction(session: AsyncSession, type_: str, row: Submission) -> None:
+REDACTABLE = ("title", "summary", "body")
+
+
+async def _record_redaction(session: AsyncSession, type_: str, row: Submission) -> None:
     # Once published the change is public news (with the public view); before, it is internal.
-    record_submission_event(session, type_, row, public=row.status == SubmissionStatus.published)
+    published = row.status == SubmissionStatus.published
+    record_submission_event(session, type_, row, public=published)
+    if type_ == "submission.redacted":
+        await _redact_public_events(session, row)
+
+
+async def _redact_public_events(session: AsyncSession, row: Submission) -> None:
+    """The redaction reaches the feed too: every public event this submission already has
+    carries the redacted text from now on (rewritten in the redaction's own transaction), so
+    reading the feed from 0 never shows what was hidden. Private events, for the services and
+    moderators, keep the original."""
+    for event in await repository.public_submission_events(session, row.id):
+        payload = dict(event.payload)
+        for name in REDACTABLE:
+            if name in payload:
+                payload[name] = getattr(row, f"public_{name}")
+        event.payload = payload
 
 
 async def add_redaction(
@@ -88,7 +107,7 @@ async def add_redaction(
     row.redactions.append(redaction)
     _apply_redactions(row)
     await session.flush()
-    _record_redaction(session, "submission.redacted", row)
+    await _record_redaction(session, "submission.redacted", row)
     return redaction_read(redaction)
 
 
@@ -103,4 +122,4 @@ async def remove_redaction(
     row.redactions.remove(found)
     _apply_redactions(row)
     await session.flush()
-    _record_redaction(session, "submission.redaction_removed", row)
+    await _record_redaction(session, "submission.redaction_removed", row)

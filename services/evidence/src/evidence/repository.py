@@ -23,6 +23,7 @@ from evidence.models import (
     CallCommitment,
     CallForEvidence,
     Decision,
+    Event,
     PublicationCounter,
     Redaction,
     Submission,
@@ -292,3 +293,17 @@ async def get_redaction(
     """One redaction of a submission, or None."""
     row = await session.get(Redaction, ident)
     return row if row is not None and row.submission_id == submission_id else None
+
+
+async def public_submission_events(session: AsyncSession, ident: uuid.UUID) -> list[Event]:
+    """The public events of one submission, locked: a redaction rewrites their payloads."""
+    stmt = (
+        select(Event)
+        .where(
+            Event.resource_type == "submission",
+            Event.resource_id == ident,
+            Event.public.is_(True),
+        )
+        .with_for_update()
+    )
+    return list((await session.scalars(stmt)).all())
