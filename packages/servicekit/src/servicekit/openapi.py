@@ -79,6 +79,7 @@ def required_scope(dependant: Dependant) -> str | None:
 _EVERYWHERE = {
     "400": "A query parameter this operation does not take (the problem names it).",
     "401": "The access token sent is invalid or has expired (also on public reads).",
+    "431": "The request line and headers pass 16 KiB, or there are more than 100 header fields.",
 }
 
 

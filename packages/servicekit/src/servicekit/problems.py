@@ -348,6 +348,12 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
         "status": 428,
         "detail": "Send If-Match with the ETag you last read, so concurrent edits are not lost.",
     },
+    431: {
+        "type": "/problems/headers-too-large",
+        "title": "Request Header Fields Too Large",
+        "status": 431,
+        "detail": "The request line and headers may take 16384 bytes and 100 fields at most.",
+    },
     429: {
         "type": "/problems/rate-limited",
         "title": "Too many requests",
