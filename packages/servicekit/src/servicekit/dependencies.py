@@ -43,5 +43,5 @@ async def creation_of(request: Request, idempotency_key: IdempotencyKeyHeader = 
 
 
 # A create route: `once(body, client_id=..., create_read=..., location_route=...)` is its whole
-# transaction, replayed for a repeated `Idempotency-Key` (servicekit.idempotency.create_once).
+# transaction, replayed for a repeated `Idempotency-Key` (servicekit.idempotency.Creation).
 CreateOnce = Annotated[Creation, Depends(creation_of)]

@@ -40,7 +40,7 @@ create=...)` where `create(session)` does the work and returns a `StoredResponse
 owns the transaction of such a route (it is that route's unit of work, in place of
 `session_from_request`), because the claim must commit before the create and be released after
 a rollback. A route that creates one resource and answers it with `Location` (and `ETag`) calls
-`create_once`, which is that call spelled once.
+`Creation` (the route's `servicekit.dependencies.CreateOnce`), which is that call spelled once.
 """
 
 from __future__ import annotations
@@ -456,38 +456,6 @@ class Created(Protocol):
     def model_dump(self, *, mode: str = ...) -> dict[str, Any]: ...
 
 
-async def create_once(
-    idempotency: Idempotency,
-    maker: async_sessionmaker[AsyncSession],
-    request: Request,
-    body: BaseModel,
-    *,
-    client_id: str,
-    key: str | None,
-    create_read: Callable[[AsyncSession], Awaitable[Created]],
-    location_route: str,
-    location_params: Mapping[str, object] | None = None,
-    id_param: str = "id",
-    etag: bool = True,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """A route's idempotent create: `create_read(session)` once per key, answered 201 with
-    `Location` (the route `location_route`, the new id as `id_param` beside `location_params`),
-    its first `ETag` unless `etag=False` (resources never changed carry none), and `headers`."""
-
-    async def create(session: AsyncSession) -> StoredResponse:
-        read = await create_read(session)
-        location = location_of(
-            request, location_route, **{**(location_params or {}), id_param: read.id}
-        )
-        answer = created_headers(location, read.id) if etag else {"Location": location}
-        return StoredResponse.json(201, read.model_dump(mode="json"), {**answer, **(headers or {})})
-
-    return await idempotency.run_request(
-        maker, request, body, client_id=client_id, key=key, create=create
-    )
-
-
 @dataclass(frozen=True)
 class Creation:
     """One request's idempotent create, bound to its app and its `Idempotency-Key` (a route
@@ -510,20 +478,22 @@ class Creation:
         etag: bool = True,
         headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """`create_once` with this request's app, request and key."""
-        return await create_once(
-            self.idempotency,
-            self.maker,
-            self.request,
-            body,
-            client_id=client_id,
-            key=self.key,
-            create_read=create_read,
-            location_route=location_route,
-            location_params=location_params,
-            id_param=id_param,
-            etag=etag,
-            headers=headers,
+        """`create_read(session)` once per key, answered 201 with `Location` (the route
+        `location_route`, the new id as `id_param` beside `location_params`), its first `ETag`
+        unless `etag=False` (resources never changed carry none), and `headers`."""
+
+        async def create(session: AsyncSession) -> StoredResponse:
+            read = await create_read(session)
+            location = location_of(
+                self.request, location_route, **{**(location_params or {}), id_param: read.id}
+            )
+            answer = created_headers(location, read.id) if etag else {"Location": location}
+            return StoredResponse.json(
+                201, read.model_dump(mode="json"), {**answer, **(headers or {})}
+            )
+
+        return await self.idempotency.run_request(
+            self.maker, self.request, body, client_id=client_id, key=self.key, create=create
         )
 
 
