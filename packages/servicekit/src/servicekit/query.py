@@ -18,7 +18,9 @@ from servicekit.problems import FieldError, ProblemError, validation_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_declared: dict[int, frozenset[str]] = {}
+# Kept on the route object itself: it lives and dies with its app (a table keyed by `id(route)`
+# would hand a later app a dropped route's names under a recycled id).
+_CACHE = "_servicekit_declared_query"
 
 
 def _refuse_nul(request: Request) -> None:
@@ -42,7 +44,7 @@ def accepts_any_query(endpoint: F) -> F:
 
 def declared_query(route: APIRoute) -> frozenset[str]:
     """The query parameter names `route` reads, its dependencies' included."""
-    names = _declared.get(id(route))
+    names: frozenset[str] | None = getattr(route, _CACHE, None)
     if names is None:
         found: set[str] = set()
         pending = [route.dependant]
@@ -51,7 +53,7 @@ def declared_query(route: APIRoute) -> frozenset[str]:
             found.update(p.alias for p in dependant.query_params)
             pending.extend(dependant.dependencies)
         names = frozenset(found)
-        _declared[id(route)] = names
+        setattr(route, _CACHE, names)
     return names
 
 
