@@ -79,14 +79,16 @@ def test_every_error_status_has_its_own_example(suite: Suite) -> None:
     assert wrong == []
 
 
-def test_if_match_is_declared_wherever_428_is_answered(suite: Suite) -> None:
+def test_if_match_is_declared_wherever_428_or_412_is_answered(suite: Suite) -> None:
     missing = [
         name
         for name, op in _ops(suite.doc)
-        if "428" in op["responses"]
+        if ("428" in op["responses"] or "412" in op["responses"])
         and not any(p["name"] == "If-Match" for p in op.get("parameters", []))
     ]
     assert missing == []
+    publish = suite.doc["paths"]["/v1/evaluations/{id}/publish"]["post"]
+    assert any(p["name"] == "If-Match" for p in publish["parameters"])
     patch = suite.doc["paths"]["/v1/commitments/{id}"]["patch"]
     assert list(patch["requestBody"]["content"]) == ["application/merge-patch+json"]
 

@@ -53,6 +53,12 @@ IF_MATCH: dict[str, Any] = {
 }
 
 
+IF_MATCH_OPTIONAL = (
+    "The `ETag` of the version you read. Optional here: when sent and the resource changed "
+    "since, the answer is 412 and nothing changes."
+)
+
+
 def operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """(path, method, operation) for every operation of `doc`."""
     for path, item in doc.get("paths", {}).items():
@@ -112,11 +118,18 @@ def _patch_bodies(doc: dict[str, Any]) -> None:
 
 
 def _if_match(doc: dict[str, Any]) -> None:
+    # Wherever `If-Match` is read: required where 428 is answered, optional where only 412 is
+    # (the evaluation transitions check it when sent).
     for _, _, op in operations(doc):
-        if "428" in op.get("responses", {}):
-            params = op.setdefault("parameters", [])
-            if not any(p.get("name") == "If-Match" for p in params):
-                params.append(dict(IF_MATCH))
+        responses = op.get("responses", {})
+        if "428" not in responses and "412" not in responses:
+            continue
+        params = op.setdefault("parameters", [])
+        if not any(p.get("name") == "If-Match" for p in params):
+            param = dict(IF_MATCH)
+            if "428" not in responses:
+                param["description"] = IF_MATCH_OPTIONAL
+            params.append(param)
 
 
 def _security(doc: dict[str, Any], scopes: dict[tuple[str, str], str | None]) -> None:

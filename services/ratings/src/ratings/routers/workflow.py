@@ -13,8 +13,10 @@ table of moves is in `ratings/lifecycle.py`; a rating's `draft ↔ agreed` is it
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings import workflow
 from ratings.dependencies import Publisher, Writer
@@ -31,10 +33,21 @@ router = json_router(prefix="/v1")
 TRANSITION_ERRORS = problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422)
 
 
-def _check_if_match(request: Request, row: Evaluation) -> None:
-    """Transitions take `If-Match` when sent (412 if stale) but do not require it."""
+async def _move(
+    session: AsyncSession,
+    id: uuid.UUID,
+    request: Request,
+    response: Response,
+    step: Callable[[Evaluation], Awaitable[EvaluationRead]],
+) -> EvaluationRead:
+    """Lock the evaluation, check `If-Match` when sent (412 if stale; not required), take the
+    step, and answer with the new ETag."""
+    row = await locked_evaluation(session, id, exclusive=True)
     if request.headers.get("if-match"):
         require_if_match(request, row.id, row.version)
+    read = await step(row)
+    set_etag(response, row.id, row.version)
+    return read
 
 
 @router.post(
@@ -48,11 +61,9 @@ async def submit_evaluation_for_review(
     _writer: Writer, id: uuid.UUID, session: Session, request: Request, response: Response
 ) -> EvaluationRead:
     """Move a draft evaluation to `in_review`, where its ratings are agreed before publication."""
-    row = await locked_evaluation(session, id, exclusive=True)
-    _check_if_match(request, row)
-    read = await workflow.submit_for_review(session, row)
-    set_etag(response, row.id, row.version)
-    return read
+    return await _move(
+        session, id, request, response, lambda row: workflow.submit_for_review(session, row)
+    )
 
 
 @router.post(
@@ -66,11 +77,9 @@ async def return_evaluation_to_draft(
     _writer: Writer, id: uuid.UUID, session: Session, request: Request, response: Response
 ) -> EvaluationRead:
     """Send an evaluation in review back to `draft`."""
-    row = await locked_evaluation(session, id, exclusive=True)
-    _check_if_match(request, row)
-    read = await workflow.return_to_draft(session, row)
-    set_etag(response, row.id, row.version)
-    return read
+    return await _move(
+        session, id, request, response, lambda row: workflow.return_to_draft(session, row)
+    )
 
 
 @router.post(
@@ -93,11 +102,13 @@ async def publish_evaluation(
     Records who published it and when, sets `published_on` (today unless given or already set),
     makes it and its ratings public, and freezes them: any later change is 409.
     """
-    row = await locked_evaluation(session, id, exclusive=True)
-    _check_if_match(request, row)
-    read = await workflow.publish(session, row, body or EvaluationPublish(), publisher)
-    set_etag(response, row.id, row.version)
-    return read
+    return await _move(
+        session,
+        id,
+        request,
+        response,
+        lambda row: workflow.publish(session, row, body or EvaluationPublish(), publisher),
+    )
 
 
 @router.post(
@@ -116,8 +127,6 @@ async def withdraw_evaluation(
     response: Response,
 ) -> EvaluationRead:
     """Withdraw an evaluation, giving the reason; a published one stays readable, marked so."""
-    row = await locked_evaluation(session, id, exclusive=True)
-    _check_if_match(request, row)
-    read = await workflow.withdraw(session, row, body, publisher)
-    set_etag(response, row.id, row.version)
-    return read
+    return await _move(
+        session, id, request, response, lambda row: workflow.withdraw(session, row, body, publisher)
+    )
