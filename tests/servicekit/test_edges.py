@@ -20,13 +20,19 @@ from servicekit.auth import TokenVerifier
 from servicekit.outbox import record_event
 from servicekit.pagination import PAGE_SIZE_MAX
 from tests.conftest import serve
+from tests.support.databases import migrated_database
 from tests.support.tokens import TestIssuer
 
 
 @pytest.fixture(scope="module")
-async def app(commitments_db: str, issuer: TestIssuer) -> FastAPI:
+async def app(issuer: TestIssuer, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+    # A database of its own: these tests write made-up event types into the feed, which the
+    # other packages' gateways (reading the session's shared commitments feed) must not import.
+    url = await asyncio.to_thread(
+        migrated_database, "commitments", tmp_path_factory.mktemp("edges")
+    )
     return create_app(
-        Settings(database_url=commitments_db, log_json=False),
+        Settings(database_url=url, log_json=False),
         token_verifier=TokenVerifier(issuer.settings()),
     )
 
