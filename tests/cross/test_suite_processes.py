@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import socket
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -107,6 +109,19 @@ def test_up_serves_the_2023_table_then_stops_cleanly(
             ]
             assert left[1] < left[0], left
             first_counts = _counts(client)
+            # The README's "Logs" example: a request found in every process's log by its id.
+            assert client.get("/v1/sources", headers={"X-Request-ID": "my-id-1"}).is_success
+        found = subprocess.run(
+            ["bash", "-c", f"""grep '"request_id": "my-id-1"' {data_dir}/logs/*.log"""],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        access = [json.loads(line.split(":", 1)[1]) for line in found]
+        assert {(e["service"], e["route"], e["status"]) for e in access} >= {
+            ("gateway", "/v1/sources", 200),
+            ("commitments", "/v1/sources", 200),
+        }, found
     finally:
         assert suite.stop() == 0, "".join(suite.output)
     assert _ports_closed(port_base), "a process outlived SIGTERM"

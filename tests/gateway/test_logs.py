@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -113,3 +114,44 @@ async def test_token_requests_leave_no_secret_in_the_logs(gateway, admin_credent
     assert admin_credentials["client_secret"] not in text
     assert token not in text
     assert token.split(".")[2] not in text
+
+
+TIME_WITH_OFFSET = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00")
+
+
+async def test_one_access_line_per_request_on_every_process_it_touched(gateway, writer):
+    rid, trace = f"find-me-{uuid.uuid4().hex}", uuid.uuid4().hex
+    headers = {**writer, "X-Request-ID": rid, "traceparent": f"00-{trace}-{'1' * 16}-01"}
+    with captured("scrutiny.access") as out:
+        r = await gateway.get("/v1/policy-areas", params={"page_size": 2}, headers=headers)
+    assert r.status_code == 200
+    access = [e for e in lines(out) if e["name"] == "scrutiny.access" and e["request_id"] == rid]
+    # The gateway's line and the commitments service's, for the one call through the gateway.
+    assert len(access) == 2, access
+    for entry in access:
+        assert TIME_WITH_OFFSET.fullmatch(entry["time"]), entry["time"]
+        assert entry["method"] == "GET"
+        assert entry["route"] == "/v1/policy-areas"
+        assert entry["path"] == "/v1/policy-areas"
+        assert entry["status"] == 200
+        assert entry["trace_id"] == trace
+        assert entry["duration_ms"] >= 0
+        assert entry["bytes"] == len(r.content)
+    # Who called is named on both lines, by client id (never by token).
+    assert access[0]["client_id"] == access[1]["client_id"] != "-"
+    assert writer["Authorization"].split()[1] not in out.getvalue()
+
+
+async def test_a_refused_request_is_logged_with_its_id_and_no_client(gateway):
+    rid = f"refused-{uuid.uuid4().hex}"
+    # Not JWT-shaped, so refused before any JWKS fetch: in-process, the service's nested call to
+    # the gateway for the JWKS shares the test's task and would leave its own request id in the
+    # context (separate processes never share it).
+    with captured("scrutiny.access") as out:
+        r = await gateway.get(
+            "/v1/policy-areas", headers={"Authorization": "Bearer forged", "X-Request-ID": rid}
+        )
+    assert r.status_code == 401
+    access = [e for e in lines(out) if e["name"] == "scrutiny.access" and e["request_id"] == rid]
+    # The gateway's line and the service's (which verified the token and refused it).
+    assert [(e["status"], e["client_id"], e["trace_id"]) for e in access] == [(401, "-", "-")] * 2

@@ -60,6 +60,8 @@ def environment(data_dir: Path, port_base: int) -> dict[str, str]:
         # Where feed-reading services get their own tokens.
         "SCRUTINY_TOKEN_URL": f"{by_name['gateway']}/oauth/token",
         "GATEWAY_PUBLIC_URL": f"http://localhost:{port_base}",
+        # Log lines reach the files as they are written, for an operator tailing or grepping them.
+        "PYTHONUNBUFFERED": "1",
     }
     for name in ("commitments", "evidence", "ratings"):
         env[f"GATEWAY_{name.upper()}_URL"] = by_name[name]

@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Settings
 from gateway.identity import repository
-from servicekit.auth import Principal, TokenVerifier
+from servicekit.auth import Principal, TokenVerifier, remember_principal
 from servicekit.problems import ProblemError
 
 log = logging.getLogger("gateway.edge")
@@ -258,6 +258,9 @@ class EdgeMiddleware:
             except ProblemError:
                 principal = None
             if principal is not None:
+                # For the access line: proxied requests take a fast path past the dependencies
+                # that would otherwise record who called.
+                remember_principal(scope, principal)
                 directory: ClientDirectory = state.client_directory
                 known = await directory.get(state.sessionmaker, principal.client_id)
                 if known is None or not known.active:
@@ -371,9 +374,11 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
         ),
         Middleware(EdgeMiddleware, settings=settings),
     ]
-    # user_middleware runs outermost first; the request-id middleware is outermost of all.
+    # user_middleware runs outermost first; the request-id middleware and the access log just
+    # inside it come first, so a request the edge refuses is still logged with its id.
     names = [getattr(m.cls, "__name__", "") for m in app.user_middleware]
-    at = names.index("CorrelationIdMiddleware") + 1 if "CorrelationIdMiddleware" in names else 0
+    anchor = "AccessLogMiddleware" if "AccessLogMiddleware" in names else "CorrelationIdMiddleware"
+    at = names.index(anchor) + 1 if anchor in names else 0
     app.user_middleware[at:at] = edge
 
 

@@ -12,6 +12,7 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 
+from servicekit.access_log import AccessLogMiddleware
 from servicekit.auth import AuthSettings, TokenVerifier, optional_principal
 from servicekit.db import (
     ReadSessionMiddleware,
@@ -130,6 +131,8 @@ def create_service_app(
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limit_overrides
     )
+    # Inside the request-id middleware, so the access line carries the request's id.
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(
         CorrelationIdMiddleware, header_name="X-Request-ID", validator=valid_request_id
     )

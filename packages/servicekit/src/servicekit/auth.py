@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NamedTuple, TypeVar
 
@@ -232,6 +232,23 @@ def accepts_basic_auth(endpoint: F) -> F:
     return endpoint
 
 
+# Where a request's verified caller is kept for the middlewares that log it. In the ASGI scope
+# itself, not in `scope["state"]`: a server may hand every request the same state dict
+# (asgi-lifespan's test manager does), and a caller must never be credited with another's request.
+_PRINCIPAL_KEY = "servicekit.principal"
+
+
+def remember_principal(scope: MutableMapping[str, Any], principal: Principal) -> None:
+    """Record the request's verified caller for the access log."""
+    scope[_PRINCIPAL_KEY] = principal
+
+
+def remembered_principal(scope: Mapping[str, Any]) -> Principal | None:
+    """The request's verified caller, if its token was checked."""
+    found = scope.get(_PRINCIPAL_KEY)
+    return found if isinstance(found, Principal) else None
+
+
 async def optional_principal(request: Request) -> Principal | None:
     """The caller if a bearer token was sent (and is valid); None for anonymous readers.
 
@@ -249,7 +266,7 @@ async def optional_principal(request: Request) -> Principal | None:
         raise unauthorized("Send the access token as `Authorization: Bearer <token>`.")
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(token.strip())
-    request.state.principal = principal
+    remember_principal(request.scope, principal)
     return principal
 
 

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from servicekit.background import finish, pause
 from servicekit.http import make_client
+from servicekit.logs import describe_error
 from servicekit.service_auth import consumer_headers
 from servicekit.settings import ServiceSettings
 
@@ -245,7 +246,7 @@ class FeedConsumer:
             except asyncio.CancelledError:
                 raise
             except httpx.HTTPError as exc:
-                log.warning("feed %s unreachable: %s", self.name, exc)
+                log.warning("feed %s unreachable: %s", self.name, describe_error(exc))
                 delay = min(delay * 2, self.max_backoff)
             except Exception:
                 log.exception("consumer %s failed to apply a batch; will retry", self.name)
@@ -265,7 +266,9 @@ class FeedConsumer:
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    log.warning("consumer %s cannot reach its database: %s", self.name, exc)
+                    log.warning(
+                        "consumer %s cannot reach its database: %s", self.name, describe_error(exc)
+                    )
                     got = False
                 if not got:
                     self.active = False

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 from typing import IO
 
+import httpx
 from asgi_correlation_id import CorrelationIdFilter
 from pythonjsonlogger.json import JsonFormatter
 
@@ -73,6 +76,29 @@ def valid_request_id(value: str) -> bool:
     return _REQUEST_ID.fullmatch(value) is not None
 
 
+def describe_error(exc: BaseException) -> str:
+    """What failed and why, for a log line: the exception's type, its message and, for an HTTP
+    error, the request it was for (a timeout's own message is empty)."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.HTTPError):
+        with contextlib.suppress(RuntimeError):  # raised when the error has no request
+            request = exc.request
+            text += f" ({request.method} {request.url.copy_with(query=None)})"
+    return text
+
+
+class _Formatter(JsonFormatter):
+    """JSON lines whose `time` is ISO 8601 with its UTC offset, to the millisecond."""
+
+    def formatTime(  # noqa: N802 (logging's name)
+        self,
+        record: logging.LogRecord,
+        datefmt: str | None = None,  # noqa: ARG002 (always ISO)
+    ) -> str:
+        """The record's time as `2026-12-03T13:40:00.123+00:00`."""
+        return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+
+
 def make_handler(
     service: str, *, json_logs: bool = True, stream: IO[str] | None = None
 ) -> logging.Handler:
@@ -83,9 +109,13 @@ def make_handler(
     handler.addFilter(RedactSecretsFilter())
     if json_logs:
         handler.setFormatter(
-            JsonFormatter(
+            _Formatter(
                 "%(asctime)s %(levelname)s %(name)s %(message)s %(correlation_id)s",
-                rename_fields={"correlation_id": "request_id", "levelname": "level"},
+                rename_fields={
+                    "asctime": "time",
+                    "correlation_id": "request_id",
+                    "levelname": "level",
+                },
                 static_fields={"service": service},
                 timestamp=False,
             )
