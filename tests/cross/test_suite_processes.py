@@ -11,11 +11,15 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.support.databases import ON_POSTGRES, fresh_database_url
@@ -149,3 +153,60 @@ def _counts(client: httpx.Client) -> dict[str, int]:
             params["page_token"] = page["next_page_token"]
         counts[path] = n
     return counts
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    """The supervisor's servers (not a short-lived helper it may be running at that moment)."""
+    return [c for c in psutil.Process(pid).children() if "uvicorn" in c.cmdline()]
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _eventually(check: Callable[[], bool], within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return check()
+
+
+def test_a_crashed_service_is_restarted_and_nothing_outlives_a_killed_supervisor(
+    tmp_path: Path, suite_env: dict[str, str]
+) -> None:
+    port_base = free_port_base()
+    suite = Suite(tmp_path / "data", port_base, suite_env)
+    banner = suite.start("--no-seed")
+    assert suite.proc is not None
+    try:
+        # The banner says which database each part really uses, and where the public site is.
+        backend = "PostgreSQL" if ON_POSTGRES else "SQLite"
+        for part in ("gateway", "commitments", "evidence", "ratings"):
+            assert re.search(rf"^  {part} +{backend}  ", banner, re.M), banner
+        assert f"Public site          http://localhost:{port_base}/" in banner
+        children = _children(suite.proc.pid)
+        assert len(children) == 4, [c.cmdline() for c in psutil.Process(suite.proc.pid).children()]
+        ratings_url = f"http://127.0.0.1:{port_base + 3}"
+        ratings = next(c for c in children if "ratings.main" in " ".join(c.cmdline()))
+        ratings.kill()  # a crash: no chance to shut down
+        ratings.wait(10)
+        # The others keep serving while it is down, and it comes back by itself.
+        assert httpx.get(f"{suite.gateway}/v1/commitments", timeout=10).status_code == 200
+        assert _eventually(lambda: _ready(ratings_url), within_s=30), "ratings not restarted"
+        children = _children(suite.proc.pid)
+        assert len(children) == 4
+        assert ratings.pid not in {c.pid for c in children}
+    except BaseException:
+        suite.stop()
+        raise
+    # SIGKILL: the supervisor gets no chance to stop anything; the kernel tells the children.
+    suite.proc.kill()
+    suite.proc.wait(10)
+    _gone, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, f"outlived the supervisor: {alive}"
+    assert _eventually(lambda: _ports_closed(port_base), within_s=10), "a port is still held"

@@ -34,7 +34,7 @@ class Suite:
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
-    def start(self, timeout: float = 120) -> str:
+    def start(self, *options: str, timeout: float = 120) -> str:
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -45,6 +45,7 @@ class Suite:
                 str(self.data_dir),
                 "--port-base",
                 str(self.port_base),
+                *options,
             ],
             env=self.env,
             stdout=subprocess.PIPE,

@@ -13,6 +13,7 @@ from types import FrameType
 
 from scrutiny_cli import credentials, suite, transfer
 from scrutiny_cli.seed import SeedError, seed
+from scrutiny_cli.supervisor import Supervisor
 
 DEFAULT_DATA_DIR = Path(".data")
 
@@ -58,14 +59,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             token = credentials.token(gateway, creds["demo_loader"])
             assert token is not None
             evaluation = seed(gateway, token)
-        _banner(args.port_base, data_dir, creds, evaluation)
+        _banner(args.port_base, data_dir, env, creds, evaluation)
+        watch = Supervisor(procs, env, args.port_base, log_dir)
         while not stopping.is_set():
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    print(
-                        f"{name} exited with {proc.returncode}; stopping the suite", file=sys.stderr
-                    )
-                    stopping.set()
+            watch.check()
             stopping.wait(0.5)
         return 0
     except SeedError as exc:
@@ -80,19 +77,24 @@ def cmd_up(args: argparse.Namespace) -> int:
 def _banner(
     port_base: int,
     data_dir: Path,
+    env: dict[str, str],
     creds: dict[str, dict[str, str]],
     evaluation: dict[str, str] | None,
 ) -> None:
     gw = f"http://localhost:{port_base}"
     lines = [
         "",
-        "Scrutiny is running (embedded default: SQLite in " + str(data_dir.resolve()) + ")",
+        f"Scrutiny is running (data folder {data_dir.resolve()})",
+        f"  Public site          {gw}/",
         f"  API (gateway)        {gw}/v1",
         f"  API docs             {gw}/docs   (OpenAPI: {gw}/openapi.json)",
         f"  Public event feed    {gw}/v1/events",
     ]
     for part in suite.PARTS[1:]:
         lines.append(f"  {part.name + ' service':<20} {suite.url(port_base, part)}  (internal)")
+    lines += ["", "Databases:"]
+    for part in suite.PARTS:
+        lines.append(f"  {part.name:<20} {suite.database_label(env, part)}")
     if evaluation:
         lines += [
             "",
@@ -112,7 +114,7 @@ def _banner(
     lines += [
         f"  (saved in {data_dir / 'credentials.json'}; logs in {data_dir / 'logs'})",
         "",
-        "Ctrl-C stops all four processes.",
+        "A process that exits is restarted; Ctrl-C stops all four processes.",
     ]
     print("\n".join(lines), flush=True)
 

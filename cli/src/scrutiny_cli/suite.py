@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from sqlalchemy.engine import make_url
 
 from scrutiny_cli import credentials
+from scrutiny_cli.lifeline import dies_with_parent
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -69,6 +71,21 @@ def environment(data_dir: Path, port_base: int) -> dict[str, str]:
     env["RATINGS_COMMITMENTS_URL"] = by_name["commitments"]
     env["RATINGS_EVIDENCE_URL"] = by_name["evidence"]
     return env
+
+
+def database_label(env: dict[str, str], part: Part) -> str:
+    """Which database a part really uses, for the banner: its backend and where (no password)."""
+    configured = env.get(f"{part.env_prefix}DATABASE_URL")
+    if not configured:
+        return f"SQLite  {Path(env['SCRUTINY_DATA_DIR']).resolve() / f'{part.name}.db'}"
+    found = make_url(configured)
+    backend = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(
+        found.get_backend_name(), found.get_backend_name()
+    )
+    if backend == "SQLite":
+        return f"SQLite  {found.database}"
+    where = f"{found.host or 'localhost'}{f':{found.port}' if found.port else ''}"
+    return f"{backend}  {where}/{found.database}"
 
 
 def migrate(env: dict[str, str]) -> None:
@@ -130,8 +147,10 @@ def start_part(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-        # Own session: Ctrl-C reaches only us, and we stop the children in order.
+        # Own session: Ctrl-C reaches only us, and we stop the children in order. Should we be
+        # killed without that chance, the kernel stops them (lifeline).
         start_new_session=True,
+        preexec_fn=dies_with_parent(),
     )
 
 
