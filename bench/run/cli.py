@@ -71,14 +71,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of `python -m bench`."""
-    args = parser().parse_args(argv)
+def output_dir(args: argparse.Namespace) -> Path:
+    """Where this run's RESULTS.md and results.json go, created now: a run that could not write
+    them at its end would lose every figure it measured."""
     if args.only:
         # A partial run must not overwrite the committed results of a whole one.
         args.skip_growth = True
-        args.out = args.out or str(BENCH_DIR / ".work")
-    args.out = args.out or str(BENCH_DIR)
+    out = Path(args.out or (BENCH_DIR / ".work" if args.only else BENCH_DIR))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `python -m bench`."""
+    args = parser().parse_args(argv)
+    args.out = str(output_dir(args))
     if args.report_only:
         rewrite_report(Path(args.out))
         return
