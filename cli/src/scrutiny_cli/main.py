@@ -39,7 +39,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     env = suite.environment(data_dir, args.port_base)
     print("migrating databases…", flush=True)
-    suite.migrate(env)
+    suite.migrate(env, progress=sys.stdout)
     log_dir = data_dir / "logs"
     procs = suite.start(env, args.port_base, log_dir)
     stopping = threading.Event()
@@ -121,7 +121,7 @@ def _banner(
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring every database to the latest migration."""
-    suite.migrate(suite.environment(args.data_dir, args.port_base))
+    suite.migrate(suite.environment(args.data_dir, args.port_base), progress=sys.stdout)
     print("all four databases are at head")
     return 0
 

@@ -11,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -88,9 +89,13 @@ def database_label(env: dict[str, str], part: Part) -> str:
     return f"{backend}  {where}/{found.database}"
 
 
-def migrate(env: dict[str, str]) -> None:
-    """`alembic upgrade head` for every part, on whichever database its settings name."""
-    for part in PARTS:
+def migrate(env: dict[str, str], progress: TextIO | None = None) -> None:
+    """`alembic upgrade head` for every part, on whichever database its settings name; with
+    `progress`, a line per part as it starts and finishes (a first migration takes a while)."""
+    for n, part in enumerate(PARTS, 1):
+        started = time.monotonic()
+        if progress is not None:
+            print(f"  [{n}/{len(PARTS)}] {part.name}…", end="", file=progress, flush=True)
         result = subprocess.run(
             [sys.executable, "-m", "alembic", "-c", str(part.alembic_ini), "upgrade", "head"],
             env=env,
@@ -99,6 +104,8 @@ def migrate(env: dict[str, str]) -> None:
         )
         if result.returncode != 0:
             raise SystemExit(f"migrating {part.name} failed:\n{result.stderr}")
+        if progress is not None:
+            print(f" at head ({time.monotonic() - started:.1f} s)", file=progress, flush=True)
 
 
 def with_service_clients(env: dict[str, str]) -> dict[str, str]:

@@ -25,7 +25,6 @@ from rich.progress import (
 
 from scrutiny_cli import credentials
 
-DEFAULT_GATEWAY = "http://127.0.0.1:8000"
 IMPORT_PATH = "/v1/commitment-imports"
 EXPORT_PATH = "/v1/commitment-exports"
 CHUNK = 64 * 1024
@@ -139,7 +138,7 @@ def _token(args: argparse.Namespace) -> str:
                 f"{args.data_dir / 'credentials.json'} has a demo_loader client"
             )
         creds = saved
-    token = credentials.token(args.gateway_url, creds)
+    token = credentials.token(gateway_url(args), creds)
     if token is None:
         raise TransferError("the gateway refused the client credentials")
     return token
@@ -147,7 +146,12 @@ def _token(args: argparse.Namespace) -> str:
 
 def _client(args: argparse.Namespace, token: str | None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=args.gateway_url, headers=headers)
+    return httpx.Client(base_url=gateway_url(args), headers=headers)
+
+
+def gateway_url(args: argparse.Namespace) -> str:
+    """The running suite's gateway: `--gateway-url`, else the one `--port-base` says."""
+    return str(args.gateway_url or f"http://127.0.0.1:{args.port_base}")
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -179,7 +183,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _connection(p: argparse.ArgumentParser, default_data_dir: Path) -> None:
-    p.add_argument("--gateway-url", default=DEFAULT_GATEWAY, help=f"default {DEFAULT_GATEWAY}")
+    p.add_argument(
+        "--gateway-url", default=None, help="the gateway (default http://127.0.0.1:PORT_BASE)"
+    )
+    p.add_argument(
+        "--port-base",
+        type=int,
+        default=8000,
+        help="the port `scrutiny up --port-base` was given (default 8000)",
+    )
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
