@@ -83,11 +83,28 @@ class Settings(ServiceSettings):
     # service's cached JWKS (refreshed at most every few seconds) knows it before it is used.
     key_publish_delay_s: float = Field(default=10.0, ge=0)
 
+    # Pooled connections the gateway keeps to each service (per replica).
+    backend_max_connections: int = Field(default=64, ge=1, le=1000)
+
+    # --- fair share at the edge (gateway.edge.fairness) ----------------------------------------
+    # A proxied request's body is read whole at the edge before a backend connection is taken for
+    # it: once the grace has passed it must keep arriving at this average rate, and be complete
+    # within the deadline, or the answer is 408. Up to `edge_body_memory_bytes` of it is held in
+    # memory, the rest spooled to a temporary file (in `edge_spool_dir`, else the system's).
+    edge_body_min_rate_bytes_per_s: int = Field(default=4096, ge=1)
+    edge_body_grace_s: float = Field(default=5.0, ge=0)
+    edge_body_deadline_s: float = Field(default=300.0, gt=0)
+    edge_body_memory_bytes: int = Field(default=256 * 1024, ge=0)
+    edge_spool_dir: str = ""
+    # Each client (a token's client id, else its address) has at most this fraction of
+    # `backend_max_connections` in flight to each service; past it a request waits up to
+    # `backend_share_wait_s` for one of its own to finish, then gets a 429.
+    backend_client_share: float = Field(default=0.25, gt=0, le=1)
+    backend_share_wait_s: float = Field(default=2.0, ge=0, le=60)
+
     # --- the event log and webhooks (gateway.events, gateway.webhooks) -------------------------
     # Read each service's feed into the gateway's log (as an internal reader, with a token the
     # gateway mints for itself); poll this often when idle.
-    # Pooled connections the gateway keeps to each service (per replica).
-    backend_max_connections: int = Field(default=64, ge=1, le=1000)
     events_consume: bool = True
     events_poll_interval_s: float = Field(default=0.1, gt=0)
     # Fan the log out to webhook subscriptions and deliver them.
