@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from fastapi import FastAPI
 
 from gateway.config import Settings
+from gateway.identity.exchange import TokenExchange
 from servicekit.auth import AuthSettings
 from tests.support.stack import running_apps
 
@@ -174,6 +176,22 @@ async def token_for(
 def bearer(token: str) -> dict[str, str]:
     """An Authorization header."""
     return {"Authorization": f"Bearer {token}"}
+
+
+async def for_services(stack: Stack, auth: dict[str, str]) -> dict[str, str]:
+    """The Authorization the gateway would send a service for a client's `auth`: services
+    accept only exchanged tokens (`gateway.identity.exchange`), never a client's own."""
+    exchange: TokenExchange = stack.gateway_app.state.token_exchange
+    token = auth["Authorization"].removeprefix("Bearer ")
+    return bearer(await exchange.exchange(token))
+
+
+def unverified_claims(authorization: str) -> dict[str, Any]:
+    """The claims of a bearer token, unchecked (to see what the gateway sent a service)."""
+    claims: dict[str, Any] = jwt.decode(
+        authorization.removeprefix("Bearer "), options={"verify_signature": False}
+    )
+    return claims
 
 
 @pytest.fixture(scope="package")

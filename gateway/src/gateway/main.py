@@ -24,6 +24,7 @@ from gateway.events.log import consumers_lifespan
 from gateway.events.router import feed_router
 from gateway.events.router import router as event_types_router
 from gateway.identity import clients as service
+from gateway.identity.exchange import TokenExchange
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event, IdempotencyKey
 from gateway.pages.render import STATIC_DIR
@@ -68,13 +69,18 @@ def create_app(
     settings = settings or Settings()
     auth = auth or settings.auth_settings()
     # The gateway verifies tokens for its own routes from its own key table: no HTTP to itself.
-    verifier = TokenVerifier(auth)
+    # It alone accepts clients' tokens; services accept the ones it exchanges them for.
+    verifier = TokenVerifier(auth, audience=auth.token_audience)
 
     @contextlib.asynccontextmanager
     async def gateway_lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with app.state.sessionmaker() as session, session.begin():
             await service.ensure_signing_key(session)
+        exchange = TokenExchange(app.state.sessionmaker, settings, auth, verifier)
+        app.state.token_exchange = exchange
         async with open_backends(settings, transports) as backends:
+            for client in (backends.commitments, backends.evidence, backends.ratings):
+                client.exchange = exchange.rewrite
             app.state.backends = backends
             yield
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.identity import repository
 from gateway.identity.schemas import ClientCreate, ClientRead, ClientUpdate, SigningKeyRead
 from gateway.models import ApiClient, Event, SigningKey
-from servicekit.auth import AuthSettings
+from servicekit.auth import AuthSettings, Principal
 from servicekit.crud import apply_values, emit
 from servicekit.ids import utcnow
 from servicekit.outbox import record_event
@@ -228,14 +228,21 @@ class IssuedToken:
 
 
 def mint_token(
-    key: SigningKey, client: ApiClient, scopes: list[str], auth: AuthSettings, ttl_s: int
+    key: SigningKey,
+    client: ApiClient,
+    scopes: list[str],
+    auth: AuthSettings,
+    ttl_s: int,
+    *,
+    audience: str | list[str] | None = None,
 ) -> IssuedToken:
-    """An RFC 9068 JWT access token for a client, signed ES256."""
+    """An RFC 9068 JWT access token for a client, signed ES256; for the gateway
+    (`token_audience`) unless another audience is given."""
     now = int(utcnow().timestamp())
     scope = " ".join(scopes)
     claims = {
         "iss": auth.token_issuer,
-        "aud": auth.token_audience,
+        "aud": auth.token_audience if audience is None else audience,
         "sub": client.client_id,
         "client_id": client.client_id,
         "org": client.organisation,
@@ -245,10 +252,35 @@ def mint_token(
         "exp": now + ttl_s,
         "jti": uuid.uuid4().hex,
     }
-    token = jwt.encode(
+    return IssuedToken(token=_sign(key, claims), expires_in=ttl_s, scope=scope)
+
+
+def mint_for_services(
+    key: SigningKey, principal: Principal, auth: AuthSettings, ttl_s: int
+) -> IssuedToken:
+    """The token a forwarded call carries to a service: the caller's client, organisation,
+    name and scopes, the services' audience, a lifetime of a few seconds."""
+    now = int(utcnow().timestamp())
+    scope = " ".join(sorted(principal.scopes))
+    claims = {
+        "iss": auth.token_issuer,
+        "aud": auth.service_audience,
+        "sub": principal.client_id,
+        "client_id": principal.client_id,
+        "org": principal.organisation,
+        "name": principal.name,
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl_s,
+        "jti": uuid.uuid4().hex,
+    }
+    return IssuedToken(token=_sign(key, claims), expires_in=ttl_s, scope=scope)
+
+
+def _sign(key: SigningKey, claims: dict[str, Any]) -> str:
+    return jwt.encode(
         claims,
         _private_key(key.private_key_pem),
         algorithm="ES256",
         headers={"typ": "at+jwt", "kid": key.kid},
     )
-    return IssuedToken(token=token, expires_in=ttl_s, scope=scope)

@@ -217,11 +217,21 @@ async def create_token(request: Request, settings: SettingsDep) -> Response:
     if key is None:
         raise RuntimeError("no signing key; the lifespan creates one at start")
     auth: AuthSettings = request.app.state.auth_settings
-    issued = service.mint_token(key, row, scopes, auth, settings.token_ttl_s)
+    issued = service.mint_token(
+        key, row, scopes, auth, settings.token_ttl_s, audience=_audience(scopes, auth)
+    )
     body = TokenResponse(
         access_token=issued.token, expires_in=issued.expires_in, scope=issued.scope
     )
     return JSONResponse(body.model_dump(), headers=NO_STORE)
+
+
+def _audience(scopes: list[str], auth: AuthSettings) -> str | list[str]:
+    """For the gateway; a service reading another's internal feed (`events:internal`, a scope
+    only an operator grants) calls that service directly, so its token is for both."""
+    if "events:internal" in scopes:
+        return [auth.token_audience, auth.service_audience]
+    return auth.token_audience
 
 
 def _failure_quotas(request: Request, settings: Settings, client_id: str) -> list[Quota]:
