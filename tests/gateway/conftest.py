@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
 from gateway.config import Settings
@@ -26,6 +27,8 @@ from tests.support.stack import running_apps
 
 ISSUER = "http://gateway.test"
 AUDIENCE = "scrutiny-api"
+# The test gateways keep their signing keys and replayable secrets encrypted, as `up` does.
+KEY_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 def auth_settings() -> AuthSettings:
@@ -46,6 +49,7 @@ def gateway_settings(gateway_db: str, **over: Any) -> Settings:
         "anonymous_rate_limit_per_minute": 100_000,
         "token_failures_per_client_per_minute": 100_000,
         "token_failures_per_address_per_minute": 100_000,
+        "key_encryption_key": KEY_ENCRYPTION_KEY,
     }
     return Settings(database_url=gateway_db, **{**base, **over})
 
@@ -130,7 +134,11 @@ async def cli(gateway_db: str, *args: str) -> subprocess.CompletedProcess[str]:
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "gateway.identity.manage", *args],
-        env={**os.environ, "GATEWAY_DATABASE_URL": gateway_db},
+        env={
+            **os.environ,
+            "GATEWAY_DATABASE_URL": gateway_db,
+            "GATEWAY_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
+        },
         capture_output=True,
         text=True,
         check=False,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from gateway.identity.keycrypt import KeyCipher, parse_cipher
 from servicekit.auth import AuthSettings
 from servicekit.settings import ServiceSettings, default_sqlite_url
 
@@ -82,6 +83,10 @@ class Settings(ServiceSettings):
     # A new signing key is published this long before tokens are signed with it, so every
     # service's cached JWKS (refreshed at most every few seconds) knows it before it is used.
     key_publish_delay_s: float = Field(default=10.0, ge=0)
+    # Encrypts the token-signing private keys and the replayable answers that hold a secret, at
+    # rest (gateway.identity.keycrypt): Fernet keys, comma-separated, the first encrypting.
+    # `./scrutiny up` generates one into the data folder; without one they are stored plain.
+    key_encryption_key: SecretStr = SecretStr("")
 
     # Pooled connections the gateway keeps to each service (per replica).
     backend_max_connections: int = Field(default=64, ge=1, le=1000)
@@ -163,6 +168,10 @@ class Settings(ServiceSettings):
     def service_timeout(self, name: str) -> float:
         """Timeout of one call to a backend service."""
         return float(getattr(self, f"{name}_timeout_s"))
+
+    def key_cipher(self) -> KeyCipher:
+        """What encrypts the gateway's stored secrets (`GATEWAY_KEY_ENCRYPTION_KEY`)."""
+        return parse_cipher(self.key_encryption_key.get_secret_value())
 
     def auth_settings(self) -> AuthSettings:
         """Issuer and audience shared with the services (`SCRUTINY_TOKEN_*`)."""

@@ -58,7 +58,13 @@ class GatewayToken:
         ttl = max(120, self.settings.token_ttl_s)
         # For the services alone: it is never sent to the gateway's own routes.
         issued = service.mint_token(
-            key, me, ["events:internal"], self.auth, ttl, audience=self.auth.service_audience
+            key,
+            me,
+            ["events:internal"],
+            self.auth,
+            ttl,
+            cipher=self.settings.key_cipher(),
+            audience=self.auth.service_audience,
         )
         self._token = issued.token
         self._expires_at = time.monotonic() + issued.expires_in

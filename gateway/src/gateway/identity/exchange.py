@@ -73,7 +73,9 @@ class TokenExchange:
         hit = self._minted.get(token)
         if hit is not None:
             return hit
-        issued = service.mint_for_services(key, principal, self.auth, self.lifetime_s)
+        issued = service.mint_for_services(
+            key, principal, self.auth, self.lifetime_s, cipher=self.settings.key_cipher()
+        )
         self._minted[token] = issued.token
         self.mints += 1
         return issued.token

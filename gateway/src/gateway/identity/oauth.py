@@ -218,7 +218,13 @@ async def create_token(request: Request, settings: SettingsDep) -> Response:
         raise RuntimeError("no signing key; the lifespan creates one at start")
     auth: AuthSettings = request.app.state.auth_settings
     issued = service.mint_token(
-        key, row, scopes, auth, settings.token_ttl_s, audience=_audience(scopes, auth)
+        key,
+        row,
+        scopes,
+        auth,
+        settings.token_ttl_s,
+        cipher=settings.key_cipher(),
+        audience=_audience(scopes, auth),
     )
     body = TokenResponse(
         access_token=issued.token, expires_in=issued.expires_in, scope=issued.scope
@@ -404,7 +410,9 @@ async def rotate_signing_key(
 ) -> SigningKeyRead:
     """Add a new signing key. It is published at once and signs tokens after
     `GATEWAY_KEY_PUBLISH_DELAY_S`; the old key stays published until its tokens expire."""
-    read = await service.rotate_signing_key(session, settings.key_publish_delay_s)
+    read = await service.rotate_signing_key(
+        session, settings.key_publish_delay_s, settings.key_cipher()
+    )
     response.headers["Location"] = str(request.url_for("get_signing_key", kid=read.kid).path)
     return read
 
