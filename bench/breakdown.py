@@ -138,7 +138,7 @@ class _Issuer:
         now = int(time.time())
         claims = {
             "iss": self.settings.token_issuer,
-            "aud": self.settings.token_audience,
+            "aud": self.settings.service_audience,
             "sub": "bench",
             "client_id": "bench",
             "org": "Bench",

@@ -15,15 +15,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from cryptography.fernet import Fernet
 from fastapi import FastAPI
 
 from gateway.config import Settings
+from gateway.identity.exchange import TokenExchange
 from servicekit.auth import AuthSettings
 from tests.support.stack import running_apps
 
 ISSUER = "http://gateway.test"
 AUDIENCE = "scrutiny-api"
+# The test gateways keep their signing keys and replayable secrets encrypted, as `up` does.
+KEY_ENCRYPTION_KEY = Fernet.generate_key().decode()
 
 
 def auth_settings() -> AuthSettings:
@@ -44,6 +49,7 @@ def gateway_settings(gateway_db: str, **over: Any) -> Settings:
         "anonymous_rate_limit_per_minute": 100_000,
         "token_failures_per_client_per_minute": 100_000,
         "token_failures_per_address_per_minute": 100_000,
+        "key_encryption_key": KEY_ENCRYPTION_KEY,
     }
     return Settings(database_url=gateway_db, **{**base, **over})
 
@@ -128,7 +134,11 @@ async def cli(gateway_db: str, *args: str) -> subprocess.CompletedProcess[str]:
     done = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "gateway.identity.manage", *args],
-        env={**os.environ, "GATEWAY_DATABASE_URL": gateway_db},
+        env={
+            **os.environ,
+            "GATEWAY_DATABASE_URL": gateway_db,
+            "GATEWAY_KEY_ENCRYPTION_KEY": KEY_ENCRYPTION_KEY,
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -174,6 +184,22 @@ async def token_for(
 def bearer(token: str) -> dict[str, str]:
     """An Authorization header."""
     return {"Authorization": f"Bearer {token}"}
+
+
+async def for_services(stack: Stack, auth: dict[str, str]) -> dict[str, str]:
+    """The Authorization the gateway would send a service for a client's `auth`: services
+    accept only exchanged tokens (`gateway.identity.exchange`), never a client's own."""
+    exchange: TokenExchange = stack.gateway_app.state.token_exchange
+    token = auth["Authorization"].removeprefix("Bearer ")
+    return bearer(await exchange.exchange(token))
+
+
+def unverified_claims(authorization: str) -> dict[str, Any]:
+    """The claims of a bearer token, unchecked (to see what the gateway sent a service)."""
+    claims: dict[str, Any] = jwt.decode(
+        authorization.removeprefix("Bearer "), options={"verify_signature": False}
+    )
+    return claims
 
 
 @pytest.fixture(scope="package")

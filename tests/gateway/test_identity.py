@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from gateway.identity import manage
 from gateway.identity.clients import _private_key
+from gateway.identity.keycrypt import KeyCipher
 from gateway.models import SigningKey
-from tests.gateway.conftest import AUDIENCE, ISSUER, bearer, cli, token_for
+from tests.gateway.conftest import AUDIENCE, ISSUER, KEY_ENCRYPTION_KEY, bearer, cli, token_for
 from tests.gateway.replicas import client_of, replica
 
 PROBLEM = "application/problem+json"
@@ -360,7 +361,7 @@ def _claims(client_id: str, **over) -> dict:
 
 async def _bad_tokens(stack, gateway, make_client) -> dict[str, str]:
     key = await _signing_key(stack)
-    private = _private_key(key.private_key_pem)
+    private = _private_key(key.private_key_pem, KeyCipher.parse(KEY_ENCRYPTION_KEY))
     headers = {"kid": key.kid, "typ": "at+jwt"}
     _, creds = await make_client("commitments:write")
     good = await token_for(gateway, creds)
@@ -469,6 +470,7 @@ async def test_cli_creates_clients_and_rotates_keys(gateway, gateway_db, monkeyp
     before = jwt.get_unverified_header(r.json()["access_token"])["kid"]
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_db)
     monkeypatch.setenv("GATEWAY_KEY_PUBLISH_DELAY_S", "0")
+    monkeypatch.setenv("GATEWAY_KEY_ENCRYPTION_KEY", KEY_ENCRYPTION_KEY)
     assert await asyncio.to_thread(manage.main, ["keys", "rotate", "--json"]) == 0
     after = await token_for(gateway, creds)
     assert jwt.get_unverified_header(after)["kid"] != before

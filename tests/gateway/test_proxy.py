@@ -10,7 +10,13 @@ import pytest
 from gateway.main import create_app
 from gateway.proxy.forward import service_for
 from tests.conftest import serve
-from tests.gateway.conftest import Failing, auth_settings, gateway_settings
+from tests.gateway.conftest import (
+    Failing,
+    auth_settings,
+    for_services,
+    gateway_settings,
+    unverified_claims,
+)
 
 PROBLEM = "application/problem+json"
 
@@ -69,7 +75,9 @@ async def test_a_service_problem_passes_through_unchanged(gateway, writer, stack
     via_gateway = await gateway.post("/v1/sources", json=body, headers=writer)
     transport = httpx.ASGITransport(app=stack.commitments_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://c") as direct:
-        straight = await direct.post("/v1/sources", json=body, headers=writer)
+        straight = await direct.post(
+            "/v1/sources", json=body, headers=await for_services(stack, writer)
+        )
     assert via_gateway.status_code == straight.status_code == 422
     assert via_gateway.headers["content-type"] == PROBLEM
     assert via_gateway.content == straight.content
@@ -112,7 +120,13 @@ async def test_headers_forwarded_and_hop_by_hop_dropped(gateway, writer, stack):
     assert len(sent) == 1
     h = sent[0].headers
     assert h["x-request-id"] == rid
-    assert h["authorization"] == writer["Authorization"]
+    # The caller's token, exchanged for one with the same client and the services' audience.
+    sent_claims = unverified_claims(h["authorization"])
+    caller_claims = unverified_claims(writer["Authorization"])
+    assert sent_claims["aud"] == "scrutiny-services"
+    assert caller_claims["aud"] == "scrutiny-api"
+    for claim in ("sub", "client_id", "org", "scope", "iss"):
+        assert sent_claims[claim] == caller_claims[claim], claim
     assert h["idempotency-key"] == "k-1"
     for hop in ("x-secret-hop", "keep-alive", "proxy-authorization"):
         assert hop not in h

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.proxy.forward import service_for
-from tests.gateway.conftest import Failing
+from tests.gateway.conftest import Failing, unverified_claims
 from tests.gateway.replicas import client_of, replica
 
 PROBLEM = "application/problem+json"
@@ -123,7 +123,11 @@ async def test_scorecard_composes_every_service(gateway, rated, stack, writer):
         sent = getattr(stack, name).requests[n:]
         assert sent, name
         assert {s.headers["x-request-id"] for s in sent} == {rid}, name
-        assert {s.headers["authorization"] for s in sent} == {writer["Authorization"]}
+        # The caller's token, exchanged for the services' audience.
+        caller = unverified_claims(writer["Authorization"])["client_id"]
+        for s in sent:
+            claims = unverified_claims(s.headers["authorization"])
+            assert (claims["aud"], claims["client_id"]) == ("scrutiny-services", caller), name
 
     anonymous = (await gateway.get(f"/v1/commitments/{c['id']}/scorecard")).json()
     assert anonymous["missing"] == []

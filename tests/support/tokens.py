@@ -13,7 +13,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from servicekit.auth import AuthSettings
 
 ISSUER = "http://issuer.test"
+# Clients' tokens are for the gateway; services accept only the audience of the tokens the
+# gateway exchanges them for when it forwards a call. This issuer stands in for the gateway in
+# front of a service, so its tokens carry the services' audience unless a test says otherwise.
 AUDIENCE = "scrutiny-api"
+SERVICE_AUDIENCE = "scrutiny-services"
 
 
 class TestIssuer:
@@ -34,7 +38,10 @@ class TestIssuer:
     def settings(self) -> AuthSettings:
         """Auth settings for a service that trusts this issuer."""
         return AuthSettings(
-            token_issuer=ISSUER, token_audience=AUDIENCE, jwks_json=json.dumps(self.jwks())
+            token_issuer=ISSUER,
+            token_audience=AUDIENCE,
+            service_audience=SERVICE_AUDIENCE,
+            jwks_json=json.dumps(self.jwks()),
         )
 
     def token(
@@ -51,7 +58,7 @@ class TestIssuer:
         cid = client_id or f"client-{uuid.uuid4().hex[:8]}"
         body = {
             "iss": ISSUER,
-            "aud": AUDIENCE,
+            "aud": SERVICE_AUDIENCE,
             "sub": cid,
             "client_id": cid,
             "org": org,

@@ -3,8 +3,10 @@ feed-reading service's own client (scope `events:internal`), made before the ser
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +73,27 @@ def create_client(env: dict[str, str], name: str, org: str, scopes: list[str]) -
         raise SystemExit(f"creating client {name!r} failed:\n{out.stderr}")
     created: dict[str, Any] = json.loads(out.stdout)
     return created
+
+
+KEY_ENCRYPTION_KEY_FILE = "gateway-key-encryption.key"
+
+
+def key_encryption_key(data_dir: Path) -> str:
+    """The gateway's `GATEWAY_KEY_ENCRYPTION_KEY` for this data folder: made on first use (a
+    Fernet key: 32 random bytes, url-safe base64) and kept beside the databases, owner-only."""
+    path = data_dir / KEY_ENCRYPTION_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    # O_EXCL: two commands starting at once must not each write a different key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(key + "\n")
+    return key
 
 
 def load(path: Path) -> dict[str, dict[str, Any]]:

@@ -71,6 +71,10 @@ def environment(data_dir: Path, port_base: int) -> dict[str, str]:
     env["EVIDENCE_COMMITMENTS_URL"] = by_name["commitments"]
     env["RATINGS_COMMITMENTS_URL"] = by_name["commitments"]
     env["RATINGS_EVIDENCE_URL"] = by_name["evidence"]
+    # The gateway's stored signing keys and secrets are encrypted with it; an operator's own
+    # (from the environment or a secret store) wins over the one kept in the data folder.
+    if not env.get("GATEWAY_KEY_ENCRYPTION_KEY"):
+        env["GATEWAY_KEY_ENCRYPTION_KEY"] = credentials.key_encryption_key(data_dir.resolve())
     return env
 
 

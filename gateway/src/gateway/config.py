@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from gateway.identity.keycrypt import KeyCipher, parse_cipher
 from servicekit.auth import AuthSettings
 from servicekit.settings import ServiceSettings, default_sqlite_url
 
@@ -82,12 +83,33 @@ class Settings(ServiceSettings):
     # A new signing key is published this long before tokens are signed with it, so every
     # service's cached JWKS (refreshed at most every few seconds) knows it before it is used.
     key_publish_delay_s: float = Field(default=10.0, ge=0)
+    # Encrypts the token-signing private keys and the replayable answers that hold a secret, at
+    # rest (gateway.identity.keycrypt): Fernet keys, comma-separated, the first encrypting.
+    # `./scrutiny up` generates one into the data folder; without one they are stored plain.
+    key_encryption_key: SecretStr = SecretStr("")
+
+    # Pooled connections the gateway keeps to each service (per replica).
+    backend_max_connections: int = Field(default=64, ge=1, le=1000)
+
+    # --- fair share at the edge (gateway.edge.fairness) ----------------------------------------
+    # A proxied request's body is read whole at the edge before a backend connection is taken for
+    # it: once the grace has passed it must keep arriving at this average rate, and be complete
+    # within the deadline, or the answer is 408. Up to `edge_body_memory_bytes` of it is held in
+    # memory, the rest spooled to a temporary file (in `edge_spool_dir`, else the system's).
+    edge_body_min_rate_bytes_per_s: int = Field(default=4096, ge=1)
+    edge_body_grace_s: float = Field(default=5.0, ge=0)
+    edge_body_deadline_s: float = Field(default=300.0, gt=0)
+    edge_body_memory_bytes: int = Field(default=256 * 1024, ge=0)
+    edge_spool_dir: str = ""
+    # Each client (a token's client id, else its address) has at most this fraction of
+    # `backend_max_connections` in flight to each service; past it a request waits up to
+    # `backend_share_wait_s` for one of its own to finish, then gets a 429.
+    backend_client_share: float = Field(default=0.25, gt=0, le=1)
+    backend_share_wait_s: float = Field(default=2.0, ge=0, le=60)
 
     # --- the event log and webhooks (gateway.events, gateway.webhooks) -------------------------
     # Read each service's feed into the gateway's log (as an internal reader, with a token the
     # gateway mints for itself); poll this often when idle.
-    # Pooled connections the gateway keeps to each service (per replica).
-    backend_max_connections: int = Field(default=64, ge=1, le=1000)
     events_consume: bool = True
     events_poll_interval_s: float = Field(default=0.1, gt=0)
     # Fan the log out to webhook subscriptions and deliver them.
@@ -146,6 +168,10 @@ class Settings(ServiceSettings):
     def service_timeout(self, name: str) -> float:
         """Timeout of one call to a backend service."""
         return float(getattr(self, f"{name}_timeout_s"))
+
+    def key_cipher(self) -> KeyCipher:
+        """What encrypts the gateway's stored secrets (`GATEWAY_KEY_ENCRYPTION_KEY`)."""
+        return parse_cipher(self.key_encryption_key.get_secret_value())
 
     def auth_settings(self) -> AuthSettings:
         """Issuer and audience shared with the services (`SCRUTINY_TOKEN_*`)."""

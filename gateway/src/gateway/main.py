@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,6 +25,7 @@ from gateway.events.log import consumers_lifespan
 from gateway.events.router import feed_router
 from gateway.events.router import router as event_types_router
 from gateway.identity import clients as service
+from gateway.identity.exchange import TokenExchange
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event, IdempotencyKey
 from gateway.pages.render import STATIC_DIR
@@ -34,6 +36,8 @@ from gateway.webhooks.urls import Resolver
 from gateway.webhooks.worker import webhooks_lifespan
 from servicekit.app import create_service_app
 from servicekit.auth import AuthSettings, TokenVerifier
+
+log = logging.getLogger("gateway")
 
 # FastAPI's built-in document and CDN-based doc pages, replaced by the gateway's own.
 _BUILTIN_DOC_PATHS = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
@@ -68,13 +72,25 @@ def create_app(
     settings = settings or Settings()
     auth = auth or settings.auth_settings()
     # The gateway verifies tokens for its own routes from its own key table: no HTTP to itself.
-    verifier = TokenVerifier(auth)
+    # It alone accepts clients' tokens; services accept the ones it exchanges them for.
+    verifier = TokenVerifier(auth, audience=auth.token_audience)
 
     @contextlib.asynccontextmanager
     async def gateway_lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cipher = settings.key_cipher()
+        if not cipher.enabled:
+            log.warning(
+                "GATEWAY_KEY_ENCRYPTION_KEY is not set: signing keys and replayable secrets "
+                "are stored unencrypted"
+            )
+        # Refuses to start (KeyEncryptionError) when the stored keys do not open with it.
         async with app.state.sessionmaker() as session, session.begin():
-            await service.ensure_signing_key(session)
+            await service.ensure_signing_key(session, cipher)
+        exchange = TokenExchange(app.state.sessionmaker, settings, auth, verifier)
+        app.state.token_exchange = exchange
         async with open_backends(settings, transports) as backends:
+            for client in (backends.commitments, backends.evidence, backends.ratings):
+                client.exchange = exchange.rewrite
             app.state.backends = backends
             yield
 
@@ -138,6 +154,8 @@ def create_app(
     app.mount(ASSETS_PATH, swagger_assets(), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="page-assets")
     app.state.auth_settings = auth
+    # Created clients' and webhook subscriptions' answers hold their secret: sealed at rest.
+    app.state.idempotency.codec = settings.key_cipher()
     install_edge(app, settings)
     # Innermost: every other middleware still sees proxied requests.
     app.user_middleware.append(Middleware(ProxyFastPath))

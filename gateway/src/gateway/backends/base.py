@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -138,6 +138,9 @@ class ServiceClient:
         self.retry_after_s = retry_after_s
         self.retry = retry or RetryPolicy()
         self.breaker = breaker or CircuitBreaker(self.name)
+        # Set by the gateway's lifespan: swaps the caller's token for one the services accept
+        # (gateway.identity.exchange); a 401 problem if the caller's does not verify.
+        self.exchange: Callable[[httpx.Request], Awaitable[None]] | None = None
 
     async def _send_once(self, request: httpx.Request, stream: bool) -> httpx.Response:
         probe = self.breaker.before_call()
@@ -158,6 +161,8 @@ class ServiceClient:
         """Send through the breaker, retrying idempotent requests that failed to connect;
         `ServiceUnavailableError` (502/503/504 problem) when no answer was had."""
         policy = self.retry
+        if self.exchange is not None:
+            await self.exchange(request)
         try:
             # Refused before any retry machinery is built: an open breaker costs microseconds.
             self.breaker.check()

@@ -10,7 +10,9 @@ everything they answer or log carries the request id:
 - `EdgeMiddleware`: refuses tokens of disabled clients, and rate-limits per API client (per IP
   for callers without a valid token) with the `RateLimit` / `RateLimit-Policy` fields of
   draft-ietf-httpapi-ratelimit-headers-11 (May 2026; the structured-field form since -08:
-  `RateLimit-Policy: "default";q=600;w=60` and `RateLimit: "default";r=599;t=42`).
+  `RateLimit-Policy: "default";q=600;w=60` and `RateLimit: "default";r=599;t=42`). It also
+  names the caller whose share of the backends' connections a proxied request takes
+  (`gateway.edge.fairness`, applied in `gateway.proxy.forward`).
 
 Rate limiting uses the `limits` library's sliding window counter: two fixed-window counts per
 key (this minute and the last), the last one weighted by how much of it still overlaps the
@@ -46,6 +48,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Settings
+from gateway.edge.fairness import CLIENT_KEY, BackendShares, BodyPolicy
 from gateway.identity import repository
 from servicekit.auth import Principal, TokenVerifier, remember_principal
 from servicekit.problems import ProblemError
@@ -289,6 +292,9 @@ class EdgeMiddleware:
         if isinstance(quota, ProblemError):
             await _send_problem(scope, receive, send, quota, [])
             return
+        # Whose share of the backends' connections the request takes, if it is proxied.
+        kind = "address" if quota.policy == "anonymous" else "client"
+        scope.setdefault("state", {})[CLIENT_KEY] = f"{kind}:{quota.key}"
         limiter: RateLimiter = state.rate_limiter
         try:
             usage = await limiter.hit(quota)
@@ -361,6 +367,8 @@ def install_edge(app: FastAPI, settings: Settings) -> None:
     """Put the edge middlewares just inside the request-id middleware."""
     app.state.client_directory = ClientDirectory(ttl_s=settings.client_cache_ttl_s)
     app.state.rate_limiter = None
+    app.state.body_policy = BodyPolicy.of(settings)
+    app.state.backend_shares = BackendShares.of(settings)
     edge = [
         Middleware(SecurityHeadersMiddleware, settings=settings),
         Middleware(

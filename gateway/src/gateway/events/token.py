@@ -2,8 +2,8 @@
 
 The gateway is the token issuer, so rather than hold client credentials for itself it signs a
 short-lived token (scope `events:internal`, client id `scrutiny-gateway`) with its current signing
-key, exactly as `POST /oauth/token` would. Services verify it like any other token, against the
-gateway's JWKS.
+key, exactly as `POST /oauth/token` would, but with the services' audience (`scrutiny-services`).
+Services verify it like any other token, against the gateway's JWKS.
 """
 
 from __future__ import annotations
@@ -56,6 +56,15 @@ class GatewayToken:
         )
         # Long enough to matter, short enough that a leaked token is soon useless.
         ttl = max(120, self.settings.token_ttl_s)
-        issued = service.mint_token(key, me, ["events:internal"], self.auth, ttl)
+        # For the services alone: it is never sent to the gateway's own routes.
+        issued = service.mint_token(
+            key,
+            me,
+            ["events:internal"],
+            self.auth,
+            ttl,
+            cipher=self.settings.key_cipher(),
+            audience=self.auth.service_audience,
+        )
         self._token = issued.token
         self._expires_at = time.monotonic() + issued.expires_in

@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity import repository
+from gateway.identity.keycrypt import KeyCipher, is_encrypted
 from gateway.identity.schemas import ClientCreate, ClientRead, ClientUpdate, SigningKeyRead
 from gateway.models import ApiClient, Event, SigningKey
-from servicekit.auth import AuthSettings
+from servicekit.auth import AuthSettings, Principal
 from servicekit.crud import apply_values, emit
 from servicekit.ids import utcnow
 from servicekit.outbox import record_event
@@ -141,8 +142,8 @@ def _thumbprint(jwk: dict[str, Any]) -> str:
     return _b64(hashlib.sha256(canonical.encode()).digest())
 
 
-def new_signing_key() -> SigningKey:
-    """A fresh ES256 (P-256) key pair as a row."""
+def new_signing_key(cipher: KeyCipher) -> SigningKey:
+    """A fresh ES256 (P-256) key pair as a row, its private half sealed by `cipher`."""
     private = ec.generate_private_key(ec.SECP256R1())
     pem = private.private_bytes(
         serialization.Encoding.PEM,
@@ -153,7 +154,11 @@ def new_signing_key() -> SigningKey:
     kid = _thumbprint(jwk)
     public = {**jwk, "kid": kid, "use": "sig", "alg": "ES256"}
     return SigningKey(
-        kid=kid, algorithm="ES256", private_key_pem=pem, public_jwk=public, created_at=utcnow()
+        kid=kid,
+        algorithm="ES256",
+        private_key_pem=cipher.seal(pem),
+        public_jwk=public,
+        created_at=utcnow(),
     )
 
 
@@ -167,19 +172,30 @@ def _key_event(session: AsyncSession, type_: str, key: SigningKey) -> SigningKey
     return read
 
 
-async def ensure_signing_key(session: AsyncSession) -> SigningKey | None:
-    """Create the first signing key if there is none; safe when several replicas start at once."""
+async def ensure_signing_key(session: AsyncSession, cipher: KeyCipher) -> SigningKey | None:
+    """Create the first signing key if there is none; safe when several replicas start at once.
+
+    Every stored key must open with `cipher` (`KeyEncryptionError` otherwise: the gateway does
+    not start); with a key configured, keys stored plain (before it was) are encrypted now.
+    """
     await repository.lock_signing_keys(session)
-    if await repository.signing_keys(session):
+    keys = await repository.signing_keys(session)
+    for row in keys:
+        _private_key(row.private_key_pem, cipher)
+        if cipher.enabled and not is_encrypted(row.private_key_pem):
+            row.private_key_pem = cipher.seal(row.private_key_pem)
+    if keys:
         return None
-    key = new_signing_key()
+    key = new_signing_key(cipher)
     session.add(key)
     await session.flush()
     _key_event(session, "signing_key.created", key)
     return key
 
 
-async def rotate_signing_key(session: AsyncSession, publish_delay_s: float) -> SigningKeyRead:
+async def rotate_signing_key(
+    session: AsyncSession, publish_delay_s: float, cipher: KeyCipher
+) -> SigningKeyRead:
     """Add a new signing key; current keys keep signing for `publish_delay_s`, then retire.
 
     The new key is in the JWKS at once, so services learn it before any token uses it; retired
@@ -188,7 +204,7 @@ async def rotate_signing_key(session: AsyncSession, publish_delay_s: float) -> S
     await repository.lock_signing_keys(session)
     now = utcnow()
     await repository.retire_signing_keys(session, now + timedelta(seconds=publish_delay_s))
-    key = new_signing_key()
+    key = new_signing_key(cipher)
     key.created_at = now
     session.add(key)
     await session.flush()
@@ -214,8 +230,9 @@ async def jwks(session: AsyncSession, token_lifetime_s: float) -> dict[str, Any]
 
 
 @functools.lru_cache(maxsize=16)
-def _private_key(pem: str) -> Any:
-    return serialization.load_pem_private_key(pem.encode(), password=None)
+def _private_key(stored: str, cipher: KeyCipher) -> Any:
+    # Cached: decrypting and parsing once per key, not per token.
+    return serialization.load_pem_private_key(cipher.open(stored).encode(), password=None)
 
 
 @dataclass(frozen=True)
@@ -228,14 +245,22 @@ class IssuedToken:
 
 
 def mint_token(
-    key: SigningKey, client: ApiClient, scopes: list[str], auth: AuthSettings, ttl_s: int
+    key: SigningKey,
+    client: ApiClient,
+    scopes: list[str],
+    auth: AuthSettings,
+    ttl_s: int,
+    *,
+    cipher: KeyCipher,
+    audience: str | list[str] | None = None,
 ) -> IssuedToken:
-    """An RFC 9068 JWT access token for a client, signed ES256."""
+    """An RFC 9068 JWT access token for a client, signed ES256; for the gateway
+    (`token_audience`) unless another audience is given."""
     now = int(utcnow().timestamp())
     scope = " ".join(scopes)
     claims = {
         "iss": auth.token_issuer,
-        "aud": auth.token_audience,
+        "aud": auth.token_audience if audience is None else audience,
         "sub": client.client_id,
         "client_id": client.client_id,
         "org": client.organisation,
@@ -245,10 +270,35 @@ def mint_token(
         "exp": now + ttl_s,
         "jti": uuid.uuid4().hex,
     }
-    token = jwt.encode(
+    return IssuedToken(token=_sign(key, claims, cipher), expires_in=ttl_s, scope=scope)
+
+
+def mint_for_services(
+    key: SigningKey, principal: Principal, auth: AuthSettings, ttl_s: int, *, cipher: KeyCipher
+) -> IssuedToken:
+    """The token a forwarded call carries to a service: the caller's client, organisation,
+    name and scopes, the services' audience, a lifetime of a few seconds."""
+    now = int(utcnow().timestamp())
+    scope = " ".join(sorted(principal.scopes))
+    claims = {
+        "iss": auth.token_issuer,
+        "aud": auth.service_audience,
+        "sub": principal.client_id,
+        "client_id": principal.client_id,
+        "org": principal.organisation,
+        "name": principal.name,
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl_s,
+        "jti": uuid.uuid4().hex,
+    }
+    return IssuedToken(token=_sign(key, claims, cipher), expires_in=ttl_s, scope=scope)
+
+
+def _sign(key: SigningKey, claims: dict[str, Any], cipher: KeyCipher) -> str:
+    return jwt.encode(
         claims,
-        _private_key(key.private_key_pem),
+        _private_key(key.private_key_pem, cipher),
         algorithm="ES256",
         headers={"typ": "at+jwt", "kid": key.kid},
     )
-    return IssuedToken(token=token, expires_in=ttl_s, scope=scope)

@@ -90,7 +90,9 @@ def _clients_list(settings: Settings, args: argparse.Namespace) -> int:
 
 def _keys_rotate(settings: Settings, args: argparse.Namespace) -> int:
     async def work(session: Any) -> Any:
-        return await service.rotate_signing_key(session, settings.key_publish_delay_s)
+        return await service.rotate_signing_key(
+            session, settings.key_publish_delay_s, settings.key_cipher()
+        )
 
     read = asyncio.run(_in_transaction(settings, work))
     if args.json:

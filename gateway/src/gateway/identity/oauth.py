@@ -217,11 +217,27 @@ async def create_token(request: Request, settings: SettingsDep) -> Response:
     if key is None:
         raise RuntimeError("no signing key; the lifespan creates one at start")
     auth: AuthSettings = request.app.state.auth_settings
-    issued = service.mint_token(key, row, scopes, auth, settings.token_ttl_s)
+    issued = service.mint_token(
+        key,
+        row,
+        scopes,
+        auth,
+        settings.token_ttl_s,
+        cipher=settings.key_cipher(),
+        audience=_audience(scopes, auth),
+    )
     body = TokenResponse(
         access_token=issued.token, expires_in=issued.expires_in, scope=issued.scope
     )
     return JSONResponse(body.model_dump(), headers=NO_STORE)
+
+
+def _audience(scopes: list[str], auth: AuthSettings) -> str | list[str]:
+    """For the gateway; a service reading another's internal feed (`events:internal`, a scope
+    only an operator grants) calls that service directly, so its token is for both."""
+    if "events:internal" in scopes:
+        return [auth.token_audience, auth.service_audience]
+    return auth.token_audience
 
 
 def _failure_quotas(request: Request, settings: Settings, client_id: str) -> list[Quota]:
@@ -394,7 +410,9 @@ async def rotate_signing_key(
 ) -> SigningKeyRead:
     """Add a new signing key. It is published at once and signs tokens after
     `GATEWAY_KEY_PUBLISH_DELAY_S`; the old key stays published until its tokens expire."""
-    read = await service.rotate_signing_key(session, settings.key_publish_delay_s)
+    read = await service.rotate_signing_key(
+        session, settings.key_publish_delay_s, settings.key_cipher()
+    )
     response.headers["Location"] = str(request.url_for("get_signing_key", kid=read.kid).path)
     return read
 

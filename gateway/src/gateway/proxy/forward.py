@@ -9,7 +9,7 @@ routed. The gateway's own routes (e.g. the evaluation report) are registered bef
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.backends import Backends, ServiceUnavailableError
 from gateway.backends.base import HOP_BY_HOP
 from gateway.config import Settings
+from gateway.edge.fairness import BackendShares, StagedBody, client_key, has_body, stage_body
 from servicekit.problems import ProblemError
 from servicekit.query import accepts_any_query
 
@@ -65,8 +66,7 @@ ATTACHMENT_UPLOAD = r"/v1/submissions/[^/]+/attachments(/.*)?"
 COMMITMENT_IMPORT = r"/v1/commitment-imports(/.*)?"
 _COMPILED = [(rule.pattern, rule) for rule in ROUTES]
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# Bodies (both ways) up to this size are read whole and sent in one piece; larger or unsized
-# ones stream.
+# Answers up to this size are read whole and sent in one piece; larger or unsized ones stream.
 BUFFERED_MAX_BYTES = 256 * 1024
 # Set by the gateway itself on the way out; the service's copy would duplicate it.
 _RESPONSE_DROP = frozenset({"x-request-id", "date", "server"})
@@ -105,8 +105,9 @@ def _connection_tokens(headers: Any) -> set[str]:
     return {t.strip().lower() for t in headers.get("connection", "").split(",") if t.strip()}
 
 
-def _request_headers(request: Request) -> list[tuple[str, str]]:
-    drop = HOP_BY_HOP | _REQUEST_DROP | _connection_tokens(request.headers)
+def _request_headers(request: Request, size: int | None) -> list[tuple[str, str]]:
+    # The body is sent as staged, so its length is known: Content-Length is the gateway's own.
+    drop = HOP_BY_HOP | _REQUEST_DROP | {"content-length"} | _connection_tokens(request.headers)
     headers = [(k, v) for k, v in request.headers.items() if k.lower() not in drop]
     client = request.client.host if request.client else ""
     prior = request.headers.get("x-forwarded-for")
@@ -116,46 +117,88 @@ def _request_headers(request: Request) -> list[tuple[str, str]]:
     headers.append(("X-Forwarded-Proto", request.url.scheme))
     if "host" in request.headers:
         headers.append(("X-Forwarded-Host", request.headers["host"]))
+    if size is not None:
+        headers.append(("Content-Length", str(size)))
     return headers
 
 
-async def _body(request: Request) -> bytes | AsyncIterator[bytes] | None:
-    """The request body to pass on: small declared bodies whole, the rest (uploads) streamed."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) <= BUFFERED_MAX_BYTES:
-        # One write instead of a chunked stream; the edge has already capped the size.
-        return await request.body() if int(length) else None
-    if length is not None or "transfer-encoding" in request.headers:
-        return request.stream()
-    return None
+class _Exchange:
+    """What one proxied exchange holds until its answer has been passed on: the staged body
+    and the caller's share of the backend's connections."""
+
+    def __init__(self) -> None:
+        self.staged: StagedBody | None = None
+        self.release: Callable[[], None] | None = None
+
+    async def close(self) -> None:
+        if self.release is not None:
+            self.release()
+        if self.staged is not None:
+            await self.staged.aclose()
+
+
+class _StreamedAnswer(StreamingResponse):
+    """A streamed answer that lets go of its exchange however the sending ends."""
+
+    def __init__(self, body: AsyncIterator[bytes], status_code: int, exchange: _Exchange) -> None:
+        super().__init__(body, status_code=status_code)
+        self._exchange = exchange
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._exchange.close()
+
+
+async def _send_upstream(request: Request, service: str, exchange: _Exchange) -> httpx.Response:
+    """Stage the body, take the caller's share, then send: a slow uploader holds no backend
+    connection while it trickles, and no caller holds more than its share."""
+    app = request.app
+    if has_body(request):
+        exchange.staged = await stage_body(request, app.state.body_policy)
+    shares: BackendShares = app.state.backend_shares
+    exchange.release = await shares.acquire(client_key(request), service)
+    staged = exchange.staged
+    content: bytes | AsyncIterable[bytes] | None = None
+    size: int | None = None
+    if staged is not None and staged.size:
+        content, size = await staged.finish(), staged.size
+    backends: Backends = app.state.backends
+    client = backends.by_name(service)
+    upstream = client.http.build_request(
+        request.method,
+        # Re-quote the decoded path: control characters in it would make httpx refuse it.
+        httpx.URL(
+            path=quote(request.url.path, safe="/:@!$&'()*+,;=-._~"),
+            query=request.url.query.encode("latin-1"),
+        ),
+        headers=_request_headers(request, size),
+        content=content,
+    )
+    # Through the breaker; an idempotent call that failed to connect is retried, resending the
+    # staged body from its start. A downstream 429/503 is an answer: passed through with its
+    # Retry-After like any other.
+    return await client.send(upstream, stream=True)
 
 
 async def forward(request: Request, service: str) -> Response:
-    """Send the request on to `service` and pass its answer back: small bodies whole, large
-    ones (uploads, downloads) streamed both ways."""
-    backends: Backends = request.app.state.backends
-    client = backends.by_name(service)
+    """Send the request on to `service` and pass its answer back: small answers whole, large
+    ones (downloads) streamed; bodies are read at the edge first (`gateway.edge.fairness`)."""
+    exchange = _Exchange()
     try:
-        upstream = client.http.build_request(
-            request.method,
-            # Re-quote the decoded path: control characters in it would make httpx refuse it.
-            httpx.URL(
-                path=quote(request.url.path, safe="/:@!$&'()*+,;=-._~"),
-                query=request.url.query.encode("latin-1"),
-            ),
-            headers=_request_headers(request),
-            content=await _body(request),
-        )
-        # Through the breaker; retried only if idempotent and nothing reached the service (so
-        # the body stream was not read yet). A downstream 429/503 is an answer: passed through
-        # with its Retry-After like any other.
-        resp = await client.send(upstream, stream=True)
+        resp = await _send_upstream(request, service, exchange)
     except ServiceUnavailableError as exc:
+        await exchange.close()
         raise exc.problem from exc
     except ClientDisconnect:
-        # The caller hung up while its body was being read or passed on: nobody is left to
-        # answer (499, as nginx logs it). A service that saw a truncated body refused it.
+        # The caller hung up while its body was being read: nobody is left to answer (499, as
+        # nginx logs it), and nothing reached the service.
+        await exchange.close()
         return Response(status_code=499)
+    except BaseException:
+        await exchange.close()
+        raise
 
     drop = HOP_BY_HOP | _RESPONSE_DROP | _connection_tokens(resp.headers)
     # Raw pairs keep repeated headers (e.g. several Link or Set-Cookie lines) and the bytes as
@@ -169,6 +212,7 @@ async def forward(request: Request, service: str) -> Response:
             content = b"".join([chunk async for chunk in resp.aiter_raw()])
         finally:
             await resp.aclose()
+            await exchange.close()
         response = Response(content, status_code=resp.status_code)
     else:
 
@@ -179,7 +223,7 @@ async def forward(request: Request, service: str) -> Response:
             finally:
                 await resp.aclose()
 
-        response = StreamingResponse(body(), status_code=resp.status_code)
+        response = _StreamedAnswer(body(), resp.status_code, exchange)
     response.raw_headers = headers
     return response
 

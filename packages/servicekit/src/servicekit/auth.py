@@ -1,7 +1,12 @@
 """Access-token verification: every service checks tokens itself, never trusting the network.
 
 Tokens are RFC 9068 JWT access tokens issued by the gateway (`typ: at+jwt`, asymmetric
-signature, `kid`). Keys come from the gateway's JWKS, cached and refreshed when an unknown `kid`
+signature, `kid`). Two audiences: clients' tokens (`token_audience`, `scrutiny-api`) are accepted
+by the gateway only, which refuses disabled clients' tokens and counts rate limits; when it
+forwards a call it exchanges the caller's token for a short-lived one with the same claims and
+the services' audience (`service_audience`, `scrutiny-services`), the only one a service takes.
+So a client's token sent straight to a service port is a 401, and nothing goes around the
+gateway's checks. Keys come from the gateway's JWKS, cached and refreshed when an unknown `kid`
 appears (key rotation) at most once every few seconds, so a flood of forged `kid`s cannot turn
 into a flood of JWKS fetches.
 
@@ -67,7 +72,11 @@ class AuthSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCRUTINY_", extra="ignore")
 
     token_issuer: str = "http://localhost:8000"  # noqa: S105 (a URL, not a secret)
+    # Clients' tokens (`POST /oauth/token`) are for the gateway alone: no service accepts them.
     token_audience: str = "scrutiny-api"  # noqa: S105 (a name, not a secret)
+    # The services accept only this audience: the short-lived tokens the gateway mints when it
+    # forwards a call (and its own), so every call reaches a service through the gateway's checks.
+    service_audience: str = "scrutiny-services"
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
     # A JWKS document given inline (JSON) instead of fetched; used where no gateway is reachable.
     jwks_json: str = ""
@@ -111,6 +120,9 @@ class TokenVerifier:
     settings: AuthSettings
     fetch_jwks: JwksFetcher | None = None
     cache_size: int = 10_000
+    # The audience a token must carry: a service's verifier takes the settings' service audience
+    # (the default); the gateway's passes the clients' (`token_audience`).
+    audience: str | None = None
     _keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     _fetched_at: float = 0.0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -173,7 +185,7 @@ class TokenVerifier:
                 token,
                 key=key.key,
                 algorithms=[alg],
-                audience=self.settings.token_audience,
+                audience=self.audience or self.settings.service_audience,
                 issuer=self.settings.token_issuer,
                 leeway=self.settings.leeway_s,
                 options={"require": ["exp", "iat", "iss", "aud", "sub", "client_id", "jti"]},
@@ -181,7 +193,10 @@ class TokenVerifier:
         except jwt.ExpiredSignatureError:
             raise unauthorized("The access token has expired.") from None
         except jwt.InvalidAudienceError:
-            raise unauthorized("The access token is not for this API (aud).") from None
+            raise unauthorized(
+                "The access token is not for this API (aud); "
+                "call the API through the gateway with the token it issued."
+            ) from None
         except jwt.InvalidIssuerError:
             raise unauthorized("The access token was not issued by the expected issuer.") from None
         except jwt.PyJWTError:

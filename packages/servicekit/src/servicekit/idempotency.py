@@ -242,15 +242,34 @@ class Claim:
 CreateFn = Callable[[AsyncSession], Awaitable[StoredResponse]]
 
 
+class BodyCodec(Protocol):
+    """Seals a stored answer's body and opens it again (e.g. encryption at rest)."""
+
+    def seal(self, plaintext: str) -> str:
+        """The body as stored."""
+        ...
+
+    def open(self, stored: str) -> str:
+        """The body as replayed."""
+        ...
+
+
 class Idempotency:
     """Idempotent execution of creates against one service's `idempotency_keys` table."""
 
     def __init__(
-        self, model: type[Any], *, ttl: timedelta = DEFAULT_TTL, lease: timedelta = DEFAULT_LEASE
+        self,
+        model: type[Any],
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        lease: timedelta = DEFAULT_LEASE,
+        codec: BodyCodec | None = None,
     ) -> None:
         self.model = model
         self.ttl = ttl
         self.lease = lease
+        # Where a stored answer holds a secret (the gateway's created clients), it is sealed.
+        self.codec = codec
 
     async def run_request(
         self,
@@ -398,7 +417,7 @@ class Idempotency:
         elif row.state == DONE:
             return StoredResponse(
                 status_code=int(row.response_status or 200),
-                body=row.response_body or "",
+                body=self._open(row.response_body or ""),
                 headers=dict(row.response_headers or {}),
             )
         elif row.lease_expires_at > now:
@@ -408,6 +427,9 @@ class Idempotency:
         row.claim_token = token
         row.lease_expires_at = now + self.lease
         return Claim(client_id, key, token)
+
+    def _open(self, stored: str) -> str:
+        return stored if self.codec is None or not stored else self.codec.open(stored)
 
     async def complete(self, session: AsyncSession, claim: Claim, stored: StoredResponse) -> None:
         """Store the response with the key, in the create's transaction; 409 if taken over."""
@@ -424,7 +446,7 @@ class Idempotency:
                 state=DONE,
                 response_status=stored.status_code,
                 response_headers=stored.headers,
-                response_body=stored.body,
+                response_body=stored.body if self.codec is None else self.codec.seal(stored.body),
             )
             .execution_options(synchronize_session=False)
         )

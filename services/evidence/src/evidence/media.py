@@ -1,9 +1,10 @@
 """What an uploaded file really is, judged by its bytes; and file names safe to send back.
 
 The declared type (the multipart part's `Content-Type`) and the file name are the client's
-claims; the content decides:
+claims; the content decides, read by `puremagic` (pure Python, no libmagic to pin) and the
+checks below:
 
-- `%PDF-` at the start: PDF.
+- `%PDF-` at the start, which the library recognises as PDF: PDF.
 - A ZIP archive: ODF by its `mimetype` entry, OOXML by `[Content_Types].xml` and the main part
   (`word/document.xml` → DOCX, `xl/workbook.xml` → XLSX); macro-enabled documents (a
   `vbaProject.bin` inside) are refused; any other archive is not a document.
@@ -11,10 +12,12 @@ claims; the content decides:
 - Otherwise, bytes that decode as UTF-8 with no NUL are text: Markdown or CSV when the declared
   type or the file's extension says so, plain text otherwise (text subtypes cannot be told
   apart by content alone, and serving any of them as `text/plain` is harmless).
-- Anything else is an unknown binary and refused.
+- Any other binary is the type the library names (a PNG is `image/png`), or an unknown one,
+  and refused unless the call allows it.
 
-A declared type that is one of the supported document types but contradicts the content (say,
-`application/pdf` for a DOCX) is refused too: the client is confused or lying.
+A declared type that contradicts the content (say, `application/pdf` for a DOCX, or
+`image/png` for a PDF) is refused too: the client is confused or lying. Only
+`application/octet-stream` (or no type) claims nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import re
 import unicodedata
 import zipfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
+
+import puremagic
 
 from evidence.schemas import MediaType
 from servicekit.problems import ProblemError
@@ -41,6 +47,10 @@ _EXECUTABLE_MAGIC = (
     (b"\xcf\xfa\xed\xfe", "a Mach-O executable"),
     (b"\xca\xfe\xba\xbe", "a Mach-O universal binary"),
     (b"MZ", "a Windows (PE) executable"),
+)
+# Extensions `puremagic` gives programs and libraries (it names more with "executable").
+_PROGRAM_EXTENSIONS = frozenset(
+    {".exe", ".dll", ".sys", ".scr", ".com", ".ocx", ".cpl", ".drv", ".efi", ".msi", ".appimage"}
 )
 _EXTENSIONS = {".csv": MediaType.csv, ".md": MediaType.markdown, ".markdown": MediaType.markdown}
 _UNSAFE_IN_NAME = re.compile(r'[\\/"<>:|?*;\x00-\x1f\x7f]')
@@ -160,37 +170,77 @@ def _zip_type(path: Path) -> str:
         return OCTET_STREAM
 
 
+def library_matches(head: bytes) -> list[Any]:
+    """What `puremagic` recognises in a file's first bytes, most likely first (none: [])."""
+    if not head:
+        return []
+    try:
+        return list(puremagic.magic_string(head))
+    except puremagic.PureError:
+        return []
+
+
+def _executable(matches: list[Any]) -> str | None:
+    """The library's name for a program among its matches, if any."""
+    for match in matches:
+        name = str(match.name)
+        if match.extension.lower() in _PROGRAM_EXTENSIONS or any(
+            word in name.lower() for word in ("executable", "mach-o")
+        ):
+            return f"a program ({name})"
+    return None
+
+
 def detect(path: Path, sniffer: Sniffer, declared: str | None, filename: str) -> str:
     """The media type of the staged file at `path`; executables refused (415).
 
-    Blocking (it may read the ZIP directory): run it in a worker thread.
+    The first bytes are judged by `puremagic` (a maintained, pure-Python magic-number
+    library) and by the executable signatures above: programs are refused whatever else they
+    might be; a PDF is a PDF; a ZIP (which the library can only guess at from its head) is
+    decided by its parts; a file that is UTF-8 text throughout is text, since text may begin
+    with anything a two-byte magic number matches; any other binary the library names is that
+    type (and refused as not allowed). Blocking (it may read the ZIP directory): run it in a
+    worker thread.
     """
     head = bytes(sniffer.head)
-    if head.startswith(b"%PDF-"):
-        return MediaType.pdf.value
-    if head.startswith(b"PK\x03\x04"):
-        return _zip_type(path)
+    matches = library_matches(head)
     text = sniffer.is_text
     for magic, what in _EXECUTABLE_MAGIC:
         # "MZ" may also begin a text file; a PE executable is never valid UTF-8.
         if head.startswith(magic) and not (magic == b"MZ" and text):
             raise _refused(what)
+    program = None if text else _executable(matches)
+    if program is not None:
+        raise _refused(program)
+    if head.startswith(b"%PDF-") and any(m.mime_type == MediaType.pdf.value for m in matches):
+        return MediaType.pdf.value
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_type(path)
     if text and sniffer.size:
         declared_base = (declared or "").split(";", 1)[0].strip().lower()
         if declared_base in (MediaType.csv.value, MediaType.markdown.value):
             return declared_base
         return _EXTENSIONS.get(Path(filename).suffix.lower(), MediaType.txt).value
+    named = [m for m in matches if m.mime_type]
+    if named:
+        return str(named[0].mime_type)
     return OCTET_STREAM
 
 
+# Declared types that claim nothing about the content (a client that does not know it).
+_NO_CLAIM = frozenset({"", OCTET_STREAM, "binary/octet-stream"})
+
+
 def check_type(detected: str, declared: str | None, allowed: list[str]) -> MediaType:
-    """The detected type if allowed and not contradicted by a specific declared type; else 415."""
+    """The detected type if allowed and not contradicted by the declared type; else 415.
+
+    A declared type must agree with the content: the same type, another text type for text
+    (text subtypes cannot be told apart by content), or no claim at all."""
     if detected not in allowed:
         raise _unsupported(detected, allowed)
     declared_base = (declared or "").split(";", 1)[0].strip().lower()
-    known = {m.value for m in MediaType}
     same_family = declared_base.startswith("text/") and detected.startswith("text/")
-    if declared_base in known and declared_base != detected and not same_family:
+    if declared_base not in _NO_CLAIM and declared_base != detected and not same_family:
         raise ProblemError(
             415,
             "Attachment type mismatch",
