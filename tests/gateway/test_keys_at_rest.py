@@ -69,10 +69,16 @@ async def test_a_gateway_with_the_wrong_key_or_none_refuses_to_start(stack, gate
             pass
 
 
+@pytest.fixture
+def fresh_gateway_db(tmp_path) -> str:
+    """A gateway database of its own (migrated outside the event loop: PostgreSQL's runs one)."""
+    return migrated_database("gateway", tmp_path)
+
+
 async def test_plaintext_keys_are_encrypted_once_a_key_is_given_and_tokens_keep_working(
-    stack, tmp_path
+    stack, fresh_gateway_db
 ):
-    db = migrated_database("gateway", tmp_path)
+    db = fresh_gateway_db
     async with replica(stack, db, key_encryption_key="") as plain:
         (before,) = await stored_keys(plain)
         assert "BEGIN PRIVATE KEY" in before.private_key_pem

@@ -122,7 +122,7 @@ def _request_headers(request: Request, size: int | None) -> list[tuple[str, str]
     return headers
 
 
-class _Exchange:
+class _Held:
     """What one proxied exchange holds until its answer has been passed on: the staged body
     and the caller's share of the backend's connections."""
 
@@ -138,28 +138,28 @@ class _Exchange:
 
 
 class _StreamedAnswer(StreamingResponse):
-    """A streamed answer that lets go of its exchange however the sending ends."""
+    """A streamed answer that lets go of what it holds however the sending ends."""
 
-    def __init__(self, body: AsyncIterator[bytes], status_code: int, exchange: _Exchange) -> None:
+    def __init__(self, body: AsyncIterator[bytes], status_code: int, held: _Held) -> None:
         super().__init__(body, status_code=status_code)
-        self._exchange = exchange
+        self._held = held
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
         finally:
-            await self._exchange.close()
+            await self._held.close()
 
 
-async def _send_upstream(request: Request, service: str, exchange: _Exchange) -> httpx.Response:
+async def _send_upstream(request: Request, service: str, held: _Held) -> httpx.Response:
     """Stage the body, take the caller's share, then send: a slow uploader holds no backend
     connection while it trickles, and no caller holds more than its share."""
     app = request.app
     if has_body(request):
-        exchange.staged = await stage_body(request, app.state.body_policy)
+        held.staged = await stage_body(request, app.state.body_policy)
     shares: BackendShares = app.state.backend_shares
-    exchange.release = await shares.acquire(client_key(request), service)
-    staged = exchange.staged
+    held.release = await shares.acquire(client_key(request), service)
+    staged = held.staged
     content: bytes | AsyncIterable[bytes] | None = None
     size: int | None = None
     if staged is not None and staged.size:
@@ -185,19 +185,19 @@ async def _send_upstream(request: Request, service: str, exchange: _Exchange) ->
 async def forward(request: Request, service: str) -> Response:
     """Send the request on to `service` and pass its answer back: small answers whole, large
     ones (downloads) streamed; bodies are read at the edge first (`gateway.edge.fairness`)."""
-    exchange = _Exchange()
+    held = _Held()
     try:
-        resp = await _send_upstream(request, service, exchange)
+        resp = await _send_upstream(request, service, held)
     except ServiceUnavailableError as exc:
-        await exchange.close()
+        await held.close()
         raise exc.problem from exc
     except ClientDisconnect:
         # The caller hung up while its body was being read: nobody is left to answer (499, as
         # nginx logs it), and nothing reached the service.
-        await exchange.close()
+        await held.close()
         return Response(status_code=499)
     except BaseException:
-        await exchange.close()
+        await held.close()
         raise
 
     drop = HOP_BY_HOP | _RESPONSE_DROP | _connection_tokens(resp.headers)
@@ -212,7 +212,7 @@ async def forward(request: Request, service: str) -> Response:
             content = b"".join([chunk async for chunk in resp.aiter_raw()])
         finally:
             await resp.aclose()
-            await exchange.close()
+            await held.close()
         response = Response(content, status_code=resp.status_code)
     else:
 
@@ -223,7 +223,7 @@ async def forward(request: Request, service: str) -> Response:
             finally:
                 await resp.aclose()
 
-        response = _StreamedAnswer(body(), resp.status_code, exchange)
+        response = _StreamedAnswer(body(), resp.status_code, held)
     response.raw_headers = headers
     return response
 
