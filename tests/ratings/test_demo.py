@@ -74,18 +74,21 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
         "commitments:write",
         "ratings:write",
         "ratings:publish",
-        "responses:write",
         client_id="scrutiny-demo",
         org="Scrutiny demo",
         ttl=3600,
     )
+    dhsc = issuer.auth("responses:write", client_id="dhsc", org=demo_ratings.RESPONDENT, ttl=3600)
     transport = BridgeTransport(client, asyncio.get_running_loop())
 
     def run() -> None:
-        with httpx.Client(
-            transport=transport, base_url="http://testserver", headers=everything
-        ) as sync:
-            demo_ratings.seed_ratings(sync, evaluation, by_reference)
+        with (
+            httpx.Client(
+                transport=transport, base_url="http://testserver", headers=everything
+            ) as sync,
+            httpx.Client(transport=transport, base_url="http://testserver", headers=dhsc) as gov,
+        ):
+            demo_ratings.seed_ratings(sync, evaluation, by_reference, gov)
 
     await asyncio.to_thread(run)
 

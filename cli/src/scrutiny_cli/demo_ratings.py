@@ -178,8 +178,9 @@ RATIONALES: dict[str, dict[str, str]] = {
     },
 }
 
+# Recorded by the Department's own client: a response is from the organisation that signs in.
+RESPONDENT = "Department of Health and Social Care"
 RESPONSE: dict[str, Any] = {
-    "respondent": "Department of Health and Social Care",
     "position": "disputes",
     "received_on": "2023-04-17",
     "text": (
@@ -212,11 +213,13 @@ def seed_ratings(
     client: httpx.Client,
     evaluation: dict[str, Any],
     commitments_by_reference: dict[str, dict[str, Any]],
+    respondent: httpx.Client,
 ) -> None:
     """Add rationales to the nine draft ratings, agree them, publish, and record the response.
 
     Idempotent: each step looks at the current state first, so a second run changes nothing.
-    `client` must carry a token with `ratings:write`, `ratings:publish` and `responses:write`.
+    `client` must carry a token with `ratings:write` and `ratings:publish`; `respondent` one with
+    `responses:write` for the Department of Health and Social Care.
     """
     base = f"/v1/evaluations/{evaluation['id']}"
     current = _ok(client.get(base)).json()
@@ -254,9 +257,9 @@ def seed_ratings(
         client.get(f"{base}/responses", params={"position": RESPONSE["position"]})
     ).json()["items"]
     if not any(
-        r["respondent"] == RESPONSE["respondent"]
+        r["respondent"] == RESPONDENT
         and r["received_on"] == RESPONSE["received_on"]
         and r["commitment_id"] is None
         for r in responses
     ):
-        _ok(client.post(f"{base}/responses", json=RESPONSE))
+        _ok(respondent.post(f"{base}/responses", json=RESPONSE))

@@ -56,8 +56,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not args.no_seed:
             print("loading the 2023 evaluation…", flush=True)
             token = credentials.token(gateway, creds["demo_loader"])
+            government = credentials.token(gateway, creds["government"])
             assert token is not None
-            evaluation = seed(gateway, token)
+            assert government is not None
+            evaluation = seed(gateway, token, government)
         _banner(args.port_base, data_dir, creds, evaluation)
         while not stopping.is_set():
             for name, proc in procs.items():
@@ -130,8 +132,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
     gateway = args.gateway_url or suite.url(args.port_base, suite.PARTS[0])
     creds = credentials.ensure(env, args.data_dir / "credentials.json", gateway)
     token = credentials.token(gateway, creds["demo_loader"])
+    government = credentials.token(gateway, creds["government"])
     assert token is not None
-    evaluation = seed(gateway, token)
+    assert government is not None
+    evaluation = seed(gateway, token, government)
     print(json.dumps({"evaluation_id": evaluation["id"]}))
     return 0
 

@@ -48,10 +48,20 @@ def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Respon
     return client.post(path, json=body)
 
 
-def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dict[str, Any]:
-    """Create whatever part of the 2023 evaluation is missing; returns the evaluation."""
+def seed(
+    gateway: str, access_token: str, government_token: str, *, read_model_wait: float = 30
+) -> dict[str, Any]:
+    """Create whatever part of the 2023 evaluation is missing; returns the evaluation.
+
+    `government_token` is the Department's own: its response is recorded by the body that signs
+    it, not by the loader.
+    """
     headers = {"Authorization": f"Bearer {access_token}"}
-    with httpx.Client(base_url=gateway, headers=headers, timeout=30) as client:
+    government = {"Authorization": f"Bearer {government_token}"}
+    with (
+        httpx.Client(base_url=gateway, headers=headers, timeout=30) as client,
+        httpx.Client(base_url=gateway, headers=government, timeout=30) as dhsc,
+    ):
         source = _find(client, "/v1/sources", reference=demo.SOURCE["reference"])
         if source is None:
             source = _check(_post(client, "/v1/sources", demo.SOURCE))
@@ -115,5 +125,5 @@ def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dic
                     )
                 )
         # Rationales, agreement, publication and the Government's response.
-        seed_ratings(client, evaluation, commitments)
+        seed_ratings(client, evaluation, commitments, dhsc)
         return _check(client.get(f"/v1/evaluations/{evaluation['id']}"))

@@ -57,6 +57,7 @@ ROUTES: tuple[Rule, ...] = (
     Rule("/v1/calls-for-evidence", "evidence"),
     Rule("/v1/submissions", "evidence"),
     Rule("/v1/evaluations", "ratings"),
+    Rule("/v1/response-deadlines", "ratings"),
 )
 
 # Request bodies the edge accepts per proxied path (regexes, first match wins); the owning
