@@ -126,13 +126,14 @@ def _demo_progress(sync_client: httpx.Client) -> None:
         status.update({t["reference"]: t["progress"]["status"] for t in detail["targets"]})
     assert status == {
         "PDHSC-1a-APP-68": "met",
-        "PDHSC-1a-APP-75": "on_track",
+        # Judged today: past their due dates on readings that had not reached them.
+        "PDHSC-1a-APP-75": "missed",
         "PDHSC-1a-APP-USERS": "met",
-        "PDHSC-1c-DSCR": "off_track",  # 52% in Feb 2023 against a line from 40% to 80%
-        "PDHSC-1c-EPR": "off_track",  # 88% in April 2023, just short of the line from 86% to 90%
+        "PDHSC-1c-DSCR": "missed",  # 52% in Feb 2023 of 80% by March 2024
+        "PDHSC-1c-EPR": "missed",  # 88% in April 2023 of 90% by December 2023
         "PDHSC-2a-FUNDING": None,
         "PDHSC-2b-DEID": "missed",
-        "PDHSC-4a-PLAN": "on_track",
+        "PDHSC-4a-PLAN": "missed",
         "PDHSC-4b-DDAT": None,
     }
     pac = sync_client.get("/v1/commitments", params={"kind": "recommendation", "q": "NHSX"}).json()
