@@ -51,6 +51,8 @@ ROUTES: tuple[Rule, ...] = (
     Rule("/v1/commitments", "commitments"),
     Rule("/v1/targets", "commitments"),
     Rule("/v1/readings", "commitments"),
+    Rule("/v1/milestones", "commitments"),
+    Rule("/v1/self-assessments", "commitments"),
     Rule("/v1/lineage-links", "commitments"),
     Rule("/v1/commitment-imports", "commitments"),
     Rule("/v1/commitment-exports", "commitments"),

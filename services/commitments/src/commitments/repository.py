@@ -420,10 +420,12 @@ async def completion_of(session: AsyncSession, commitment_id: uuid.UUID) -> tupl
 
 
 async def list_self_assessments(
-    session: AsyncSession, params: PageParams, commitment_id: uuid.UUID
+    session: AsyncSession, params: PageParams, commitment_id: Sequence[uuid.UUID]
 ) -> tuple[list[SelfAssessment], str | None]:
-    """A page of a commitment's self-assessments, oldest first (the history)."""
-    stmt = select(SelfAssessment).where(SelfAssessment.commitment_id == commitment_id)
+    """A page of self-assessments (of these commitments, if any are named), oldest first."""
+    stmt = select(SelfAssessment)
+    if commitment_id:
+        stmt = stmt.where(SelfAssessment.commitment_id.in_(commitment_id))
     return await keyset_page(session, stmt, SelfAssessment.created_at, SelfAssessment.id, params)
 
 

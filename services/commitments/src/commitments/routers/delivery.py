@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import Request, Response, status
+from fastapi import Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import delivery, repository
@@ -146,7 +147,24 @@ async def list_commitment_self_assessments(
 ) -> Page[SelfAssessmentRead]:
     """Every self-assessment of the commitment, oldest first: its history."""
     await get_or_404(session, Commitment, id, "commitment")
-    rows, token = await repository.list_self_assessments(session, page, id)
+    rows, token = await repository.list_self_assessments(session, page, [id])
+    return Page(items=[SelfAssessmentRead.model_validate(r) for r in rows], next_page_token=token)
+
+
+@router.get(
+    "/self-assessments",
+    operation_id="list_self_assessments",
+    summary="List self-assessments",
+    tags=["delivery"],
+    responses=problem_responses(422),
+)
+async def list_self_assessments(
+    session: ReadSession,
+    page: PageQuery,
+    commitment_id: Annotated[list[uuid.UUID], Query(max_length=1000)] = [],  # noqa: B006
+) -> Page[SelfAssessmentRead]:
+    """Self-assessments, oldest first; `commitment_id` (repeatable) names whose."""
+    rows, token = await repository.list_self_assessments(session, page, commitment_id)
     return Page(items=[SelfAssessmentRead.model_validate(r) for r in rows], next_page_token=token)
 
 
