@@ -155,6 +155,11 @@ def _demo_progress(sync_client: httpx.Client) -> None:
         == "A paperless NHS by 2018"
     )
     assert sync_client.get(url, params={"as_of": "2021-01-01"}).json()["due_on"] == "2024-12-31"
+    # Missed by 2018, as the Committee found; its watered-down successor target is overdue now.
+    then = sync_client.get(url, params={"as_of": "2019-06-30"}).json()
+    assert (then["title"], then["status"]) == ("A paperless NHS by 2018", "missed")
+    now = sync_client.get(url).json()
+    assert (now["status"], now["overdue"]) == ("in_progress", True)
 
 
 async def test_cli_export_then_import(live: str, issuer: TestIssuer, tmp_path: Path, capsys):
