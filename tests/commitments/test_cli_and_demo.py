@@ -16,7 +16,7 @@ import uvicorn
 
 from commitments.config import Settings
 from commitments.main import create_app
-from scrutiny_cli import demo, demo_progress
+from scrutiny_cli import demo, demo_progress, demo_record
 from scrutiny_cli.main import main as scrutiny
 from servicekit.auth import TokenVerifier
 from tests.support.tokens import TestIssuer
@@ -126,13 +126,14 @@ def _demo_progress(sync_client: httpx.Client) -> None:
         status.update({t["reference"]: t["progress"]["status"] for t in detail["targets"]})
     assert status == {
         "PDHSC-1a-APP-68": "met",
-        "PDHSC-1a-APP-75": "on_track",
+        # Judged today: past their due dates on readings that had not reached them.
+        "PDHSC-1a-APP-75": "missed",
         "PDHSC-1a-APP-USERS": "met",
-        "PDHSC-1c-DSCR": "off_track",  # 52% in Feb 2023 against a line from 40% to 80%
-        "PDHSC-1c-EPR": "off_track",  # 88% in April 2023, just short of the line from 86% to 90%
+        "PDHSC-1c-DSCR": "missed",  # 52% in Feb 2023 of 80% by March 2024
+        "PDHSC-1c-EPR": "missed",  # 88% in April 2023 of 90% by December 2023
         "PDHSC-2a-FUNDING": None,
         "PDHSC-2b-DEID": "missed",
-        "PDHSC-4a-PLAN": "on_track",
+        "PDHSC-4a-PLAN": "missed",
         "PDHSC-4b-DDAT": None,
     }
     pac = sync_client.get("/v1/commitments", params={"kind": "recommendation", "q": "NHSX"}).json()
@@ -154,6 +155,11 @@ def _demo_progress(sync_client: httpx.Client) -> None:
         == "A paperless NHS by 2018"
     )
     assert sync_client.get(url, params={"as_of": "2021-01-01"}).json()["due_on"] == "2024-12-31"
+    # Missed by 2018, as the Committee found; its watered-down successor target is overdue now.
+    then = sync_client.get(url, params={"as_of": "2019-06-30"}).json()
+    assert (then["title"], then["status"]) == ("A paperless NHS by 2018", "missed")
+    now = sync_client.get(url).json()
+    assert (now["status"], now["overdue"]) == ("in_progress", True)
 
 
 async def test_cli_export_then_import(live: str, issuer: TestIssuer, tmp_path: Path, capsys):
@@ -178,3 +184,78 @@ def _cli(live: str, issuer: TestIssuer, tmp_path: Path, capsys: Any) -> None:
     assert "line 3, column" in err
     no_creds = ["import", str(bad), "--gateway-url", live, "--data-dir", str(tmp_path)]
     assert scrutiny(no_creds) == 1
+
+
+async def test_the_demo_record_holds_what_the_seeds_say(sync_client: httpx.Client):
+    await asyncio.to_thread(_demo_record, sync_client)
+
+
+def _by_source(client: httpx.Client, reference: str) -> list[dict[str, Any]]:
+    source = client.get("/v1/sources", params={"reference": reference}).json()["items"][0]
+    got = client.get("/v1/commitments", params={"source_id": source["id"], "page_size": 200})
+    items: list[dict[str, Any]] = got.json()["items"]
+    return items
+
+
+def _targets(client: httpx.Client, reference: str) -> dict[str, dict[str, Any]]:
+    c = client.get("/v1/commitments", params={"reference": reference}).json()["items"][0]
+    detail = client.get(f"/v1/commitments/{c['id']}").json()
+    return {t["reference"]: t for t in detail["targets"]}
+
+
+def _demo_record(client: httpx.Client) -> None:
+    nine = _nine(client)
+    demo_progress.seed_progress(client, nine)
+    demo_record.seed_record(client, nine)
+    demo_record.seed_record(client, nine)  # again: finds everything, adds nothing
+
+    # 000: both documents as sources; its figures as readings naming their source.
+    for reference in ("HSCC-HC780-2023", "DHSC-RESPONSE-HC780-2023"):
+        assert client.get("/v1/sources", params={"reference": reference}).json()["items"]
+    wards = _targets(client, "PDHSC-1b")
+    assert wards["PDHSC-1b-VW-ICS"]["progress"]["latest_value"] == 37
+    assert wards["PDHSC-1b-VW-SERVICES"]["progress"]["latest_value"] == 180
+    assert wards["PDHSC-1b-VW-SERVICES"]["target_value"] == 352
+    workforce = _targets(client, "PDHSC-4b")["PDHSC-4b-WORKFORCE"]
+    assert (workforce["baseline_value"], workforce["baseline_on"]) == (46_000, "2021-12-31")
+    assert (workforce["target_value"], workforce["due_on"]) == (78_000, "2030-12-31")
+    readings = client.get(f"/v1/targets/{wards['PDHSC-1b-VW-ICS']['id']}/readings").json()
+    assert "Government response" in readings["items"][0]["source"]
+
+    # 002: every measurable target, with its baseline and due date where given.
+    plan = {c["reference"]: c for c in _by_source(client, demo.SOURCE["reference"])}
+    extra = {r for r in plan if r.startswith("PDHSC-T-")}
+    assert extra == {t[0] for t in demo_record.PLAN_TARGETS}
+    assert len(plan) == 9 + len(demo_record.PLAN_TARGETS) == 16
+    figures = {
+        "PDHSC-T-MATURITY": ("PDHSC-T-MATURITY-ORGS", 100, "2025-03-31", 20),
+        "PDHSC-T-FALLS": ("PDHSC-T-FALLS-RESIDENTS", 20, "2024-03-31", None),
+        "PDHSC-T-BROADBAND": ("PDHSC-T-BROADBAND-HOMES", 1000, "2024-03-31", 0),
+        "PDHSC-T-ASC-150M": ("PDHSC-T-ASC-150M-GBP", 150_000_000, "2025-06-29", None),
+    }
+    for reference, (target_ref, value, due_on, baseline) in figures.items():
+        t = _targets(client, reference)[target_ref]
+        assert (t["target_value"], t["due_on"], t["baseline_value"]) == (value, due_on, baseline)
+    app = _targets(client, "PDHSC-1a")["PDHSC-1a-APP-75"]
+    assert (app["target_value"], app["progress"]["status"]) == (75, "missed")  # judged today
+    as_of = client.get(f"/v1/commitments/{nine['PDHSC-1a']['id']}", params={"as_of": "2023-06-30"})
+    then = {t["reference"]: t["progress"]["status"] for t in as_of.json()["targets"]}
+    assert then["PDHSC-1a-APP-75"] == "on_track"  # as it stood in mid-2023
+
+    # 003: the six recommendations, whole as the seed holds them; the dated one overdue.
+    pac = {c["reference"]: c for c in _by_source(client, "PAC-2020-DIGITAL")}
+    recommendations = {r: c for r, c in pac.items() if c["kind"] == "recommendation"}
+    assert len(recommendations) == 6
+    assert all("…" not in c["text"] for c in recommendations.values())
+    assert recommendations["PAC-2020-1"]["due_on"] == "2021-03-31"
+    assert recommendations["PAC-2020-1"]["overdue"] is True
+    overdue = client.get(
+        "/v1/commitments", params={"overdue": "true", "kind": "recommendation", "page_size": 200}
+    ).json()["items"]
+    assert "PAC-2020-1" in {c["reference"] for c in overdue}
+
+    # 004: the review as a source and its nine recommendations.
+    review = _by_source(client, "REVIEW-DDAT-2021")
+    assert len(review) == 9
+    assert {c["kind"] for c in review} == {"recommendation"}
+    assert review[0]["text"].startswith("Commit to a patient and citizen centred")

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from commitments.progress import Point, TargetSpec, assess
+from commitments.progress import Point, TargetSpec, assess, judged_on
 from commitments.schemas import Direction, ProgressStatus, Unit
 from servicekit.mediatypes import PROBLEM
 from tests.commitments.helpers import commitment, reading, ref, target
@@ -66,33 +66,40 @@ def test_expected_value_is_exact_on_awkward_fractions():
     assert a.expected_value == 30
 
 
+def _days(n: int) -> str:
+    return (date.today() + timedelta(days=n)).isoformat()
+
+
 async def test_progress_through_the_api(client, writer):
     c = await commitment(client, writer)
-    t = await target(client, writer, c["id"])
+    # 0 → 100 over the 100 days from 60 days ago to 40 days ahead: the line is at 50 ten days ago.
+    t = await target(client, writer, c["id"], baseline_on=_days(-60), due_on=_days(40))
     assert t["progress"] == {
         "status": None,
+        "judged_on": date.today().isoformat(),
         "assessed_on": None,
         "latest_value": None,
         "expected_value": None,
         "reading_count": 0,
     }
-    r = await reading(client, writer, t["id"], 50, "2020-02-20")
+    r = await reading(client, writer, t["id"], 50, _days(-10))
     assert r.status_code == 201
     assert r.headers["location"].startswith("/v1/readings/")
     got = (await client.get(f"/v1/targets/{t['id']}")).json()["progress"]
     assert got == {
         "status": "on_track",
-        "assessed_on": "2020-02-20",
+        "judged_on": date.today().isoformat(),
+        "assessed_on": _days(-10),
         "latest_value": 50.0,
         "expected_value": 50.0,
         "reading_count": 1,
     }
-    await reading(client, writer, t["id"], 49, "2020-02-21")
+    await reading(client, writer, t["id"], 49, _days(-9))
     listed = (await client.get(f"/v1/commitments/{c['id']}/targets")).json()["items"]
     assert listed[0]["progress"]["status"] == "off_track"
     off = (await client.get("/v1/commitments", params={"off_track": "true", "id": c["id"]})).json()
     assert [x["id"] for x in off["items"]] == [c["id"]]
-    await reading(client, writer, t["id"], 100, "2020-04-10")
+    await reading(client, writer, t["id"], 100, _days(0))
     detail = (await client.get(f"/v1/commitments/{c['id']}")).json()
     assert detail["targets"][0]["progress"]["status"] == "met"
     off = (await client.get("/v1/commitments", params={"off_track": "true", "id": c["id"]})).json()
@@ -101,6 +108,56 @@ async def test_progress_through_the_api(client, writer):
     assert [x["value"] for x in readings] == [50, 49, 100]
     assert readings[0]["client_id"]
     assert readings[0]["organisation"] == "Test Org"
+
+
+async def test_a_target_is_judged_as_of_today_or_the_date_asked(client, writer):
+    c = await commitment(client, writer, made_on="2019-12-01")
+    # 0 → 100 from 2020-01-01, due 2020-04-10; in force from before the readings.
+    t = await target(client, writer, c["id"], effective_on="2019-12-15")
+    await reading(client, writer, t["id"], 50, "2020-02-20")  # on the line, when it was taken
+    now = (await client.get(f"/v1/targets/{t['id']}")).json()["progress"]
+    # Judged today, long past the due date, on a reading that never reached 100: missed.
+    assert (now["status"], now["assessed_on"], now["judged_on"]) == (
+        "missed",
+        "2020-02-20",
+        date.today().isoformat(),
+    )
+    url = f"/v1/commitments/{c['id']}"
+    judged = {}
+    for day in ("2020-02-19", "2020-02-20", "2020-04-09", "2020-04-10"):
+        r = await client.get(url, params={"as_of": day})
+        assert r.status_code == 200, r.text
+        got = r.json()["targets"][0]["progress"]
+        judged[day] = (got["status"], got["judged_on"])
+    assert judged == {
+        "2020-02-19": (None, "2020-02-19"),  # no reading dated up to then
+        "2020-02-20": ("on_track", "2020-02-20"),
+        "2020-04-09": ("on_track", "2020-04-09"),
+        "2020-04-10": ("missed", "2020-04-10"),  # on its due date a target is met or missed
+    }
+
+
+def test_a_reading_older_than_the_staleness_age_is_stale_not_on_track():
+    spec = TargetSpec(Unit.percent, Direction.increase, 0, date(2020, 1, 1), 100, date(2024, 1, 1))
+    reading_on = date(2020, 7, 1)
+    fresh = assess(spec, [Point(40, reading_on)])
+    assert fresh.status == "on_track"
+    assert judged_on(fresh.status, reading_on, spec.due_on, date(2021, 7, 1)) == "on_track"
+    assert judged_on(fresh.status, reading_on, spec.due_on, date(2021, 7, 2)) == "stale"
+    assert judged_on(fresh.status, reading_on, spec.due_on, date(2024, 1, 1)) == "missed"
+    assert judged_on(ProgressStatus.met, reading_on, spec.due_on, date(2030, 1, 1)) == "met"
+    assert judged_on(None, None, spec.due_on, date(2030, 1, 1)) is None
+
+
+async def test_a_stale_reading_through_the_api(client, writer):
+    c = await commitment(client, writer)
+    t = await target(client, writer, c["id"], baseline_on=_days(-800), due_on=_days(200))
+    await reading(client, writer, t["id"], 60, _days(-400))  # ahead of the line, but old
+    got = (await client.get(f"/v1/targets/{t['id']}")).json()["progress"]
+    assert got["status"] == "stale"
+    await reading(client, writer, t["id"], 80, _days(-1))
+    got = (await client.get(f"/v1/targets/{t['id']}")).json()["progress"]
+    assert got["status"] == "on_track"
 
 
 async def test_boolean_target_accepts_true_and_false(client, writer):
@@ -113,10 +170,11 @@ async def test_boolean_target_accepts_true_and_false(client, writer):
         baseline_value=None,
         baseline_on=None,
         target_value=True,
+        due_on=_days(30),
     )
-    assert (await reading(client, writer, t["id"], False, "2020-02-01")).status_code == 201
+    assert (await reading(client, writer, t["id"], False, _days(-2))).status_code == 201
     assert (await client.get(f"/v1/targets/{t['id']}")).json()["progress"]["status"] == "on_track"
-    assert (await reading(client, writer, t["id"], True, "2020-03-01")).status_code == 201
+    assert (await reading(client, writer, t["id"], True, _days(-1))).status_code == 201
     assert (await client.get(f"/v1/targets/{t['id']}")).json()["progress"]["status"] == "met"
 
 

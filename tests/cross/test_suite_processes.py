@@ -46,7 +46,8 @@ EXPECTED_2023 = [
 ]
 HEADER = (
     "policy_area,commitment_reference,commitment_title,"
-    "commitment_met,funding_and_resource,impact,appropriateness,overall"
+    "commitment_met,funding_and_resource,impact,appropriateness,overall,"
+    "status,overdue,government_position,respondent,self_assessment,self_assessed_on"
 )
 
 
@@ -100,7 +101,7 @@ def test_up_serves_the_2023_table_then_stops_cleanly(
             lines = resp.text.splitlines()
             assert lines[0] == HEADER
             rows = list(csv.reader(io.StringIO(resp.text)))[1:]
-            assert [[r[0], r[1], *r[3:]] for r in rows] == EXPECTED_2023
+            assert [[r[0], r[1], *r[3:8]] for r in rows] == EXPECTED_2023
             report = client.get(f"/v1/evaluations/{evaluation_id}/report").json()
             assert report["overall"]["level"] == "inadequate"
             assert report["missing"] == []

@@ -8,7 +8,15 @@ import httpx
 from sqlalchemy import func, select
 
 from evidence.models import Event
-from scrutiny_cli.demo_evidence import CALL, COMMITMENTS_IN_SCOPE, SUBMISSIONS, seed_evidence
+from scrutiny_cli.demo_evidence import (
+    CALL,
+    COMMITMENTS_IN_SCOPE,
+    DHSC,
+    ILLUSTRATIVE,
+    MEMORANDUM,
+    SUBMISSIONS,
+    seed_evidence,
+)
 
 
 class LoopBridge(httpx.BaseTransport):
@@ -48,21 +56,26 @@ async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
         ref: {"id": ident} for ref, ident in zip(COMMITMENTS_IN_SCOPE, made, strict=True)
     }
     auth = issuer.auth(
-        "evidence:submit evidence:moderate",
-        client_id="scrutiny-demo",
-        org="Scrutiny demo",
-        ttl=3600,
+        "evidence:moderate", client_id="scrutiny-demo", org="Scrutiny demo", ttl=3600
     )
-    sync = httpx.Client(
-        transport=LoopBridge(client, asyncio.get_running_loop()),
-        base_url="http://testserver",
-        headers=auth,
-    )
+    bridge = LoopBridge(client, asyncio.get_running_loop())
+
+    def as_client(headers: dict[str, str]) -> httpx.Client:
+        return httpx.Client(transport=bridge, base_url="http://testserver", headers=headers)
+
+    orgs = sorted({s["org"] for s in SUBMISSIONS} | {DHSC})
+    submitters = {
+        org: as_client(issuer.auth("evidence:submit", client_id=f"c{n}", org=org, ttl=3600))
+        for n, org in enumerate(orgs)
+    }
+    sync = as_client(auth)
     with sync:
-        await asyncio.to_thread(seed_evidence, sync, by_reference)
+        await asyncio.to_thread(seed_evidence, sync, by_reference, submitters)
         events = await _count_events(evidence_app)
-        await asyncio.to_thread(seed_evidence, sync, by_reference)
+        await asyncio.to_thread(seed_evidence, sync, by_reference, submitters)
         assert await _count_events(evidence_app) == events
+    for c in submitters.values():
+        c.close()
 
     calls = list((await client.get("/v1/calls-for-evidence")).json()["items"])
     [call] = [c for c in calls if c["title"] == CALL["title"]]
@@ -70,11 +83,23 @@ async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
     published = (
         await client.get("/v1/submissions", params={"call_id": call["id"], "page_size": 50})
     ).json()["items"]
-    assert sorted(s["title"] for s in published) == sorted(s["title"] for s in SUBMISSIONS)
+    assert sorted(s["title"] for s in published) == sorted(
+        s["title"] for s in [*SUBMISSIONS, MEMORANDUM]
+    )
     assert all(s["status"] == "published" for s in published)
     assert all(s["publication_reference"].startswith("DIG") for s in published)
     anonymous = [s for s in published if s["consent"] == "publish_anonymously"]
     assert len(anonymous) == 1
     assert anonymous[0]["submitter"] is None
+    # Illustrative evidence only from fictional organisations, and saying so; the memorandum
+    # from the Department itself.
+    memo = [s for s in published if s["kind"] == "government_memorandum"]
+    assert [m["title"] for m in memo] == [MEMORANDUM["title"]]
+    assert memo[0]["submitter"]["organisation"] == DHSC
+    for s in published:
+        if s["kind"] == "government_memorandum":
+            continue
+        assert s["summary"].startswith(ILLUSTRATIVE)
+        assert s["submitter"] is None or s["submitter"]["organisation"].endswith("(fictional)")
     r = await client.get("/v1/submissions", params={"q": "shared care records"})
-    assert any("NHS Providers" in s["title"] for s in r.json()["items"])
+    assert any("Northmoor" in s["title"] for s in r.json()["items"])

@@ -110,3 +110,26 @@ async def test_evaluation_page_is_503_page_without_ratings(gateway_db, evaluatio
         r = await client.get(f"/evaluations/{evaluation['evaluation']['id']}")
         assert r.status_code == 503
         assert "unavailable" in r.text.lower()
+
+
+async def test_pages_show_the_position_and_self_assessment_beside_the_rating(
+    gateway,
+    evaluation,  # noqa: F811
+):
+    ev, cs = evaluation["evaluation"], evaluation["commitments"]
+    html = (await gateway.get(f"/evaluations/{ev['id']}")).text
+    row = html.split(f'data-reference="{cs[0]["reference"]}"')[1].split("</tr>")[0]
+    assert 'data-position="already_in_hand"' in row
+    assert "Records are joined up in most systems." in row
+    assert 'data-self-assessment="amber_green"' in row
+    assert "data-overdue" in row
+    other = html.split(f'data-reference="{cs[2]["reference"]}"')[1].split("</tr>")[0]
+    assert 'data-position=""' in other
+    assert "data-overdue" not in other
+    assert "data-rollup-basis" in html
+    assert "data-response-deadline" in html
+
+    card = (await gateway.get(f"/commitments/{cs[0]['id']}")).text
+    assert 'data-self-assessment="amber_green"' in card
+    assert 'data-position="already_in_hand"' in card
+    assert "data-overdue" in card

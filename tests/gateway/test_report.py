@@ -12,12 +12,13 @@ import pytest
 
 from gateway.main import create_app
 from tests.conftest import serve
-from tests.gateway.conftest import Failing, auth_settings, gateway_settings
+from tests.gateway.conftest import Failing, auth_settings, bearer, gateway_settings, token_for
 
 PROBLEM = "application/problem+json"
 HEADER = (
     "policy_area,commitment_reference,commitment_title,"
-    "commitment_met,funding_and_resource,impact,appropriateness,overall"
+    "commitment_met,funding_and_resource,impact,appropriateness,overall,"
+    "status,overdue,government_position,respondent,self_assessment,self_assessed_on"
 )
 
 
@@ -32,8 +33,9 @@ async def _post(gateway, path, body, auth):
 
 
 @pytest.fixture(scope="module")
-async def evaluation(gateway, writer):
-    """Three commitments in two areas, all created and rated through the gateway."""
+async def evaluation(gateway, writer, make_client):
+    """Three commitments in two areas, all created and rated through the gateway; the first
+    overdue, self-assessed by its lead body, and answered in the Department's response."""
     areas = [
         await _post(gateway, "/v1/policy-areas", {"slug": ref("a").lower(), "name": name}, writer)
         for name in ("Care of patients", "Workforce, digital literacy")
@@ -59,10 +61,23 @@ async def evaluation(gateway, writer):
                 "text": "We will.",
                 "policy_area_id": area["id"],
                 "source_id": source["id"],
+                **extra,
             },
             writer,
         )
-        for area, title in specs
+        for (area, title), extra in zip(
+            specs,
+            [
+                {
+                    "lead_bodies": ["Programme office"],
+                    "due_on": "2024-12-31",
+                    "status": "in_progress",
+                },
+                {},
+                {},
+            ],
+            strict=True,
+        )
     ]
     body = {
         "title": "Digitisation review",
@@ -94,6 +109,30 @@ async def evaluation(gateway, writer):
     for step in ("submit-for-review", "publish"):
         r = await gateway.post(f"/v1/evaluations/{ev['id']}/{step}", json={}, headers=writer)
         assert r.status_code == 200, r.text
+    await _post(
+        gateway,
+        f"/v1/commitments/{commitments[0]['id']}/self-assessments",
+        {"confidence": "amber_green", "commentary": "Mostly there.", "assessed_on": "2025-01-10"},
+        writer,
+    )
+    _, creds = await make_client("responses:write", org="Department of Health and Social Care")
+    dhsc = bearer(await token_for(gateway, creds))
+    await _post(
+        gateway,
+        f"/v1/evaluations/{ev['id']}/responses",
+        {
+            "text": "Our response.",
+            "received_on": "2025-02-01",
+            "items": [
+                {
+                    "commitment_id": commitments[0]["id"],
+                    "position": "already_in_hand",
+                    "text": "Records are joined up in most systems.",
+                }
+            ],
+        },
+        dhsc,
+    )
     return {"evaluation": ev, "areas": areas, "commitments": commitments}
 
 
@@ -116,6 +155,16 @@ async def test_json_report(gateway, evaluation):
     assert c0["overall"]["level"] == "requires_improvement"  # floor of mean (3+2+2+2)/4
     assert first["overall"]["level"]
     assert report["overall"]["level"]
+    # The accountability columns: the government's position and the self-assessment beside
+    # the panel's rating, and overdue.
+    assert (c0["status"], c0["overdue"]) == ("in_progress", True)
+    assert c0["government_position"]["position"] == "already_in_hand"
+    assert c0["government_position"]["respondent"] == "Department of Health and Social Care"
+    assert c0["self_assessment"]["confidence"] == "amber_green"
+    c2 = first["commitments"][1]
+    assert (c2["government_position"], c2["self_assessment"], c2["overdue"]) == (None, None, False)
+    deadline = report["response_deadline"]
+    assert (deadline["overdue"], deadline["responded_on"]) == (False, "2025-02-01")
 
 
 @pytest.mark.parametrize("how", ["accept", "report.csv"])
@@ -140,9 +189,16 @@ async def test_csv_report(gateway, evaluation, how):
         "requires_improvement",
         "requires_improvement",
         "requires_improvement",
+        "in_progress",
+        "true",
+        "already_in_hand",
+        "Department of Health and Social Care",
+        "amber_green",
+        "2025-01-10",
     ]
     assert rows[2][0] == "Workforce, digital literacy"
-    assert rows[2][-1] == "inadequate"
+    assert rows[2][7] == "inadequate"
+    assert rows[2][8:] == ["not_started", "false", "", "", "", ""]
     assert '"Shared care records, ""by 2024"""' in r.text  # RFC 4180 quoting
 
 

@@ -152,7 +152,7 @@ async def test_bad_token_is_401_not_an_empty_card(gateway, rated):
 @pytest.mark.parametrize(
     ("down", "missing"),
     [
-        ("commitments", ["commitment", "targets"]),
+        ("commitments", ["commitment", "targets", "self_assessments"]),
         ("ratings", ["ratings"]),
         ("evidence", ["evidence"]),
     ],

@@ -74,18 +74,21 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
         "commitments:write",
         "ratings:write",
         "ratings:publish",
-        "responses:write",
         client_id="scrutiny-demo",
         org="Scrutiny demo",
         ttl=3600,
     )
+    dhsc = issuer.auth("responses:write", client_id="dhsc", org=demo_ratings.RESPONDENT, ttl=3600)
     transport = BridgeTransport(client, asyncio.get_running_loop())
 
     def run() -> None:
-        with httpx.Client(
-            transport=transport, base_url="http://testserver", headers=everything
-        ) as sync:
-            demo_ratings.seed_ratings(sync, evaluation, by_reference)
+        with (
+            httpx.Client(
+                transport=transport, base_url="http://testserver", headers=everything
+            ) as sync,
+            httpx.Client(transport=transport, base_url="http://testserver", headers=dhsc) as gov,
+        ):
+            demo_ratings.seed_ratings(sync, evaluation, by_reference, gov)
 
     await asyncio.to_thread(run)
 
@@ -121,6 +124,30 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
         ("Department of Health and Social Care", "disputes", "2023-04-17")
     ]
     assert "inadequate" in responses[0]["text"]
+    # The memorandum answers each of the nine commitments (6 and 7 jointly, in the same words).
+    reference_of = {c["id"]: r for r, c in by_reference.items()}
+    positions = {reference_of[i["commitment_id"]]: i["position"] for i in responses[0]["items"]}
+    assert positions == {
+        "PDHSC-1a": "already_in_hand",
+        "PDHSC-1b": "already_in_hand",
+        "PDHSC-1c": "already_in_hand",
+        "PDHSC-2a": "already_in_hand",
+        "PDHSC-2b": "under_consideration",
+        "PDHSC-3a": "already_in_hand",
+        "PDHSC-3b": "already_in_hand",
+        "PDHSC-4a": "already_in_hand",
+        "PDHSC-4b": "not_accepted",
+    }
+    texts = {reference_of[i["commitment_id"]]: i["text"] for i in responses[0]["items"]}
+    assert texts["PDHSC-3a"] == texts["PDHSC-3b"]
+    assert "broadly on track against the revised timelines" in texts["PDHSC-4b"]
+    assert "180 services (of 352 total)" in texts["PDHSC-1b"]
+    assert responses[0]["respondent"] == demo_ratings.RESPONDENT
+    assert responses[0]["on_behalf_of"] is False  # recorded by the Department's own client
+    # Every rationale is quoted or reported from the seeds, or says the seeds hold none.
+    sources = ("(quoted in", "(as the Government response", "(the Chair, in", "Rated as published")
+    for reasons in demo_ratings.RATIONALES.values():
+        assert all(any(s in why for s in sources) for why in reasons.values())
 
     # Again: nothing changes, nothing is recorded. Every write commits its event with it (the
     # outbox) before it answers, so once the run has returned the outbox says all it wrote.

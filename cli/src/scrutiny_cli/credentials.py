@@ -35,7 +35,23 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
     "government": (
         "DHSC programme office",
         "Department of Health and Social Care",
-        ["commitments:write", "responses:write"],
+        ["commitments:write", "responses:write", "evidence:submit"],
+    ),
+    # The demo's illustrative submissions come from made-up organisations, never real ones.
+    "illustrative_ics": (
+        "Illustrative submitter",
+        "Northmoor Integrated Care System (fictional)",
+        ["evidence:submit"],
+    ),
+    "illustrative_patients": (
+        "Illustrative submitter",
+        "Fenwick Patients' Forum (fictional)",
+        ["evidence:submit"],
+    ),
+    "illustrative_supplier": (
+        "Illustrative submitter",
+        "Hartley Digital Health Ltd (fictional)",
+        ["evidence:submit"],
     ),
     "admin": ("Scrutiny administrator", "Scrutiny", ["admin"]),
     "demo_loader": (

@@ -1,11 +1,12 @@
-"""Demo evidence: a call for evidence for the 2023 evaluation and published submissions to it.
+"""Demo evidence: a call for evidence for the 2023 evaluation, the Government's memorandum
+(seed document 000) as a `government_memorandum` submission from the Department, and six
+illustrative submissions.
 
-The submissions restate, in our own words, positions the Government's response to the Expert
-Panel (seed document 000) reports stakeholders took: NHS Providers on shared care records, a
-royal college on the digital workforce, a charity on NHS App accessibility, a supplier on
-procurement frameworks, and others. They are illustrative paraphrases for the demo, not the
-organisations' own text; the organisation is named in the title because the API takes the
-submitter from the access token (the demo client's).
+The illustrative submissions are written for the demo, not anyone's evidence: each comes from a
+clearly fictional organisation (its own API client, so the submitter the API records is that
+organisation) and says it is illustrative. They echo themes the Government's response reports
+stakeholders raised (shared care records, the digital workforce, NHS App access, procurement
+frameworks, remote monitoring, GP data), never a real organisation's words.
 
 `seed_evidence` loads them through the public API, idempotently: the call is found by its title,
 each submission by its title within the call (and created with a stable `Idempotency-Key`, so a
@@ -19,8 +20,9 @@ from typing import Any
 
 import httpx
 
-# The panel's call ran before its report (17 February 2023); the demo replays the evidence
-# today, after the call closed, so the call accepts late evidence.
+# The panel's call ran before its report (17 February 2023). The evidence service dates a
+# submission when it receives it, so a demo loaded today arrives after the call closed: the
+# call accepts late evidence, and each illustrative submission says when it stands for.
 CALL: dict[str, Any] = {
     "title": (
         "Evaluation of Government commitments on the digitisation of the NHS: written evidence"
@@ -50,17 +52,26 @@ COMMITMENTS_IN_SCOPE = [
     "PDHSC-4b",
 ]
 
-# key (stable, for Idempotency-Key), commitments, kind, stance, consent, title, summary, body
+ILLUSTRATIVE = (
+    "Illustrative submission, written for the demo by a fictional organisation; it stands for "
+    "evidence received in November 2022, inside the call, and is not real evidence. "
+)
+DHSC = "Department of Health and Social Care"
+
+# key (stable, for Idempotency-Key), the submitting organisation, commitments, kind, stance,
+# consent, title, summary, body
 SUBMISSIONS: list[dict[str, Any]] = [
     {
-        "key": "demo-evidence-nhs-providers-shared-care-records",
+        "key": "demo-evidence-nhs-providers-shared-care-records-illustrative",
+        "org": "Northmoor Integrated Care System (fictional)",
         "commitments": ["PDHSC-1c"],
         "kind": "written",
         "stance": "mixed",
         "consent": "publish",
-        "title": "NHS Providers: shared care records are spreading, unevenly",
+        "title": "Northmoor ICS (fictional): shared care records are spreading, unevenly",
         "summary": (
-            "Nearly every integrated care system now runs some shared care record and the "
+            ILLUSTRATIVE
+            + "Nearly every integrated care system now runs some shared care record and the "
             "established ones link more partners each year, but depth and reach vary widely."
         ),
         "body": (
@@ -78,14 +89,18 @@ SUBMISSIONS: list[dict[str, Any]] = [
         ),
     },
     {
-        "key": "demo-evidence-royal-college-digital-workforce",
+        "key": "demo-evidence-royal-college-digital-workforce-illustrative",
+        "org": "Northmoor Integrated Care System (fictional)",
         "commitments": ["PDHSC-4a", "PDHSC-4b"],
         "kind": "written",
         "stance": "challenges",
         "consent": "publish",
-        "title": "A medical royal college: digital workforce plans have not reached the front line",
+        "title": (
+            "Northmoor ICS (fictional): digital workforce plans have not reached the front line"
+        ),
         "summary": (
-            "Clinical informatics roles and leadership programmes are welcome, but training is "
+            ILLUSTRATIVE
+            + "Clinical informatics roles and leadership programmes are welcome, but training is "
             "patchy and specialist digital staff are hard to recruit and keep."
         ),
         "body": (
@@ -104,14 +119,19 @@ SUBMISSIONS: list[dict[str, Any]] = [
         ),
     },
     {
-        "key": "demo-evidence-charity-nhs-app-accessibility",
+        "key": "demo-evidence-charity-nhs-app-accessibility-illustrative",
+        "org": "Fenwick Patients' Forum (fictional)",
         "commitments": ["PDHSC-1a"],
         "kind": "written",
         "stance": "challenges",
         "consent": "publish",
-        "title": "A patients' charity: the NHS App must work for people with low digital skills",
+        "title": (
+            "Fenwick Patients' Forum (fictional): the NHS App must work for people with low "
+            "digital skills"
+        ),
         "summary": (
-            "Registrations are high, but people who are older, disabled or not confident online "
+            ILLUSTRATIVE
+            + "Registrations are high, but people who are older, disabled or not confident online "
             "risk being left behind unless carers can act for them and other channels stay open."
         ),
         "body": (
@@ -128,14 +148,16 @@ SUBMISSIONS: list[dict[str, Any]] = [
         ),
     },
     {
-        "key": "demo-evidence-supplier-procurement-frameworks",
+        "key": "demo-evidence-supplier-procurement-frameworks-illustrative",
+        "org": "Hartley Digital Health Ltd (fictional)",
         "commitments": ["PDHSC-3a", "PDHSC-3b"],
         "kind": "written",
         "stance": "mixed",
         "consent": "publish",
-        "title": "A technology supplier: fewer, clearer procurement frameworks",
+        "title": "Hartley Digital Health (fictional): fewer, clearer procurement frameworks",
         "summary": (
-            "Overlapping frameworks make selling to the NHS slow and costly; building standards "
+            ILLUSTRATIVE
+            + "Overlapping frameworks make selling to the NHS slow and costly; building standards "
             "into frameworks is right, provided smaller suppliers are not shut out."
         ),
         "body": (
@@ -151,14 +173,16 @@ SUBMISSIONS: list[dict[str, Any]] = [
         ),
     },
     {
-        "key": "demo-evidence-ics-remote-monitoring",
+        "key": "demo-evidence-ics-remote-monitoring-illustrative",
+        "org": "Northmoor Integrated Care System (fictional)",
         "commitments": ["PDHSC-1b"],
         "kind": "written",
         "stance": "supports",
         "consent": "publish_anonymously",
-        "title": "An integrated care system's digital lead: remote monitoring is helping at home",
+        "title": "Northmoor ICS (fictional): remote monitoring is helping at home",
         "summary": (
-            "Virtual wards and home monitoring are showing benefits for particular groups of "
+            ILLUSTRATIVE
+            + "Virtual wards and home monitoring are showing benefits for particular groups of "
             "patients; the challenge now is evaluation and scaling."
         ),
         "body": (
@@ -171,14 +195,19 @@ SUBMISSIONS: list[dict[str, Any]] = [
         ),
     },
     {
-        "key": "demo-evidence-patient-group-gp-data",
+        "key": "demo-evidence-patient-group-gp-data-illustrative",
+        "org": "Fenwick Patients' Forum (fictional)",
         "commitments": ["PDHSC-2a", "PDHSC-2b"],
         "kind": "written",
         "stance": "challenges",
         "consent": "publish",
-        "title": "A patient data group: trust in research data depends on de-identification",
+        "title": (
+            "Fenwick Patients' Forum (fictional): trust in research data depends on "
+            "de-identification"
+        ),
         "summary": (
-            "Secure research environments are the right model, but the missed commitment to "
+            ILLUSTRATIVE
+            + "Secure research environments are the right model, but the missed commitment to "
             "de-identify GP data on collection has cost public confidence."
         ),
         "body": (
@@ -193,6 +222,37 @@ SUBMISSIONS: list[dict[str, Any]] = [
         ),
     },
 ]
+
+
+# The Government's memorandum of 17 April 2023 (seed 000), submitted by the Department itself.
+MEMORANDUM: dict[str, Any] = {
+    "key": "demo-evidence-dhsc-memorandum-2023-04-17",
+    "org": DHSC,
+    "commitments": COMMITMENTS_IN_SCOPE,
+    "kind": "government_memorandum",
+    "stance": "supports",
+    "consent": "publish",
+    "title": "Government memorandum response to the Expert Panel's evaluation (17 April 2023)",
+    "summary": (
+        "The Department of Health and Social Care's memorandum of 17 April 2023 responding to "
+        "the Expert Panel's evaluation (HC 780), commitment by commitment."
+    ),
+    "body": (
+        "This is the Government's memorandum response to the Health and Social Care "
+        "Committee's Expert Panel 'Evaluation of Government commitments made on the "
+        "digitisation of the NHS'.\n\n"
+        "The Government welcomes this report and the \u201csignificant progress\u201d that it "
+        "highlights in the digital transformation of the NHS, in areas such as the NHS App and "
+        "use of data for research and development. Whilst we don\u2019t recognise the overall "
+        "rating of inadequate as reflective of progress to date and plans in place on digital "
+        "transformation of the NHS and social care, the report provides very helpful insights "
+        "and learning for improvement on the specific areas focused on that we look forward to "
+        "building into our programmes.\n\n"
+        "(Opening of the memorandum as published in the Committee's Eighth Special Report of "
+        "Session 2022\u201323; received 17 April 2023. Its answer on each commitment is recorded "
+        "as the Government's response to the evaluation.)"
+    ),
+}
 
 
 class EvidenceSeedError(RuntimeError):
@@ -248,13 +308,16 @@ def _step(client: httpx.Client, ident: str, action: str, reason: str) -> None:
 def seed_evidence(
     client: httpx.Client,
     commitments_by_reference: dict[str, dict[str, Any]],
+    submitters: dict[str, httpx.Client],
     *,
     read_model_wait: float = 30,
 ) -> None:
     """Create the demo call and publish the demo submissions, adding only what is missing.
 
     `client` talks to the gateway (or the evidence service) with a token carrying
-    `evidence:submit` and `evidence:moderate`; `commitments_by_reference` maps the demo
+    `evidence:moderate`; `submitters` holds, per submitting organisation (the fictional ones
+    and the Department), a client whose token carries `evidence:submit` for it, since the API
+    records the token's organisation as the submitter; `commitments_by_reference` maps the demo
     commitments' references to their representations (at least their `id`).
     """
     ids = {ref: commitments_by_reference[ref]["id"] for ref in COMMITMENTS_IN_SCOPE}
@@ -269,7 +332,7 @@ def seed_evidence(
             wait=read_model_wait,
         )
     existing = {s["title"]: s for s in _all(client, "/v1/submissions", call_id=call["id"])}
-    for spec in SUBMISSIONS:
+    for spec in [*SUBMISSIONS, MEMORANDUM]:
         found = existing.get(spec["title"])
         if found is None:
             body = {
@@ -278,7 +341,7 @@ def seed_evidence(
                 **{k: spec[k] for k in ("kind", "stance", "consent", "title", "summary", "body")},
             }
             found = _post_known(
-                client,
+                submitters[spec["org"]],
                 "/v1/submissions",
                 body,
                 headers={"Idempotency-Key": spec["key"]},

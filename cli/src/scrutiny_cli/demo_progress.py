@@ -24,7 +24,8 @@ RESPONSE = "Government response to the Expert Panel (17 April 2023)"
 PANEL = "Expert Panel evaluation, HC 780 (17 February 2023)"
 
 # (commitment reference, target, effective_on, readings [(value, as_of, source)])
-TARGETS: list[tuple[str, dict[str, Any], str, list[tuple[float, str, str]]]] = [
+TargetSpec = tuple[str, dict[str, Any], str, list[tuple[float, str, str]]]
+TARGETS: list[TargetSpec] = [
     (
         "PDHSC-1a",
         {
@@ -197,7 +198,11 @@ PAC_RECOMMENDATIONS: list[tuple[str, str, str, str, str | None, list[str]]] = [
         "PAC-2020-2",
         "delivery-and-governance",
         "Clear and transparent governance of digital transformation",
-        "To improve clarity and transparency, the Department should: …",
+        "The Department's failure to ensure clear and transparent governance arrangements for "
+        "digital transformation is putting the successful delivery of the Vision for digital, "
+        "data and technology at risk. Recommendation: To improve clarity and transparency, the "
+        "Department should: (the Committee's list of actions is not reproduced in the source "
+        "text held here).",
         None,
         [DHSC],
     ),
@@ -206,7 +211,8 @@ PAC_RECOMMENDATIONS: list[tuple[str, str, str, str, str | None, list[str]]] = [
         "delivery-and-governance",
         "An implementation plan for the digital ambitions",
         "NHSX should, as a matter of urgency, publish an implementation plan for meeting its "
-        "ambitions for transforming digital services.",
+        "ambitions for transforming digital services. This should: (the Committee's list of "
+        "what the plan should include is not reproduced in the source text held here).",
         None,
         [NHSX],
     ),
@@ -251,13 +257,16 @@ PAPERLESS: dict[str, Any] = {
     "text": "The NHS's main target: a 'paperless' NHS by 2018.",
     "kind": "target",
     "due_on": "2018-12-31",
-    "status": "in_progress",
+    # The Committee: "The NHS missed its main target for a 'paperless' NHS by 2018".
+    "status": "missed",
 }
 PAPERLESS_REVISION: dict[str, Any] = {
     "title": "A core level of digitisation by 2024",
     "text": "A new target for the NHS to reach a 'core level' of digitisation by 2024.",
     "due_on": "2024-12-31",
     "lead_bodies": [NHSX],
+    # The new, lesser target is the one now in progress.
+    "status": "in_progress",
     "reason": "The NHS missed its main target for a 'paperless' NHS by 2018, and it has been "
     "watered down into a new target to reach a 'core level' of digitisation by 2024 (Public "
     "Accounts Committee, Digital transformation in the NHS, 6 November 2020).",
@@ -298,9 +307,12 @@ def _ensure(client: httpx.Client, path: str, key: str, body: dict[str, Any]) -> 
     return found or _ok(client.post(path, json=body))
 
 
-def _targets_and_readings(client: httpx.Client, commitments: dict[str, dict[str, Any]]) -> None:
+def targets_and_readings(
+    client: httpx.Client, commitments: dict[str, dict[str, Any]], specs: list[TargetSpec]
+) -> None:
+    """Add the targets of `specs` missing from their commitments, and their missing readings."""
     have: dict[str, dict[str, dict[str, Any]]] = {}
-    for reference, spec, effective_on, readings in TARGETS:
+    for reference, spec, effective_on, readings in specs:
         commitment = commitments.get(reference)
         if commitment is None:
             raise ProgressSeedError(f"commitment {reference} is not loaded")
@@ -376,5 +388,5 @@ def seed_progress(
     `client` talks to the gateway with a token carrying `commitments:write`;
     `commitments_by_reference` holds the nine 2023 commitments as the API returned them.
     """
-    _targets_and_readings(client, commitments_by_reference)
+    targets_and_readings(client, commitments_by_reference, TARGETS)
     _pac(client)

@@ -1,11 +1,12 @@
 """The 2023 evaluation's ratings as published: a rationale per dimension for each of the nine
 ratings, and the Government's April 2023 response.
 
-The rationales are short summaries, in our own words, of the reasons the Expert Panel gave (as
-quoted in the Government's response, seed document 000, and the Committee's press release, 001);
-the levels themselves are in `demo.RATINGS`. `seed_ratings` takes the nine draft ratings the
-main seed has PUT, adds the rationales, agrees them, moves the evaluation through review to
-publication on 17 February 2023, and records the response. Run it again and it changes nothing.
+The rationales quote the Expert Panel's reasons where the Government's response (seed document
+000) or the Committee's press release (001) quotes them, report them where 000 reports them, and
+say so where neither gives them; the levels themselves are in `demo.RATINGS`. `seed_ratings`
+takes the nine draft ratings the main seed has PUT, adds the rationales, agrees them, moves the
+evaluation through review to publication on 17 February 2023, and records the Department's
+response, commitment by commitment. Run it again and it changes nothing.
 """
 
 from __future__ import annotations
@@ -18,182 +19,214 @@ from scrutiny_cli import demo
 
 PUBLISHED_ON = "2023-02-17"
 
-# commitment reference → dimension → why the panel rated it so.
-RATIONALES: dict[str, dict[str, str]] = {
-    "PDHSC-1a": {
-        "commitment_met": (
-            "The first milestone was reached early: over 30 million people had registered for "
-            "the NHS App before March 2023, so progress on the target itself is good."
-        ),
-        "funding_and_resource": (
-            "Much of the growth came from the COVID pass; the panel saw no coherent long-term "
-            "strategy or funding plan for the App beyond the pandemic."
-        ),
-        "impact": (
-            "Patients with complex conditions value seeing records and ordering prescriptions, "
-            "but there is little insight into outcomes, and integration with other systems and "
-            "apps is limited."
-        ),
-        "appropriateness": (
-            "A registration count says little about benefit to patients, and accessibility for "
-            "people with low digital skills needs more attention."
-        ),
-    },
-    "PDHSC-1b": {
-        "commitment_met": (
-            "Many small remote-monitoring projects report good results for particular groups, "
-            "but there is no national picture of progress against the commitment."
-        ),
-        "funding_and_resource": (
-            "Progress leant on additional pandemic-era funding for digital initiatives; "
-            "sustained funding beyond that is unclear."
-        ),
-        "impact": (
-            "Digital tools could relieve pressure on the NHS, yet benefits to patients are not "
-            "yet monitored consistently and are uneven between areas."
-        ),
-        "appropriateness": (
-            "Delegating delivery to integrated care systems of very different digital maturity "
-            "risks widening variation in what patients receive."
-        ),
-    },
-    "PDHSC-1c": {
-        "commitment_met": (
-            "Every integrated care system has a basic shared care record, but provision varies "
-            "widely and is far from a functionally single record for all."
-        ),
-        "funding_and_resource": (
-            "Funding has not matched the scale of connecting health and social care records "
-            "across the country."
-        ),
-        "impact": (
-            "Social care records are often left out, so people, carers and care teams cannot yet "
-            "rely on one shared record."
-        ),
-        "appropriateness": (
-            "Stakeholders agree that sharing information across health and social care is the "
-            "right aim, so the commitment itself is appropriate."
-        ),
-    },
-    "PDHSC-2a": {
-        "commitment_met": (
-            "The Data for Research and Development programme is at an early stage and has not "
-            "yet transformed access to or linkage of health and genomic data."
-        ),
-        "funding_and_resource": (
-            "Up to £200 million is committed over three years; if it is delivered, the programme "
-            "is well placed to succeed."
-        ),
-        "impact": (
-            "There is not yet a clear plan to win public confidence in how data is used for "
-            "research, nor to ensure interoperability between data sets."
-        ),
-        "appropriateness": (
-            "Stakeholders strongly support the aims and the wish to build on lessons from "
-            "COVID-19 research."
-        ),
-    },
-    "PDHSC-2b": {
-        "commitment_met": (
-            "The September 2019 deadline was missed; the GP data programme was paused in 2021 "
-            "after public, patient and professional concern."
-        ),
-        "funding_and_resource": (
-            "No adequately resourced route back to collecting de-identified GP data was evident."
-        ),
-        "impact": (
-            "Lessons from the pause have not been learned and the damage to trust in data "
-            "sharing has not been repaired."
-        ),
-        "appropriateness": (
-            "De-identification remains necessary for good data sets that help tackle health "
-            "inequalities, so the commitment is appropriate."
-        ),
-    },
-    "PDHSC-3a": {
-        "commitment_met": (
-            "Work to simplify buying and selling technology has begun, but the commitment was "
-            "made in June 2022 and is far from complete."
-        ),
-        "funding_and_resource": (
-            "Resourcing for a lasting change to contracting methods was not clearly set out."
-        ),
-        "impact": (
-            "Some procurements went well (Microsoft 365 during the pandemic), but suppliers still "
-            "face a complex landscape."
-        ),
-        "appropriateness": (
-            "Adult social care hardly features in the commercial approach, which limits how well "
-            "the commitment fits the whole system."
-        ),
-    },
-    "PDHSC-3b": {
-        "commitment_met": (
-            "National framework agreements and standards have moved on, but consolidation under "
-            "a new procurement operating model is at an early stage."
-        ),
-        "funding_and_resource": (
-            "The resources behind the new target operating model were not clear to the panel."
-        ),
-        "impact": (
-            "There is little evidence yet that frameworks encourage market entry or make vendors "
-            "adopt NHS standards."
-        ),
-        "appropriateness": (
-            "Embedding standards in procurement is sensible, but social care providers and their "
-            "suppliers are largely outside its scope."
-        ),
-    },
-    "PDHSC-4a": {
-        "commitment_met": (
-            "The national digital workforce strategy had been delayed and was not published "
-            "when the panel reported."
-        ),
-        "funding_and_resource": (
-            "Initiatives such as the NHS Digital Academy and clinical information officer roles "
-            "are funded, but not at the scale needed."
-        ),
-        "impact": (
-            "Training has not reached staff comprehensively, so its effect on patients is uneven."
-        ),
-        "appropriateness": (
-            "Stakeholders welcomed a strategy with long-term support, linked to the rest of "
-            "digital transformation."
-        ),
-    },
-    "PDHSC-4b": {
-        "commitment_met": (
-            "There is no clear route to 10,500 additional digital, data and technology staff by "
-            "2030, and vacancies remain."
-        ),
-        "funding_and_resource": (
-            "Year-to-year funding and pay that trails other sectors make it hard to recruit and "
-            "keep specialist staff."
-        ),
-        "impact": ("Without the specialist workforce, other digital commitments are put at risk."),
-        "appropriateness": (
-            "A headcount target without a workforce plan behind it, and with social care "
-            "largely unmeasured, is not an adequate commitment."
-        ),
-    },
-}
+# Where the Government response (000) or the Committee's press release (001) quotes the panel's
+# reasons, the rationale quotes them; where 000 only reports them, it says so; where neither
+# gives the panel's reasoning for a dimension, the rationale says that rather than supply one.
+NOT_REPRODUCED = (
+    "Rated as published in HC 780. The panel's reasoning on this dimension is not quoted in "
+    "the Government response or the Committee's press release, so none is restated here."
+)
+R000 = "(quoted in the Government response, 17 April 2023)"
+S000 = "(as the Government response, 17 April 2023, reports the panel's report)"
+P001 = "(the Chair, in the Committee's press release)"
+LESS_THAN_A_YEAR = (
+    '"These commitments were made in June 2022, which means that the Government has had less '
+    'than a year to work on implementing them at the time of the publication of this report." '
+    + R000
+)
 
-RESPONSE: dict[str, Any] = {
-    "respondent": "Department of Health and Social Care",
-    "position": "disputes",
-    "received_on": "2023-04-17",
-    "text": (
-        "The Government welcomes the panel's report and the significant progress it recognises, "
-        "for example on the NHS App and the use of data for research, but does not recognise "
-        "the overall rating of inadequate as reflecting progress to date and the plans in place "
-        "for digital transformation of health and social care. It points to progress since "
-        "evidence was taken: electronic patient records on track for 90% of trusts by December "
-        "2023, digital care records for 80% of CQC-registered adult social care providers by "
-        "March 2024, shared care records in every integrated care system, and a digital "
-        "workforce plan due in 2023. It regrets that ministers could not give evidence to the "
-        "panel and commits to building the report's lessons into its programmes."
+
+def _r(met: str, funding: str, impact: str, appropriateness: str) -> dict[str, str]:
+    return {
+        "commitment_met": met,
+        "funding_and_resource": funding,
+        "impact": impact,
+        "appropriateness": appropriateness,
+    }
+
+
+# commitment reference → dimension → the panel's reason, quoted or reported from the seeds.
+RATIONALES: dict[str, dict[str, str]] = {
+    "PDHSC-1a": _r(
+        '"Overall, we conclude that progress on meeting this commitment is \u2018good\u2019, '
+        'given the first target has been reached before the time set out in the commitment." '
+        + R000,
+        NOT_REPRODUCED,
+        '"Some of the evidence we received indicated that the NHS App is proving beneficial to '
+        'some patients..." The report commented on the need for greater insight on patient '
+        "outcomes and on the App's ability to integrate with other health systems and apps " + S000,
+        "The panel's primary concern: the NHS App was a crucial tool in the fight against "
+        "COVID-19, but there was a need for a coherent long-term strategy " + S000,
+    ),
+    "PDHSC-1b": _r(
+        NOT_REPRODUCED,
+        '"We found that progress on this commitment was supported by additional funding '
+        'allocated to digital initiatives during the Covid-19 pandemic." ' + R000,
+        '"There are now a large number of smaller projects, many of which are reporting '
+        'positive outcomes in specific groups of patients within specific areas." ' + R000,
+        "The report questioned whether delegating implementation to ICSs would affect outcomes "
+        "given the variation in local digital maturity, and said further work is needed to "
+        "monitor benefits to patients " + S000,
+    ),
+    "PDHSC-1c": _r(
+        "The report highlighted the variation in delivery against this commitment across ICSs, "
+        "and that social care records were often overlooked " + S000,
+        NOT_REPRODUCED,
+        NOT_REPRODUCED,
+        '"We have rated the appropriateness of [the health and care record] commitment as '
+        "\u2018good\u2019. This reflects the general agreement across stakeholders we heard "
+        "from that the commitment represents the understanding of the need to share "
+        'information effectively across health and social care." ' + R000,
+    ),
+    "PDHSC-2a": _r(
+        "The report mainly focussed on what is being done to achieve public confidence in "
+        "secondary uses of data, to ensure interoperability between data sets, and to give "
+        "researchers secure access to data while protecting privacy " + S000,
+        '"Given the potential for [the Data for R&D] commitment to deliver positive benefits '
+        "if the funds promised are delivered over the next three years, we have rated the "
+        'funding for this commitment as \u2018good\u2019." ' + R000,
+        '"[The Data for R&D] commitment has the potential to deliver substantive benefits for '
+        'patients and people in receipt of social care." ' + R000,
+        '"Stakeholders were generally very supportive of the Data for Research and Development '
+        "aims set out in \u2018Data Saves Lives\u2019, and regarding the value of building on "
+        'the lessons learnt during Covid-19." ' + R000,
+    ),
+    "PDHSC-2b": _r(
+        "The panel was concerned that the lessons from this programme have not been learned "
+        "nor the reputational damage mitigated " + S000,
+        NOT_REPRODUCED,
+        '"We have seen no clear plan for how the Government will address public and provider '
+        "concerns regarding sharing personal data, which is crucial to address in order for "
+        'this to be successful." ' + P001,
+        '"Despite the challenges required to implement it effectively, we rate the '
+        "appropriateness of this commitment as \u2018good\u2019, given its continued "
+        'importance for the digitisation of the NHS." ' + R000,
+    ),
+    "PDHSC-3a": _r(
+        '"We recognise the work that the Department and NHSE have done to simplify the process '
+        'of buying and selling technology to the NHS" ' + R000,
+        NOT_REPRODUCED,
+        NOT_REPRODUCED,
+        LESS_THAN_A_YEAR,
+    ),
+    "PDHSC-3b": _r(
+        '"We acknowledge the work that has been done by the Department and NHSE on national '
+        "framework agreements and standards as well as improving procurement processes "
+        'generally" ' + R000,
+        NOT_REPRODUCED,
+        NOT_REPRODUCED,
+        LESS_THAN_A_YEAR,
+    ),
+    "PDHSC-4a": _r(
+        '"Ministers have delayed a strategy focused on delivering a digital workforce." ' + P001,
+        '"[T]he Panel recognises the important initiatives to digitally upskill the workforce '
+        "which have been introduced, such as introducing roles like Chief Clinical Information "
+        "Officer (CCIO) and Chief Nursing Information Officer (CNIO), and the NHS Digital "
+        'Academy." ' + R000,
+        "The report expressed concern that training was not rolled out comprehensively, "
+        "leading to an uneven impact on patients " + S000,
+        '"Stakeholders were positive regarding the appropriateness of this commitment [to '
+        "develop a workforce strategy], especially concerning long-term support and linked to "
+        'support for other aspects of digital transformation" ' + R000,
+    ),
+    "PDHSC-4b": _r(
+        '"Evidence also highlights challenges in recruiting, retaining and building the '
+        'specialised digital workforce" ' + P001,
+        NOT_REPRODUCED,
+        NOT_REPRODUCED,
+        NOT_REPRODUCED,
     ),
 }
+
+# Recorded by the Department's own client: a response is from the organisation that signs in.
+RESPONDENT = "Department of Health and Social Care"
+RESPONSE_TEXT = (
+    "The Government welcomes this report and the \u201csignificant progress\u201d that it "
+    "highlights in the digital transformation of the NHS, in areas such as the NHS App and use "
+    "of data for research and development. Whilst we don\u2019t recognise the overall rating of "
+    "inadequate as reflective of progress to date and plans in place on digital transformation "
+    "of the NHS and social care, the report provides very helpful insights and learning for "
+    "improvement on the specific areas focused on that we look forward to building into our "
+    "programmes. (Government memorandum response, 17 April 2023, introduction.)"
+)
+JOINT_6_7 = (
+    "Commitments 6 and 7 refer to the same programme of work and we provided written evidence "
+    "jointly on these two commitments; we will similarly provide a single response for both "
+    "commitments. A first iteration of the NHS digital framework recommendations has been "
+    "published, which has consolidated routes to market. This part of the commitment has been "
+    "met overall and new objectives have been set for further consolidation."
+)
+# Per commitment: the position our reading of the memorandum gives it (the memorandum does not
+# label its answers), and the memorandum's own words that carry it.
+RESPONSE_ITEMS: list[tuple[str, str, str]] = [
+    (
+        "PDHSC-1a",
+        "already_in_hand",
+        "We have set out a roadmap for its future development and are currently working on a "
+        "transformation strategy and delivery plan to go further and faster to ensure it "
+        "delivers for patients and the public.",
+    ),
+    (
+        "PDHSC-1b",
+        "already_in_hand",
+        "37 ICSs have virtual wards enabled by technology, which translates into 180 services "
+        "(of 352 total). Work is underway to ensure the remaining 5 ICSs have at least 1 "
+        "virtual ward enabled by technology by the end of March 2023.",
+    ),
+    (
+        "PDHSC-1c",
+        "already_in_hand",
+        "We are aiming to address this variation through a \u00a32bn investment to digitise and "
+        "connect the frontline over the next 3 years. Currently 88% of trusts have an EPR and "
+        "this is expected to rise to 91% by December 2023 (against a target of 90%).",
+    ),
+    (
+        "PDHSC-2a",
+        "already_in_hand",
+        "We will also undertake further work in the coming years so that by March 2025 we will "
+        "have a globally competitive NHS-wide health data infrastructure that enhances patient "
+        "care, sustains the NHS and supports innovation.",
+    ),
+    (
+        "PDHSC-2b",
+        "under_consideration",
+        "We are in the process of learning lessons and considering \u2013 working with "
+        "stakeholders \u2013 the best way to realise that commitment whilst also addressing "
+        "concerns and meeting the tests we have outlined publicly.",
+    ),
+    ("PDHSC-3a", "already_in_hand", JOINT_6_7),
+    ("PDHSC-3b", "already_in_hand", JOINT_6_7),
+    (
+        "PDHSC-4a",
+        "already_in_hand",
+        "A Digital Workforce Plan is on track to be published in 2023, as per the commitment.",
+    ),
+    (
+        "PDHSC-4b",
+        "not_accepted",
+        "The Expert Panel rated this commitment as \u2018inadequate\u2019 across the board. "
+        "Given that the commitment was only made last year and spans until 2030, it is too "
+        "early to assess the full impact, however we are broadly on track against the revised "
+        "timelines.",
+    ),
+]
+RESPONSE: dict[str, Any] = {
+    "position": "disputes",
+    "received_on": "2023-04-17",
+    "text": RESPONSE_TEXT,
+}
+
+
+def response_body(commitments_by_reference: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The memorandum as one response: its position on the overall rating, and one item per
+    commitment (6 and 7 answered jointly, so the same words for both)."""
+    return {
+        **RESPONSE,
+        "items": [
+            {"commitment_id": commitments_by_reference[r]["id"], "position": p, "text": t}
+            for r, p, t in RESPONSE_ITEMS
+        ],
+    }
 
 
 class SeedRatingsError(RuntimeError):
@@ -212,11 +245,13 @@ def seed_ratings(
     client: httpx.Client,
     evaluation: dict[str, Any],
     commitments_by_reference: dict[str, dict[str, Any]],
+    respondent: httpx.Client,
 ) -> None:
     """Add rationales to the nine draft ratings, agree them, publish, and record the response.
 
     Idempotent: each step looks at the current state first, so a second run changes nothing.
-    `client` must carry a token with `ratings:write`, `ratings:publish` and `responses:write`.
+    `client` must carry a token with `ratings:write` and `ratings:publish`; `respondent` one with
+    `responses:write` for the Department of Health and Social Care.
     """
     base = f"/v1/evaluations/{evaluation['id']}"
     current = _ok(client.get(base)).json()
@@ -254,9 +289,9 @@ def seed_ratings(
         client.get(f"{base}/responses", params={"position": RESPONSE["position"]})
     ).json()["items"]
     if not any(
-        r["respondent"] == RESPONSE["respondent"]
+        r["respondent"] == RESPONDENT
         and r["received_on"] == RESPONSE["received_on"]
         and r["commitment_id"] is None
         for r in responses
     ):
-        _ok(client.post(f"{base}/responses", json=RESPONSE))
+        _ok(respondent.post(f"{base}/responses", json=response_body(commitments_by_reference)))

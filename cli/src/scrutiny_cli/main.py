@@ -10,6 +10,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from scrutiny_cli import credentials, suite, transfer
 from scrutiny_cli.seed import SeedError, seed
@@ -57,8 +58,10 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not args.no_seed:
             print("loading the 2023 evaluation…", flush=True)
             token = credentials.token(gateway, creds["demo_loader"])
+            government = credentials.token(gateway, creds["government"])
             assert token is not None
-            evaluation = seed(gateway, token)
+            assert government is not None
+            evaluation = seed(gateway, token, government, submitters(gateway, creds))
         _banner(args.port_base, data_dir, env, creds, evaluation)
         watch = Supervisor(procs, env, args.port_base, log_dir)
         while not stopping.is_set():
@@ -126,14 +129,27 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def submitters(gateway: str, creds: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Tokens of the illustrative (fictional) submitters, by organisation."""
+    found = {}
+    for role, saved in creds.items():
+        if role.startswith("illustrative_"):
+            access = credentials.token(gateway, saved)
+            assert access is not None
+            found[saved["organisation"]] = access
+    return found
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     """Load the demo data into a running suite."""
     env = suite.environment(args.data_dir, args.port_base)
     gateway = args.gateway_url or suite.url(args.port_base, suite.PARTS[0])
     creds = credentials.ensure(env, args.data_dir / "credentials.json", gateway)
     token = credentials.token(gateway, creds["demo_loader"])
+    government = credentials.token(gateway, creds["government"])
     assert token is not None
-    evaluation = seed(gateway, token)
+    assert government is not None
+    evaluation = seed(gateway, token, government, submitters(gateway, creds))
     print(json.dumps({"evaluation_id": evaluation["id"]}))
     return 0
 

@@ -11,7 +11,8 @@ import stamina
 from scrutiny_cli import demo
 from scrutiny_cli.demo_evidence import seed_evidence
 from scrutiny_cli.demo_progress import seed_progress
-from scrutiny_cli.demo_ratings import seed_ratings
+from scrutiny_cli.demo_ratings import RESPONDENT, seed_ratings
+from scrutiny_cli.demo_record import seed_record
 
 
 class SeedError(RuntimeError):
@@ -48,10 +49,26 @@ def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Respon
     return client.post(path, json=body)
 
 
-def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dict[str, Any]:
-    """Create whatever part of the 2023 evaluation is missing; returns the evaluation."""
+def seed(
+    gateway: str,
+    access_token: str,
+    government_token: str,
+    submitters: dict[str, str],
+    *,
+    read_model_wait: float = 30,
+) -> dict[str, Any]:
+    """Create whatever part of the record is missing; returns the 2023 evaluation.
+
+    `government_token` is the Department's own: its response and memorandum are recorded by
+    the body that signs them, not by the loader. `submitters` holds a token per illustrative
+    (fictional) organisation, by organisation.
+    """
     headers = {"Authorization": f"Bearer {access_token}"}
-    with httpx.Client(base_url=gateway, headers=headers, timeout=30) as client:
+    government = {"Authorization": f"Bearer {government_token}"}
+    with (
+        httpx.Client(base_url=gateway, headers=headers, timeout=30) as client,
+        httpx.Client(base_url=gateway, headers=government, timeout=30) as dhsc,
+    ):
         source = _find(client, "/v1/sources", reference=demo.SOURCE["reference"])
         if source is None:
             source = _check(_post(client, "/v1/sources", demo.SOURCE))
@@ -85,7 +102,18 @@ def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dic
                 )
             commitments[reference] = found
         seed_progress(client, commitments)
-        seed_evidence(client, commitments)
+        seed_record(client, commitments)
+        stakeholders = {
+            org: httpx.Client(
+                base_url=gateway, headers={"Authorization": f"Bearer {t}"}, timeout=30
+            )
+            for org, t in submitters.items()
+        }
+        try:
+            seed_evidence(client, commitments, {**stakeholders, RESPONDENT: dhsc})
+        finally:
+            for c in stakeholders.values():
+                c.close()
 
         evaluation = next(
             (e for e in _all(client, "/v1/evaluations") if e["title"] == demo.EVALUATION["title"]),
@@ -115,5 +143,5 @@ def seed(gateway: str, access_token: str, *, read_model_wait: float = 30) -> dic
                     )
                 )
         # Rationales, agreement, publication and the Government's response.
-        seed_ratings(client, evaluation, commitments)
+        seed_ratings(client, evaluation, commitments, dhsc)
         return _check(client.get(f"/v1/evaluations/{evaluation['id']}"))

@@ -14,6 +14,7 @@ from gateway.backends.models import (
     PolicyArea,
     Reading,
     Revision,
+    SelfAssessment,
 )
 
 # `id` filters take a few hundred values at most; one page of ids per call.
@@ -32,8 +33,18 @@ class CommitmentsClient(ServiceClient):
     async def _by_id(
         self, path: str, model: type[M], ids: list[str], headers: dict[str, str] | None
     ) -> list[M]:
+        return await self._by_id_param(path, model, "id", ids, headers)
+
+    async def _by_id_param(
+        self,
+        path: str,
+        model: type[M],
+        param: str,
+        ids: list[str],
+        headers: dict[str, str] | None,
+    ) -> list[M]:
         async def one_chunk(chunk: list[str]) -> list[M]:
-            found, _ = await self.get_all(path, model, [("id", i) for i in chunk], headers=headers)
+            found, _ = await self.get_all(path, model, [(param, i) for i in chunk], headers=headers)
             return found
 
         pages = await asyncio.gather(*(one_chunk(c) for c in chunks(ids, IDS_PER_CALL)))
@@ -84,3 +95,30 @@ class CommitmentsClient(ServiceClient):
             params={"page_size": PAGE},
             headers=headers,
         )
+
+    async def latest_self_assessments(
+        self, ids: list[str], *, headers: dict[str, str] | None = None
+    ) -> dict[str, SelfAssessment]:
+        """Each commitment's latest self-assessment by its date (commitments without one are
+        absent)."""
+        found = await self._by_id_param(
+            "/v1/self-assessments", SelfAssessment, "commitment_id", ids, headers
+        )
+        latest: dict[str, SelfAssessment] = {}
+        for a in found:  # oldest recorded first: a later record of the same date wins
+            key = str(a.commitment_id)
+            if key not in latest or a.assessed_on >= latest[key].assessed_on:
+                latest[key] = a
+        return latest
+
+    async def self_assessments(
+        self, ident: str, *, headers: dict[str, str] | None = None
+    ) -> list[SelfAssessment]:
+        """A commitment's self-assessments, oldest recorded first (its history)."""
+        items, _ = await self.get_all(
+            f"/v1/commitments/{_id(ident)}/self-assessments",
+            SelfAssessment,
+            headers=headers,
+            limit=1000,
+        )
+        return items

@@ -141,15 +141,44 @@ class RatingHistoryEntry(Passthrough):
     )
 
 
+class ResponseItem(Passthrough):
+    """A response's position on one commitment."""
+
+    commitment_id: uuid.UUID
+    position: str
+    text: str
+
+
 class PanelResponse(Passthrough):
-    """A body's published response to an evaluation or to one of its ratings."""
+    """A body's published response to an evaluation, to one of its ratings, or item by item."""
 
     id: uuid.UUID
     commitment_id: uuid.UUID | None
     respondent: str
-    position: str
+    position: str | None = None
     text: str
     received_on: date
+    items: list[ResponseItem] = Field(default_factory=list)
+
+
+class ResponseDeadline(Passthrough):
+    """When an evaluation's response falls due, and whether it is overdue."""
+
+    evaluation_id: uuid.UUID
+    due_on: date
+    responded_on: date | None
+    overdue: bool
+
+
+class SelfAssessment(Passthrough):
+    """The responsible body's own delivery confidence in a commitment, on a date."""
+
+    id: uuid.UUID
+    commitment_id: uuid.UUID
+    confidence: str
+    commentary: str
+    assessed_on: date
+    organisation: str
 
 
 # --- commitments -------------------------------------------------------------------------------
@@ -175,6 +204,9 @@ class Commitment(Passthrough):
     made_on: date | None
     due_on: date | None
     status: str
+    overdue: bool | None = Field(
+        default=None, description="Derived by the commitments service: past due and not met."
+    )
 
 
 class ProgressJudgement(Passthrough):

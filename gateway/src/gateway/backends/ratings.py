@@ -11,6 +11,7 @@ from gateway.backends.models import (
     PanelResponse,
     RatingHistoryEntry,
     RatingsSummary,
+    ResponseDeadline,
 )
 
 
@@ -51,6 +52,27 @@ class RatingsClient(ServiceClient):
         return await self.get_model(
             f"/v1/evaluations/{_id(ident)}/responses", ListPage[PanelResponse], headers=headers
         )
+
+    async def all_responses(
+        self, ident: str, *, headers: dict[str, str] | None = None
+    ) -> list[PanelResponse]:
+        """Every response to an evaluation, oldest first (a report shows each commitment's)."""
+        items, _ = await self.get_all(
+            f"/v1/evaluations/{_id(ident)}/responses", PanelResponse, headers=headers, limit=1000
+        )
+        return items
+
+    async def response_deadline(
+        self, ident: str, *, headers: dict[str, str] | None = None
+    ) -> ResponseDeadline | None:
+        """The evaluation's response deadline; None while it is unpublished."""
+        page = await self.get_model(
+            "/v1/response-deadlines",
+            ListPage[ResponseDeadline],
+            params={"evaluation_id": ident},
+            headers=headers,
+        )
+        return page.items[0] if page.items else None
 
     async def commitment_history(
         self, commitment_id: str, *, headers: dict[str, str] | None = None

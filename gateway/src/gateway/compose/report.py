@@ -9,6 +9,7 @@ import uuid
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
 from gateway.backends.models import Commitment, Evaluation, PolicyArea, RatingsSummary
+from gateway.compose import accountability
 from gateway.compose.schemas import EvaluationReport, ReportCommitment, ReportPolicyArea
 
 NO_AREA = "(no policy area)"
@@ -72,6 +73,8 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
             title=known.title if known else cid,
             levels=rating.levels if rating else {},
             overall=rating.overall if rating else None,
+            status=known.status if known else None,
+            overdue=known.overdue if known else None,
         )
         if area_id not in grouped:
             named = areas.get(area_id) if area_id else None
@@ -83,12 +86,14 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
                 commitments=[],
             )
         grouped[area_id].commitments.append(item)
-    return EvaluationReport(
+    report = EvaluationReport(
         evaluation=evaluation,
         policy_areas=list(grouped.values()),
         overall=summary.overall,
         missing=missing,
     )
+    await accountability.add_to(report, backends, ident, headers)
+    return report
 
 
 def to_csv(report: EvaluationReport) -> str:
@@ -99,20 +104,55 @@ def to_csv(report: EvaluationReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        ["policy_area", "commitment_reference", "commitment_title", *dimensions, "overall"]
+        [
+            "policy_area",
+            "commitment_reference",
+            "commitment_title",
+            *dimensions,
+            "overall",
+            *ACCOUNTABILITY_COLUMNS,
+        ]
     )
     for ident in order:
         area_name, c = rows[ident]
         writer.writerow(
             [
-                area_name,
-                c.reference,
-                c.title,
+                *map(cell, (area_name, c.reference, c.title)),
                 *(c.levels.get(d, "") for d in dimensions),
                 c.overall.level if c.overall else "",
+                *map(cell, accountability_cells(c)),
             ]
         )
     return out.getvalue()
+
+
+def cell(text: str) -> str:
+    """Text a spreadsheet would read as a formula, made inert with a leading apostrophe."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+# After the rating columns, so a reader of the older columns by position is undisturbed.
+ACCOUNTABILITY_COLUMNS = (
+    "status",
+    "overdue",
+    "government_position",
+    "respondent",
+    "self_assessment",
+    "self_assessed_on",
+)
+
+
+def accountability_cells(c: ReportCommitment) -> list[str]:
+    """The accountability columns of one row: delivery, the position, the self-assessment."""
+    p, a = c.government_position, c.self_assessment
+    return [
+        c.status or "",
+        "" if c.overdue is None else str(c.overdue).lower(),
+        p.position if p else "",
+        p.respondent if p else "",
+        a.confidence if a else "",
+        a.assessed_on.isoformat() if a else "",
+    ]
 
 
 def _q(params: list[str]) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -13,11 +14,27 @@ from gateway.backends.models import (
     OverallRating,
     RatingHistoryEntry,
     Reading,
+    ResponseDeadline,
+    SelfAssessment,
     Submission,
     Target,
 )
 
 # --- evaluation report -------------------------------------------------------------------------
+
+
+class ReportPosition(BaseModel):
+    """The government's position on one commitment, from the response that addresses it."""
+
+    response_id: uuid.UUID
+    respondent: str
+    position: str = Field(
+        description="`accepted`, `partially_accepted`, `not_accepted`, `already_in_hand`, "
+        "`under_consideration` (per commitment), or a rating-level `accepts` / "
+        "`partially_accepts` / `disputes`."
+    )
+    text: str
+    received_on: date
 
 
 class ReportCommitment(BaseModel):
@@ -28,6 +45,17 @@ class ReportCommitment(BaseModel):
     title: str = Field(description="The commitment's title (its id if unavailable).")
     levels: dict[str, str] = Field(description="Level code per dimension code.")
     overall: OverallRating | None = Field(description="The effective overall rating, if rated.")
+    status: str | None = Field(default=None, description="Its delivery status, if known.")
+    overdue: bool | None = Field(
+        default=None, description="Past its due date and not met (null if unknown)."
+    )
+    government_position: ReportPosition | None = Field(
+        default=None, description="The government's position beside the panel's rating."
+    )
+    self_assessment: SelfAssessment | None = Field(
+        default=None,
+        description="The responsible body's latest delivery confidence beside the rating.",
+    )
 
 
 class ReportPolicyArea(BaseModel):
@@ -49,11 +77,18 @@ class EvaluationReport(BaseModel):
     missing: list[str] = Field(
         description="Parts that could not be fetched (e.g. `commitments`); empty when complete."
     )
+    response_deadline: ResponseDeadline | None = Field(
+        default=None,
+        description="When the response fell (or falls) due and whether it is overdue; null "
+        "while the evaluation is unpublished.",
+    )
 
 
 # --- commitment scorecard ----------------------------------------------------------------------
 
-ScorecardPart = Literal["commitment", "targets", "readings", "ratings", "evidence"]
+ScorecardPart = Literal[
+    "commitment", "targets", "readings", "ratings", "evidence", "self_assessments", "responses"
+]
 
 
 class ScorecardTarget(BaseModel):
@@ -63,6 +98,12 @@ class ScorecardTarget(BaseModel):
     readings: list[Reading] | None = Field(
         description="Oldest first; null when they could not be fetched (`readings` is missing)."
     )
+
+
+class ScorecardPosition(ReportPosition):
+    """The government's position on the commitment in one evaluation's response."""
+
+    evaluation_id: uuid.UUID
 
 
 class Scorecard(BaseModel):
@@ -81,6 +122,16 @@ class Scorecard(BaseModel):
     evidence_next: str | None = Field(
         description="Where the list of published evidence continues, if it is longer than "
         "the scorecard shows; null when it is all here."
+    )
+    self_assessments: list[SelfAssessment] = Field(
+        default_factory=list,
+        description="The responsible body's own delivery confidence, oldest first, to read "
+        "beside the panel's ratings.",
+    )
+    positions: list[ScorecardPosition] = Field(
+        default_factory=list,
+        description="The government's position on it in each evaluation's response, beside "
+        "that evaluation's rating.",
     )
     missing: list[ScorecardPart] = Field(
         description="Parts that could not be fetched because a service was down, slow or "

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable
 from typing import TypeVar
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
-from gateway.backends.models import Commitment, RatingHistoryEntry, Reading, Submission, Target
-from gateway.compose.schemas import Scorecard, ScorecardPart, ScorecardTarget
+from gateway.backends.models import (
+    Commitment,
+    RatingHistoryEntry,
+    Reading,
+    SelfAssessment,
+    Submission,
+    Target,
+)
+from gateway.compose import accountability
+from gateway.compose.schemas import Scorecard, ScorecardPart, ScorecardPosition, ScorecardTarget
 
 log = logging.getLogger("gateway.compose.scorecard")
 
@@ -49,6 +58,37 @@ async def _no_history_on_404(
         if exc.status_code == 404:
             return []
         raise
+
+
+async def _positions(
+    backends: Backends,
+    commitment_id: str,
+    rated: list[RatingHistoryEntry],
+    headers: dict[str, str],
+    timeout_s: float,
+    missing: list[ScorecardPart],
+) -> list[ScorecardPosition]:
+    """The government's position on the commitment in each evaluation that rated it."""
+    evaluations = [str(h.evaluation.id) for h in rated if h.evaluation.status == "published"]
+    try:
+        answered = await _part(
+            "responses",
+            asyncio.gather(
+                *(backends.ratings.all_responses(e, headers=headers) for e in evaluations)
+            ),
+            timeout_s,
+        )
+    except _MissingError:
+        missing.append("responses")
+        return []
+    found = []
+    for evaluation_id, responses in zip(evaluations, answered, strict=True):
+        mine = accountability.positions(responses).get(commitment_id)
+        if mine is not None:
+            found.append(
+                ScorecardPosition(**mine.model_dump(), evaluation_id=uuid.UUID(evaluation_id))
+            )
+    return found
 
 
 async def compose(
@@ -112,11 +152,31 @@ async def compose(
             missing.append("evidence")
             return [], None
 
-    (commitment, targets), rated, (submissions, more) = await asyncio.gather(
-        commitment_and_targets(), ratings(), evidence()
+    async def self_assessed() -> list[SelfAssessment]:
+        try:
+            return await _part(
+                "self_assessments",
+                backends.commitments.self_assessments(commitment_id, headers=headers),
+                timeout_s,
+            )
+        except _MissingError:
+            missing.append("self_assessments")
+            return []
+
+    (commitment, targets), rated, (submissions, more), assessed = await asyncio.gather(
+        commitment_and_targets(), ratings(), evidence(), self_assessed()
     )
+    positions = await _positions(backends, commitment_id, rated, headers, timeout_s, missing)
     next_url = backends.evidence.published_about_url(commitment_id, more) if more else None
-    order: list[ScorecardPart] = ["commitment", "targets", "readings", "ratings", "evidence"]
+    order: list[ScorecardPart] = [
+        "commitment",
+        "targets",
+        "readings",
+        "ratings",
+        "evidence",
+        "self_assessments",
+        "responses",
+    ]
     return Scorecard(
         commitment_id=commitment_id,
         commitment=commitment,
@@ -124,5 +184,7 @@ async def compose(
         ratings=rated,
         evidence=submissions,
         evidence_next=next_url,
+        self_assessments=assessed,
+        positions=positions,
         missing=[p for p in order if p in missing],
     )

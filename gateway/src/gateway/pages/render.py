@@ -56,6 +56,20 @@ def progress_class(status: str) -> str:
     return PROGRESS_CLASSES.get(status, "govuk-tag--grey")
 
 
+CONFIDENCE_CLASSES = {
+    "green": "govuk-tag--green",
+    "amber_green": "govuk-tag--turquoise",
+    "amber": "govuk-tag--yellow",
+    "amber_red": "govuk-tag--orange",
+    "red": "govuk-tag--red",
+}
+
+
+def confidence_class(level: str) -> str:
+    """Colour of a delivery-confidence tag (the words say it too)."""
+    return CONFIDENCE_CLASSES.get(level, "govuk-tag--grey")
+
+
 def fmt(value: float | None, unit: str) -> str:
     """A figure in its unit, the way people write it."""
     if value is None:
@@ -89,6 +103,7 @@ templates.env.globals.update(
     level_class=level_class,
     level_label=level_label,
     progress_class=progress_class,
+    confidence_class=confidence_class,
     fmt=fmt,
     change_value=change_value,
 )

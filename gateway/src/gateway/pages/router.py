@@ -101,7 +101,7 @@ async def evaluation_page(request: Request, ident: str) -> Response:
     if isinstance(composed, Response):
         return composed
     missing = list(composed.missing)
-    by_rating, to_evaluation = await reads.responses(_backends(request), ident)
+    _, to_evaluation = await reads.responses(_backends(request), ident)
     return page(
         request,
         "evaluation.html",
@@ -109,9 +109,6 @@ async def evaluation_page(request: Request, ident: str) -> Response:
             "title": composed.evaluation.title,
             "section": "evaluations",
             "report": composed.model_dump(mode="json"),
-            "responses": {
-                cid: [r.model_dump(mode="json") for r in rs] for cid, rs in by_rating.items()
-            },
             "evaluation_responses": [r.model_dump(mode="json") for r in to_evaluation],
             "missing": [f"{m} service" for m in missing],
         },
@@ -216,6 +213,11 @@ async def scorecard_page(
             ],
             "charts": [_chart(t, rs) for t, rs in targets],
             "ratings": [r.model_dump(mode="json") for r in composed.ratings],
+            "positions": {
+                str(p.evaluation_id): p.model_dump(mode="json") for p in composed.positions
+            },
+            "self_assessments": [a.model_dump(mode="json") for a in composed.self_assessments],
+            "completion": (commitment.model_extra or {}).get("completion") if commitment else None,
             "evidence": [s.model_dump(mode="json") for s in composed.evidence],
             "revisions": [r.model_dump(mode="json") for r in revisions],
             "as_of": as_of_date.isoformat() if as_of_date else None,

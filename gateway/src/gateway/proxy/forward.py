@@ -52,12 +52,15 @@ ROUTES: tuple[Rule, ...] = (
     Rule("/v1/commitments", "commitments"),
     Rule("/v1/targets", "commitments"),
     Rule("/v1/readings", "commitments"),
+    Rule("/v1/milestones", "commitments"),
+    Rule("/v1/self-assessments", "commitments"),
     Rule("/v1/lineage-links", "commitments"),
     Rule("/v1/commitment-imports", "commitments"),
     Rule("/v1/commitment-exports", "commitments"),
     Rule("/v1/calls-for-evidence", "evidence"),
     Rule("/v1/submissions", "evidence"),
     Rule("/v1/evaluations", "ratings"),
+    Rule("/v1/response-deadlines", "ratings"),
 )
 
 # Request bodies the edge accepts per proxied path (regexes, first match wins); the owning

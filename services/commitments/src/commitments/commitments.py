@@ -19,6 +19,8 @@ from commitments.schemas import (
     CommitmentRead,
     CommitmentStatus,
     CommitmentUpdate,
+    Completion,
+    SelfAssessmentRead,
     TargetRead,
 )
 from commitments.targets import (
@@ -54,6 +56,20 @@ async def current_detail(session: AsyncSession, id: uuid.UUID) -> tuple[Commitme
     return detail, c.version
 
 
+async def with_delivery(session: AsyncSession, detail: CommitmentDetail) -> CommitmentDetail:
+    """The current detail with its milestones' completion and the latest self-assessment."""
+    total, met = await repository.completion_of(session, detail.id)
+    latest = await repository.latest_self_assessment(session, detail.id)
+    return detail.model_copy(
+        update={
+            "completion": Completion(milestones=total, met=met, share=met / total)
+            if total
+            else None,
+            "self_assessment": SelfAssessmentRead.model_validate(latest) if latest else None,
+        }
+    )
+
+
 async def detail(session: AsyncSession, row: Commitment) -> CommitmentDetail:
     """The commitment now, with its targets and their progress."""
     targets = await repository.targets_of(session, row.id)
@@ -85,7 +101,7 @@ async def detail_as_of(session: AsyncSession, row: Commitment, as_of: date) -> C
                 commitment_id=row.id,
                 created_at=rows[tid].created_at,
                 updated_at=rows[tid].updated_at if rev.number == row.revision else rev.created_at,
-                progress=progress(spec(t), readings[tid]),
+                progress=progress(spec(t), readings[tid], as_of),
             )
         )
     return CommitmentDetail(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from commitments import progress
 from commitments.config import ALEMBIC_INI, Settings
 from commitments.models import Event, IdempotencyKey
 from commitments.routers import ROUTERS
+from commitments.sweeps import overdue_sweeper
 from servicekit.app import create_service_app
 from servicekit.auth import TokenVerifier
 
@@ -18,12 +20,15 @@ def create_app(
     settings: Settings | None = None, *, token_verifier: TokenVerifier | None = None
 ) -> FastAPI:
     """Build the commitments service."""
+    settings = settings or Settings()
+    progress.configure(settings.stale_reading_days)
     return create_service_app(
         name="commitments",
         title="Scrutiny commitments service",
         description="Sources, policy areas and the commitments governments make: their targets, "
         "progress readings, revision history and lineage.",
-        settings=settings or Settings(),
+        settings=settings,
+        lifespan_hooks=[overdue_sweeper(settings)],
         alembic_ini=ALEMBIC_INI,
         routers=ROUTERS,
         event_model=Event,
@@ -35,6 +40,7 @@ def create_app(
             {"name": "policy areas", "description": "How commitments are grouped."},
             {"name": "commitments", "description": "What was promised, and its history."},
             {"name": "targets", "description": "Measurable targets and progress readings."},
+            {"name": "delivery", "description": "Milestones and self-assessments."},
             {"name": "lineage", "description": "Superseded, split and merged commitments."},
             {"name": "import and export", "description": "Bulk CSV in and out."},
             {"name": "events", "description": "The service's internal event feed."},

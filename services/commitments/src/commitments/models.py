@@ -223,6 +223,52 @@ class LineageLink(IdMixin, Base):
     organisation: Mapped[str] = mapped_column(String(300))
 
 
+class Milestone(IdMixin, VersionedMixin, Base):
+    """A dated step towards a commitment; the commitment's completion is the share met."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (Index("ix_milestones_commitment", "commitment_id", "due_on", "id"),)
+
+    commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("commitments.id"))
+    title: Mapped[str] = mapped_column(String(500))
+    due_on: Mapped[date] = mapped_column(Date)
+    met_on: Mapped[date | None] = mapped_column(Date)
+    client_id: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(300))
+
+
+class SelfAssessment(IdMixin, Base):
+    """The responsible body's own delivery confidence in a commitment; never changed, so the
+    rows are the history."""
+
+    __tablename__ = "self_assessments"
+    __table_args__ = (
+        Index("ix_self_assessments_commitment", "commitment_id", "assessed_on", "created_at"),
+    )
+
+    commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("commitments.id"))
+    confidence: Mapped[str] = mapped_column(String(20))
+    commentary: Mapped[str] = mapped_column(Text)
+    assessed_on: Mapped[date] = mapped_column(Date)
+    client_id: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(300))
+
+
+class OverdueNotice(Base):
+    """That `commitment.overdue` went out for a commitment: the sweep emits it once.
+
+    Not an overdue flag (overdue is derived from the due date and status on every read); only
+    the record that the event was sent.
+    """
+
+    __tablename__ = "commitment_overdue_notices"
+
+    commitment_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("commitments.id"), primary_key=True
+    )
+    due_on: Mapped[date] = mapped_column(Date)
+
+
 class IdempotencyKey(IdempotencyKeyMixin, Base):
     """Idempotency keys of retried creates (progress readings)."""
 

@@ -1,7 +1,10 @@
-"""The target progress rule: met, missed, on track or off track. Pure functions, no I/O.
+"""The target progress rule: met, missed, stale, on track or off track. Pure functions, no I/O.
 
-The rule (also in the OpenAPI description, `schemas.TARGET_RULE`) is judged at the date of the
-latest reading. Arithmetic is exact (fractions), so a reading exactly on the trajectory is on
+The rule (also in the OpenAPI description, `schemas.TARGET_RULE`) is judged as of a date: the
+stored verdict is the one at the latest reading, and `as_of` turns it into today's (or any
+date's) with `judged_on`, so nothing stored goes stale as the calendar moves.
+
+Arithmetic is exact (fractions), so a reading exactly on the trajectory is on
 track whatever floating-point rounding the straight line would otherwise suffer.
 """
 
@@ -85,6 +88,31 @@ def assess(spec: TargetSpec, readings: list[Point]) -> Assessment:
     ahead = value >= expected if spec.direction is Direction.increase else value <= expected
     status = ProgressStatus.on_track if ahead else ProgressStatus.off_track
     return Assessment(status, latest.as_of, latest.value, float(expected), n)
+
+
+# How old the latest reading may be before "on track" is no longer a fair verdict. The service
+# sets it from COMMITMENTS_STALE_READING_DAYS when its app is built.
+STALE_AFTER_DAYS = 365
+
+
+def configure(stale_after_days: int) -> None:
+    """Set the staleness age for this process (from the service's settings)."""
+    global STALE_AFTER_DAYS
+    STALE_AFTER_DAYS = stale_after_days
+
+
+def judged_on(
+    status: ProgressStatus | None, latest_on: date | None, due_on: date, day: date
+) -> ProgressStatus | None:
+    """A verdict reached at the latest reading (`status`, on `latest_on`) as it stands on `day`,
+    when no reading after `latest_on` is dated up to `day`."""
+    if status is None or latest_on is None or status == ProgressStatus.met:
+        return status
+    if day >= due_on:
+        return ProgressStatus.missed
+    if (day - latest_on).days > STALE_AFTER_DAYS:
+        return ProgressStatus.stale
+    return status
 
 
 def unit_problem(unit: Unit, value: float) -> str | None:

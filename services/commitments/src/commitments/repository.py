@@ -13,12 +13,14 @@ from sqlalchemy import (
     Row,
     Select,
     TextClause,
+    and_,
     bindparam,
     column,
     delete,
     false,
     func,
     insert,
+    not_,
     or_,
     select,
     table,
@@ -33,13 +35,16 @@ from commitments.models import (
     Commitment,
     LeadBody,
     LineageLink,
+    Milestone,
+    OverdueNotice,
     PolicyArea,
     Reading,
     Revision,
+    SelfAssessment,
     Source,
     Target,
 )
-from commitments.schemas import CommitmentSort, ProgressStatus
+from commitments.schemas import SETTLED, CommitmentSort, ProgressStatus
 from servicekit.pagination import PageParams, keyset_page, sorted_keyset_page
 
 
@@ -125,6 +130,7 @@ async def list_commitments(
     due_after: date | None = None,
     has_targets: bool | None = None,
     off_track: bool | None = None,
+    overdue: tuple[bool, date] | None = None,
     q: str | None = None,
     sort: CommitmentSort = CommitmentSort.created_at,
 ) -> tuple[list[Commitment], str | None]:
@@ -147,6 +153,8 @@ async def list_commitments(
         stmt = stmt.where(Commitment.due_on < due_before)
     if due_after is not None:
         stmt = stmt.where(Commitment.due_on > due_after)
+    if overdue is not None:
+        stmt = stmt.where(overdue_clause(overdue[1], overdue[0]))
     # Spelled like the partial indexes' predicates, so the planner can use them.
     if has_targets is not None:
         stmt = stmt.where(text("target_count > 0") if has_targets else Commitment.target_count == 0)
@@ -389,3 +397,71 @@ async def stream_ordered(
         if len(rows) < batch:
             return
         last = getattr(rows[-1], key.key)
+
+
+# --- milestones, self-assessments, overdue -----------------------------------------------------
+
+
+async def list_milestones(
+    session: AsyncSession, params: PageParams, commitment_id: uuid.UUID
+) -> tuple[list[Milestone], str | None]:
+    """A page of a commitment's milestones, oldest first."""
+    stmt = select(Milestone).where(Milestone.commitment_id == commitment_id)
+    return await keyset_page(session, stmt, Milestone.created_at, Milestone.id, params)
+
+
+async def completion_of(session: AsyncSession, commitment_id: uuid.UUID) -> tuple[int, int]:
+    """(milestones, milestones met) of a commitment."""
+    stmt = select(func.count(), func.count(Milestone.met_on)).where(
+        Milestone.commitment_id == commitment_id
+    )
+    total, met = (await session.execute(stmt)).one()
+    return int(total), int(met)
+
+
+async def list_self_assessments(
+    session: AsyncSession, params: PageParams, commitment_id: Sequence[uuid.UUID]
+) -> tuple[list[SelfAssessment], str | None]:
+    """A page of self-assessments (of these commitments, if any are named), oldest first."""
+    stmt = select(SelfAssessment)
+    if commitment_id:
+        stmt = stmt.where(SelfAssessment.commitment_id.in_(commitment_id))
+    return await keyset_page(session, stmt, SelfAssessment.created_at, SelfAssessment.id, params)
+
+
+async def latest_self_assessment(
+    session: AsyncSession, commitment_id: uuid.UUID
+) -> SelfAssessment | None:
+    """The most recent self-assessment by its date (then by when it was recorded)."""
+    stmt = (
+        select(SelfAssessment)
+        .where(SelfAssessment.commitment_id == commitment_id)
+        .order_by(SelfAssessment.assessed_on.desc(), SelfAssessment.created_at.desc())
+        .limit(1)
+    )
+    found: SelfAssessment | None = (await session.scalars(stmt)).first()
+    return found
+
+
+def overdue_clause(day: date, overdue: bool) -> Any:
+    """The overdue rule as SQL (the same as `schemas.is_overdue`)."""
+    late = and_(
+        Commitment.due_on.is_not(None),
+        Commitment.due_on < day,
+        Commitment.status.not_in(sorted(SETTLED)),
+    )
+    return late if overdue else not_(late)
+
+
+async def overdue_unnotified(session: AsyncSession, day: date, limit: int) -> list[Commitment]:
+    """Commitments overdue on `day` whose `commitment.overdue` has not gone out yet."""
+    notified = select(OverdueNotice.commitment_id).where(
+        OverdueNotice.commitment_id == Commitment.id
+    )
+    stmt = (
+        select(Commitment)
+        .where(overdue_clause(day, True), ~notified.exists())
+        .order_by(Commitment.due_on, Commitment.id)
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())

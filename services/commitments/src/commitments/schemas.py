@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, HttpUrl, StringConstraints, field_validator
+from pydantic import Field, HttpUrl, StringConstraints, computed_field, field_validator
 
 from servicekit.schemas import InputModel, ReadModel
 
@@ -67,6 +67,7 @@ class ProgressStatus(StrEnum):
     missed = "missed"
     on_track = "on_track"
     off_track = "off_track"
+    stale = "stale"
 
 
 class LineageKind(StrEnum):
@@ -228,11 +229,50 @@ class CommitmentRead(ReadModel):
     updated_at: datetime
     revision: int = Field(default=1, description="Number of the latest revision (1 = as created).")
 
+    @computed_field(  # type: ignore[prop-decorator]  # pydantic's documented form
+        description="Derived on every read, never stored: the due date has passed (today, UTC) "
+        "and the commitment is not met (nor superseded or withdrawn)."
+    )
+    @property
+    def overdue(self) -> bool:
+        """Whether the commitment is past its due date and not met."""
+        return is_overdue(self.due_on, self.status, utc_today())
+
+
+# Statuses a commitment cannot go overdue from: done, or no longer in force.
+SETTLED = frozenset({"met", "superseded", "withdrawn"})
+
+
+def is_overdue(due_on: date | None, status: str, day: date) -> bool:
+    """The overdue rule: past its due date on `day` and not met (nor superseded or withdrawn)."""
+    return due_on is not None and due_on < day and status not in SETTLED
+
+
+def utc_today() -> date:
+    """Today in UTC (the same clock as `commitments.clock`, which imports these schemas)."""
+    return datetime.now(UTC).date()
+
+
+class Completion(ReadModel):
+    """Milestones met out of those set: the commitment's completion."""
+
+    milestones: int
+    met: int
+    share: float = Field(description="met / milestones, 0-1.")
+
 
 class CommitmentDetail(CommitmentRead):
     """A commitment with its targets, now or as it stood on `as_of`."""
 
     targets: list[TargetRead]
+    completion: Completion | None = Field(
+        default=None,
+        description="Its milestones' completion; null with no milestones, and on `as_of` reads.",
+    )
+    self_assessment: SelfAssessmentRead | None = Field(
+        default=None,
+        description="The responsible body's latest delivery confidence (current reads only).",
+    )
     as_of: date | None = Field(
         default=None, description="The date asked for with `?as_of=`; null for the current state."
     )
@@ -241,20 +281,24 @@ class CommitmentDetail(CommitmentRead):
 # --- targets and progress ----------------------------------------------------------------------
 
 TARGET_RULE = """
-Progress of a target is judged at the date of its latest reading (the greatest `as_of`; among
-readings of the same date, the one recorded last), and says when that was (`assessed_on`):
+Progress of a target is judged as of a date: today, unless a read asks for `as_of`. Only
+readings dated up to that date count; the latest of them (the greatest `as_of`; among readings
+of the same date, the one recorded last) is the one judged, and `assessed_on` says its date:
 
-- `met`: the reading reached the target value (at or above it for `increase`, at or below it for
-  `decrease`; for `boolean`, equal to it), on whatever date.
-- `missed`: it did not, and the reading is dated on or after the due date.
-- `on_track` / `off_track`: it did not, and the reading is dated before the due date. The
-  expected value on that date lies on the straight line from the baseline (value and date) to
-  the target value on the due date: expected = baseline + (target - baseline) x (days from
-  baseline to reading) / (days from baseline to due date). A reading exactly on the line, or
-  beyond it in the target's direction, is `on_track`; short of it, `off_track`. Without a
-  recorded baseline the earliest reading stands in for it. `boolean` targets have no line: not
-  yet true before the due date is `on_track`.
-- No readings: `status` is null.
+- `met`: the latest reading reached the target value (at or above it for `increase`, at or below
+  it for `decrease`; for `boolean`, equal to it), on whatever date.
+- `missed`: it did not, and the due date has passed on the date judged (or the reading itself is
+  dated on or after the due date): past its due date a target is met or missed, never on track.
+- `stale`: the due date has not passed, but the latest reading is older than the service's
+  staleness age (`COMMITMENTS_STALE_READING_DAYS`, 365 by default): too old to say on track.
+- `on_track` / `off_track`: otherwise. The expected value on the reading's date lies on the
+  straight line from the baseline (value and date) to the target value on the due date:
+  expected = baseline + (target - baseline) x (days from baseline to reading) / (days from
+  baseline to due date). A reading exactly on the line, or beyond it in the target's direction,
+  is `on_track`; short of it, `off_track`. Without a recorded baseline the earliest reading
+  stands in for it. `boolean` targets have no line: not yet true before the due date is
+  `on_track`.
+- No readings up to the date judged: `status` is null.
 """.strip()
 
 
@@ -307,9 +351,12 @@ class TargetUpdate(InputModel):
 
 
 class TargetProgress(ReadModel):
-    """How a target is going, judged at its latest reading (the rule is in the API description)."""
+    """How a target is going, judged as of a date (the rule is in the API description)."""
 
     status: ProgressStatus | None = Field(description="Null until the first reading.")
+    judged_on: date | None = Field(
+        default=None, description="The date the status is judged as of (today, or `as_of`)."
+    )
     assessed_on: date | None = Field(description="The latest reading's date: when this was known.")
     latest_value: float | None
     expected_value: float | None = Field(
@@ -446,5 +493,77 @@ class ImportReport(ReadModel):
 
 
 # Forward references (a commitment's targets are defined below it).
+
+
+# --- milestones and self-assessment ------------------------------------------------------------
+
+
+class MilestoneCreate(InputModel):
+    """A dated milestone of a commitment."""
+
+    title: Title = Field(examples=["Digital workforce plan published"])
+    due_on: date = Field(examples=["2023-12-31"])
+    met_on: date | None = Field(default=None, description="When it was met; null while it is not.")
+
+
+class MilestoneUpdate(InputModel):
+    """A JSON merge patch of a milestone (typically `met_on`, when it is met)."""
+
+    title: Title | None = None
+    due_on: date | None = None
+    met_on: date | None = None
+
+
+class MilestoneRead(ReadModel):
+    """A milestone, met or not."""
+
+    id: uuid.UUID
+    commitment_id: uuid.UUID
+    title: str
+    due_on: date
+    met_on: date | None
+    created_at: datetime
+    updated_at: datetime
+
+    @computed_field(  # type: ignore[prop-decorator]  # pydantic's documented form
+        description="Derived: due date passed and not met."
+    )
+    @property
+    def overdue(self) -> bool:
+        """Whether the milestone is past its date and not met."""
+        return self.met_on is None and self.due_on < utc_today()
+
+
+class Confidence(StrEnum):
+    """The IPA's delivery confidence assessment, most to least confident."""
+
+    green = "green"
+    amber_green = "amber_green"
+    amber = "amber"
+    amber_red = "amber_red"
+    red = "red"
+
+
+class SelfAssessmentCreate(InputModel):
+    """The responsible body's own delivery confidence in a commitment, on a date."""
+
+    confidence: Confidence = Field(examples=["amber"])
+    commentary: LongText = Field(examples=["Broadly on track against the revised timelines."])
+    assessed_on: date = Field(examples=["2023-04-17"])
+
+
+class SelfAssessmentRead(ReadModel):
+    """A recorded self-assessment (never changed: a new one is recorded instead)."""
+
+    id: uuid.UUID
+    commitment_id: uuid.UUID
+    confidence: Confidence
+    commentary: str
+    assessed_on: date
+    client_id: str
+    organisation: str
+    created_at: datetime
+
+
 CommitmentCreate.model_rebuild()
 CommitmentDetail.model_rebuild()

@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from commitments import events, repository, revisions
+from commitments.clock import today
 from commitments.models import Commitment, Event, Reading, Target
-from commitments.progress import Point, TargetSpec, assess, unit_problem
+from commitments.progress import Point, TargetSpec, assess, judged_on, unit_problem
 from commitments.revisions import TARGET_FIELDS, snapshot
 from commitments.schemas import (
     CommitmentRead,
     Direction,
+    ProgressStatus,
     TargetCreate,
     TargetProgress,
     TargetRead,
@@ -106,11 +108,15 @@ def spec(t: Target | dict[str, Any]) -> TargetSpec:
     )
 
 
-def progress(target: TargetSpec, readings: list[Reading]) -> TargetProgress:
-    """A target's progress judged from readings (oldest first)."""
+def progress(
+    target: TargetSpec, readings: list[Reading], day: date | None = None
+) -> TargetProgress:
+    """A target's progress judged from readings (oldest first, none after `day`) as of `day`
+    (without one: at the latest reading, the form that is stored)."""
     a = assess(target, [Point(r.value, r.as_of) for r in readings])
     return TargetProgress(
-        status=a.status,
+        status=judged_on(a.status, a.assessed_on, target.due_on, day) if day else a.status,
+        judged_on=day,
         assessed_on=a.assessed_on,
         latest_value=a.latest_value,
         expected_value=a.expected_value,
@@ -130,10 +136,19 @@ def target_from(t: Any, prefix: str = "") -> TargetRead:
     def get(name: str) -> Any:
         return getattr(t, prefix + name)
 
+    day = today()
+    stored = get("progress_status")
     return TargetRead(
         **{f: get(f) for f in ("id", "commitment_id", "created_at", "updated_at", *TARGET_FIELDS)},
         progress=TargetProgress(
-            status=get("progress_status"),
+            # Stored at the latest reading; judged here as of today (no reading is future-dated).
+            status=judged_on(
+                ProgressStatus(stored) if stored else None,
+                get("latest_on"),
+                get("due_on"),
+                day,
+            ),
+            judged_on=day,
             assessed_on=get("latest_on"),
             latest_value=get("latest_value"),
             expected_value=get("expected_value"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import ServiceSettings, default_sqlite_url
@@ -21,6 +21,11 @@ class Settings(ServiceSettings):
     commitments_url: str = "http://127.0.0.1:8001"
     # Where the evidence service's event feed is read from (what ratings may cite).
     evidence_url: str = "http://127.0.0.1:8002"
+    # A response falls due this many calendar months after publication (the select committee
+    # convention is two).
+    response_due_months: int = Field(default=2, ge=0, le=60)
+    # How often the sweep looks for responses gone overdue (it emits `response.overdue` once).
+    overdue_sweep_interval_s: float = Field(default=86_400.0, gt=0)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -12,7 +12,7 @@ from servicekit.auth import OptionalPrincipal, Principal, require_scope
 Writer = Annotated[Principal, Depends(require_scope("ratings:write"))]
 # Publishing and withdrawing evaluations.
 Publisher = Annotated[Principal, Depends(require_scope("ratings:publish"))]
-# Recording a response to a published evaluation.
-Respondent = Annotated[Principal, Depends(require_scope("responses:write"))]
+# Recording a response to a published evaluation (an admin may record one for another body).
+Respondent = Annotated[Principal, Depends(require_scope("responses:write", "admin"))]
 # Reads: anonymous callers see published evaluations; the panel's scopes also see drafts.
 Reader = OptionalPrincipal

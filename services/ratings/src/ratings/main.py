@@ -9,6 +9,7 @@ from ratings.config import ALEMBIC_INI, Settings
 from ratings.models import ConsumerPosition, Event, IdempotencyKey
 from ratings.read_models import apply_commitment_event, apply_evidence_event
 from ratings.routers import ROUTERS
+from ratings.sweeps import overdue_sweeper
 from servicekit.app import create_service_app
 from servicekit.auth import TokenVerifier
 from servicekit.consumer import Feed, consuming
@@ -42,7 +43,7 @@ def create_app(
         event_model=Event,
         idempotency_model=IdempotencyKey,
         token_verifier=token_verifier,
-        lifespan_hooks=[consumers],
+        lifespan_hooks=[consumers, overdue_sweeper(settings)],
         openapi_tags=[
             {"name": "evaluations", "description": "A panel's evaluation of commitments."},
             {"name": "ratings", "description": "Each commitment's rating and overall."},

@@ -163,11 +163,47 @@ class EvaluationResponse(IdMixin, Base):
         Uuid, ForeignKey("known_commitments.id")
     )
     respondent: Mapped[str] = mapped_column(String(300))
-    position: Mapped[str] = mapped_column(String(30))
+    # The position on the evaluation as a whole; null when the response answers only
+    # commitment by commitment (its items).
+    position: Mapped[str | None] = mapped_column(String(30))
     text: Mapped[str] = mapped_column(Text)
     received_on: Mapped[date] = mapped_column(Date)
     recorded_by_client_id: Mapped[str] = mapped_column(String(200))
     recorded_by_organisation: Mapped[str] = mapped_column(String(300))
+
+
+class ResponseItem(Base):
+    """A response's position on one commitment (a recommendation, in committee terms)."""
+
+    __tablename__ = "response_items"
+    __table_args__ = (Index("ix_response_items_commitment", "commitment_id", "response_id"),)
+
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("responses.id"), primary_key=True
+    )
+    commitment_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("known_commitments.id"), primary_key=True
+    )
+    # The item's place in the response as the respondent ordered it.
+    ordinal: Mapped[int] = mapped_column(Integer)
+    position: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class ResponseOverdueNotice(Base):
+    """That `response.overdue` was emitted for an evaluation: the sweep emits it once.
+
+    Not an overdue flag (whether a response is overdue is always derived from the dates and
+    the responses received); only the record that the event has gone out.
+    """
+
+    __tablename__ = "response_overdue_notices"
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id"), primary_key=True
+    )
+    due_on: Mapped[date] = mapped_column(Date)
+    emitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class IdempotencyKey(IdempotencyKeyMixin, Base):

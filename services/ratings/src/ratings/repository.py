@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, insert, select, tuple_
+from sqlalchemy import Select, and_, func, insert, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings.models import (
@@ -17,6 +18,8 @@ from ratings.models import (
     KnownCommitment,
     KnownSubmission,
     Rating,
+    ResponseItem,
+    ResponseOverdueNotice,
 )
 from servicekit.pagination import PageParams, decode_token, encode_token, keyset_page
 from servicekit.problems import invalid
@@ -261,9 +264,131 @@ async def list_responses(
     """A page of an evaluation's responses, oldest first."""
     stmt = select(EvaluationResponse).where(EvaluationResponse.evaluation_id == evaluation_id)
     if commitment_id:
-        stmt = stmt.where(EvaluationResponse.commitment_id.in_(commitment_id))
+        # A response addresses a commitment by its rating or by one of its items.
+        item = (
+            select(ResponseItem.response_id)
+            .where(
+                ResponseItem.response_id == EvaluationResponse.id,
+                ResponseItem.commitment_id.in_(commitment_id),
+            )
+            .exists()
+        )
+        stmt = stmt.where(or_(EvaluationResponse.commitment_id.in_(commitment_id), item))
     if position:
         stmt = stmt.where(EvaluationResponse.position.in_(position))
     return await keyset_page(
         session, stmt, EvaluationResponse.created_at, EvaluationResponse.id, params
     )
+
+
+async def items_of(
+    session: AsyncSession, response_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ResponseItem]]:
+    """Each response's items, in the respondent's order (one query for a page of responses)."""
+    found: dict[uuid.UUID, list[ResponseItem]] = {i: [] for i in response_ids}
+    if not response_ids:
+        return found
+    stmt = (
+        select(ResponseItem)
+        .where(ResponseItem.response_id.in_(response_ids))
+        .order_by(ResponseItem.response_id, ResponseItem.ordinal)
+    )
+    for item in await session.scalars(stmt):
+        found[item.response_id].append(item)
+    return found
+
+
+def _responded() -> Any:
+    return (
+        select(EvaluationResponse.id)
+        .where(EvaluationResponse.evaluation_id == Evaluation.id)
+        .exists()
+    )
+
+
+async def list_deadlines(
+    session: AsyncSession,
+    params: PageParams,
+    *,
+    evaluation_id: Sequence[uuid.UUID],
+    published_before: date | None,
+    overdue_before: date | None,
+    overdue: bool | None,
+) -> tuple[list[Evaluation], str | None]:
+    """A page of published evaluations (those a response is due to), oldest first.
+
+    The due-date bounds arrive turned into publication-date bounds by the caller (a response
+    to an evaluation published before `overdue_before` is past due), so each filter is a range
+    on a column, not date arithmetic in SQL. Overdue: past due with no response.
+    """
+    stmt = select(Evaluation).where(
+        Evaluation.status == "published", Evaluation.published_on.is_not(None)
+    )
+    if evaluation_id:
+        stmt = stmt.where(Evaluation.id.in_(evaluation_id))
+    if published_before is not None:
+        stmt = stmt.where(Evaluation.published_on < published_before)
+    if overdue is not None and overdue_before is not None:
+        late = and_(Evaluation.published_on < overdue_before, ~_responded())
+        stmt = stmt.where(late if overdue else ~late)
+    return await keyset_page(session, stmt, Evaluation.created_at, Evaluation.id, params)
+
+
+async def _grouped(session: AsyncSession, stmt: Select[Any, Any]) -> dict[Any, Any]:
+    return {row[0]: row[1] for row in await session.execute(stmt)}
+
+
+async def response_facts(
+    session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[date | None, int, int, int]]:
+    """Per evaluation: first response date, response count, commitments in scope, and
+    commitments addressed (by an item or a rating-level response)."""
+    facts: dict[uuid.UUID, tuple[date | None, int, int, int]] = {}
+    if not evaluation_ids:
+        return facts
+    firsts = await _grouped(
+        session,
+        select(EvaluationResponse.evaluation_id, func.min(EvaluationResponse.received_on))
+        .where(EvaluationResponse.evaluation_id.in_(evaluation_ids))
+        .group_by(EvaluationResponse.evaluation_id),
+    )
+    counts = await _grouped(
+        session,
+        select(EvaluationResponse.evaluation_id, func.count())
+        .where(EvaluationResponse.evaluation_id.in_(evaluation_ids))
+        .group_by(EvaluationResponse.evaluation_id),
+    )
+    scope = await _grouped(
+        session,
+        select(EvaluationCommitment.evaluation_id, func.count())
+        .where(EvaluationCommitment.evaluation_id.in_(evaluation_ids))
+        .group_by(EvaluationCommitment.evaluation_id),
+    )
+    by_item = select(
+        EvaluationResponse.evaluation_id.label("e"), ResponseItem.commitment_id.label("c")
+    ).join(ResponseItem, ResponseItem.response_id == EvaluationResponse.id)
+    by_rating = select(
+        EvaluationResponse.evaluation_id.label("e"), EvaluationResponse.commitment_id.label("c")
+    ).where(EvaluationResponse.commitment_id.is_not(None))
+    both = union(by_item, by_rating).subquery()
+    addressed = await _grouped(
+        session,
+        select(both.c.e, func.count(both.c.c.distinct()))
+        .where(both.c.e.in_(evaluation_ids))
+        .group_by(both.c.e),
+    )
+    for e in evaluation_ids:
+        facts[e] = (firsts.get(e), counts.get(e, 0), scope.get(e, 0), addressed.get(e, 0))
+    return facts
+
+
+async def notified_overdue(
+    session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these evaluations the sweep has already emitted `response.overdue` for."""
+    if not evaluation_ids:
+        return set()
+    stmt = select(ResponseOverdueNotice.evaluation_id).where(
+        ResponseOverdueNotice.evaluation_id.in_(evaluation_ids)
+    )
+    return set(await session.scalars(stmt))

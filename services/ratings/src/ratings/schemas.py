@@ -48,6 +48,16 @@ class ResponsePosition(StrEnum):
     disputes = "disputes"
 
 
+class CommitmentPosition(StrEnum):
+    """A respondent's position on one commitment or recommendation (the committee convention)."""
+
+    accepted = "accepted"
+    partially_accepted = "partially_accepted"
+    not_accepted = "not_accepted"
+    already_in_hand = "already_in_hand"
+    under_consideration = "under_consideration"
+
+
 class ChangeDirection(StrEnum):
     up = "up"
     down = "down"
@@ -336,19 +346,49 @@ class EvaluationSummary(BaseModel):
 # --- responses ---------------------------------------------------------------------------------
 
 
+class ResponseItemCreate(InputModel):
+    """The response's position on one commitment in the evaluation's scope, and why."""
+
+    commitment_id: uuid.UUID
+    position: CommitmentPosition = Field(examples=["already_in_hand"])
+    text: LongText = Field(examples=["We are broadly on track against the revised timelines."])
+
+
+class ResponseItemRead(BaseModel):
+    """A response's position on one commitment."""
+
+    commitment_id: uuid.UUID
+    position: CommitmentPosition
+    text: str
+
+
 class EvaluationResponseCreate(InputModel):
-    """A response to a published evaluation, or to one of its ratings."""
+    """A response to a published evaluation: to the whole of it, to one rating, or commitment by
+    commitment (`items`)."""
 
     respondent: Name | None = Field(
         default=None,
-        description="Who responds; defaults to the organisation of the caller's token.",
+        description="Who responds: the organisation of the caller's token. Only an `admin` "
+        "token may name another organisation (the response then says it was recorded on its "
+        "behalf).",
         examples=["Department of Health and Social Care"],
     )
-    position: ResponsePosition = Field(examples=["disputes"])
+    position: ResponsePosition | None = Field(
+        default=None,
+        description="The position on the evaluation as a whole (or on the one rating named by "
+        "`commitment_id`); required unless `items` are given.",
+        examples=["disputes"],
+    )
     text: LongText
     received_on: date = Field(examples=["2023-04-17"])
     commitment_id: uuid.UUID | None = Field(
         default=None, description="Set to respond to one commitment's rating only."
+    )
+    items: list[ResponseItemCreate] = Field(
+        default=[],
+        max_length=MAX_SCOPE,
+        description="One position per commitment addressed, each a commitment in the "
+        "evaluation's scope, none twice; a joint answer to two commitments is an item for each.",
     )
 
 
@@ -359,11 +399,42 @@ class EvaluationResponseRead(ReadModel):
     evaluation_id: uuid.UUID
     commitment_id: uuid.UUID | None
     respondent: str
-    position: ResponsePosition
+    position: ResponsePosition | None = Field(
+        description="The position on the evaluation as a whole; null when only `items` answer."
+    )
     text: str
     received_on: date
+    items: list[ResponseItemRead] = Field(
+        description="Positions commitment by commitment, in the respondent's order."
+    )
     recorded_by: ActingClient
+    on_behalf_of: bool = Field(
+        description="True when an administrator recorded the response for the respondent, an "
+        "organisation other than the recording client's own."
+    )
     created_at: datetime
+
+
+class ResponseDeadlineRead(BaseModel):
+    """When a published evaluation's response falls due, and whether it is overdue."""
+
+    evaluation_id: uuid.UUID
+    title: str
+    published_on: date
+    due_on: date = Field(
+        description="The publication date plus the service's response period (two months by "
+        "default, the committee convention)."
+    )
+    responded_on: date | None = Field(description="When the first response was received.")
+    response_count: int
+    overdue: bool = Field(
+        description="Derived, never stored: the due date has passed and no response was received."
+    )
+    commitments_in_scope: int
+    commitments_addressed: int = Field(
+        description="How many commitments in scope some response addresses (an item, or a "
+        "response to that commitment's rating)."
+    )
 
 
 # --- history -----------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from commitments.routers import (
     commitments,
+    delivery,
     lineage,
     policy_areas,
     readings,
@@ -21,5 +22,6 @@ ROUTERS: list[APIRouter] = [
     lineage.router,
     targets.router,
     readings.router,
+    delivery.router,
     transfer.router,
 ]

@@ -10,6 +10,7 @@ from fastapi import Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from commitments import commitments, lifecycle, repository
+from commitments.clock import today
 from commitments.dependencies import Writer
 from commitments.models import Commitment
 from commitments.routers.common import CREATE_ERRORS, PATCH_ERRORS
@@ -91,6 +92,10 @@ async def list_commitments(
         bool | None,
         Query(description="true: at least one target is `off_track`; false: none is."),
     ] = None,
+    overdue: Annotated[
+        bool | None,
+        Query(description="true: due date passed (today, UTC) and not met; false: not overdue."),
+    ] = None,
     q: Annotated[
         str | None,
         Query(
@@ -124,6 +129,7 @@ async def list_commitments(
         due_after=due_after,
         has_targets=has_targets,
         off_track=off_track,
+        overdue=None if overdue is None else (overdue, today()),
         q=q,
         sort=sort,
     )
@@ -155,7 +161,7 @@ async def get_commitment(
         return await commitments.detail_as_of(session, row, as_of)
     detail, version = await commitments.current_detail(session, id)
     set_etag(response, id, version)
-    return detail
+    return await commitments.with_delivery(session, detail)
 
 
 @router.patch(
