@@ -187,13 +187,14 @@ async def test_slow_backend_is_reported_missing_not_waited_for(stack, gateway_db
             raise AssertionError("not reached")
 
     async with (
-        replica(stack, gateway_db, transports={"ratings": Slow()}, compose_timeout_s=0.2) as app,
+        # A budget the healthy parts meet even on a loaded machine, far below the slow one's 5 s.
+        replica(stack, gateway_db, transports={"ratings": Slow()}, compose_timeout_s=1.5) as app,
         client_of(app) as client,
     ):
         r = await client.get(f"/v1/commitments/{rated['commitment']['id']}/scorecard")
         assert r.status_code == 200
         assert r.json()["missing"] == ["ratings"]
-        assert r.elapsed.total_seconds() < 2
+        assert r.elapsed.total_seconds() < 4
 
 
 async def test_readings_failing_alone(stack, gateway_db, rated):
