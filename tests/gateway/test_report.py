@@ -13,6 +13,7 @@ import pytest
 from gateway.main import create_app
 from tests.conftest import serve
 from tests.gateway.conftest import Failing, auth_settings, gateway_settings
+from tests.support.tokens import chair_panel
 
 PROBLEM = "application/problem+json"
 HEADER = (
@@ -68,6 +69,7 @@ async def evaluation(gateway, writer):
         "title": "Digitisation review",
         "body": "Expert Panel",
         "commitment_ids": [c["id"] for c in commitments],
+        "panel": chair_panel(writer),
     }
     # Ratings learns commitments from the commitments feed; wait until it knows these.
     for _ in range(200):

@@ -57,19 +57,6 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
         assert r.status_code == 201, r.text
         by_reference[reference] = r.json()
     ids = [by_reference[r[0]]["id"] for r in demo.COMMITMENTS]
-    r = await create_evaluation(client, writer, ids, **demo.EVALUATION)
-    assert r.status_code == 201, r.text
-    evaluation = r.json()
-    base = f"/v1/evaluations/{evaluation['id']}"
-    # What the main seed does first: the nine draft ratings, levels only.
-    for reference, levels, _ in demo.RATINGS:
-        r = await client.put(
-            f"{base}/ratings/{by_reference[reference]['id']}",
-            json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))},
-            headers=writer,
-        )
-        assert r.status_code == 201, r.text
-
     everything = issuer.auth(
         "commitments:write",
         "ratings:write",
@@ -79,6 +66,23 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
         org="Scrutiny demo",
         ttl=3600,
     )
+    r = await create_evaluation(
+        client, everything, ids, **demo.EVALUATION, panel=demo.panel("scrutiny-demo")
+    )
+    assert r.status_code == 201, r.text
+    evaluation = r.json()
+    base = f"/v1/evaluations/{evaluation['id']}"
+    # What the main seed does first: the nine draft ratings, levels only.
+    for reference, levels, _ in demo.RATINGS:
+        r = await client.put(
+            f"{base}/ratings/{by_reference[reference]['id']}",
+            json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))},
+            headers=everything,
+        )
+        assert r.status_code == 201, r.text
+        # Only the panel writes: the test's default chair client is not on this one.
+        r = await client.get(f"{base}/ratings/{by_reference[reference]['id']}", headers=writer)
+        assert r.status_code == 404
     transport = BridgeTransport(client, asyncio.get_running_loop())
 
     def run() -> None:
@@ -91,6 +95,15 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
 
     ev = (await client.get(base)).json()  # public now
     assert ev["status"] == "published"
+    # The seeds name the chair and no one else; no scores were recorded, and the agreement
+    # figures say so rather than inventing any.
+    assert [(m["name"], m["role"]) for m in ev["panel"]] == [("Professor Dame Jane Dacre", "chair")]
+    assert ev["chair"] == "Professor Dame Jane Dacre"
+    agreement = (await client.get(f"{base}/agreement")).json()
+    assert agreement["recorded"] is False
+    assert agreement["overall"]["alpha"] is None
+    assert "not recorded" in agreement["how_to_read"]
+    assert (await client.get(f"{base}/scores")).json()["items"] == []
     assert ev["published_on"] == "2023-02-17"
     assert ev["publication"]["published_by"]["client_id"] == "scrutiny-demo"
     summary = (await client.get(f"{base}/summary")).json()

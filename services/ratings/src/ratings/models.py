@@ -101,6 +101,8 @@ class Evaluation(IdMixin, VersionedMixin, Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_client_id: Mapped[str | None] = mapped_column(String(200))
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    # The client that created it: until the panel has a chair, the only one who may seat it.
+    created_by_client_id: Mapped[str | None] = mapped_column(String(200))
 
 
 class EvaluationCommitment(Base):
@@ -149,6 +151,68 @@ class Rating(IdMixin, VersionedMixin, Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     overall_level: Mapped[str | None] = mapped_column(String(40))
     overall_score: Mapped[int | None] = mapped_column(Integer)
+
+
+class PanelMember(IdMixin, Base):
+    """A person on an evaluation's panel, their role, and the API client that acts for them.
+
+    One client may act for several people (a secretariat keys in the chair's decisions), so a
+    client's powers in an evaluation are the union of the roles of the members it acts for.
+    """
+
+    __tablename__ = "panel_members"
+    __table_args__ = (
+        Index("ix_panel_members_evaluation", "evaluation_id", "created_at", "id"),
+        Index("ix_panel_members_client", "client_id", "evaluation_id"),
+    )
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    client_id: Mapped[str] = mapped_column(String(200))
+
+
+class DeclaredInterest(IdMixin, Base):
+    """A member's declared interest in a commitment, a source or an organisation."""
+
+    __tablename__ = "declared_interests"
+    __table_args__ = (Index("ix_declared_interests_member", "member_id", "created_at", "id"),)
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("panel_members.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    # Exactly one of these, by kind: a commitment (recusal follows), a source, an organisation.
+    commitment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    source_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    organisation: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    declared_on: Mapped[date] = mapped_column(Date)
+
+
+class Score(IdMixin, VersionedMixin, Base):
+    """One member's own levels and rationales for one commitment, before the panel agrees."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "commitment_id", "member_id"),
+        Index("ix_scores_member", "member_id"),
+    )
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE")
+    )
+    commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("known_commitments.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("panel_members.id", ondelete="CASCADE")
+    )
+    levels: Mapped[dict[str, str]] = mapped_column(JSON)
+    rationales: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
 
 class EvaluationResponse(IdMixin, Base):

@@ -48,6 +48,18 @@ class ResponsePosition(StrEnum):
     disputes = "disputes"
 
 
+class PanelRole(StrEnum):
+    chair = "chair"
+    member = "member"
+    secretariat = "secretariat"
+
+
+class InterestKind(StrEnum):
+    commitment = "commitment"
+    source = "source"
+    organisation = "organisation"
+
+
 class ChangeDirection(StrEnum):
     up = "up"
     down = "down"
@@ -79,6 +91,68 @@ def default_dimensions() -> list[Dimension]:
     return [Dimension(code=code, label=label) for code, label in DEFAULT_DIMENSIONS]
 
 
+# --- panels ------------------------------------------------------------------------------------
+
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PanelMemberCreate(InputModel):
+    """A person on the panel, their role, and the API client that acts for them."""
+
+    name: Name = Field(examples=["Dr A. Example (fictional)"])
+    role: PanelRole = Field(
+        examples=["member"],
+        description=(
+            "`chair` agrees ratings, submits for review, publishes and withdraws (one per panel); "
+            "`member` scores and drafts; `secretariat` drafts ratings and seats the panel but "
+            "does not score."
+        ),
+    )
+    client_id: ClientId = Field(
+        description="The API client acting for this person; one client may act for several.",
+        examples=["cl_panel_member_1"],
+    )
+
+
+class InterestCreate(InputModel):
+    """A member's declared interest: in a commitment (they are recused from scoring it), a source
+    or an organisation."""
+
+    kind: InterestKind = Field(examples=["commitment"])
+    commitment_id: uuid.UUID | None = Field(default=None, description="Set when kind=commitment.")
+    source_id: uuid.UUID | None = Field(default=None, description="Set when kind=source.")
+    organisation: Name | None = Field(
+        default=None, description="Set when kind=organisation.", examples=["NHS Providers"]
+    )
+    description: LongText = Field(examples=["Advised the programme board in 2022 (fictional)."])
+    declared_on: date = Field(examples=["2023-01-09"])
+
+
+class InterestRead(ReadModel):
+    """A declared interest, published with the evaluation."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    kind: InterestKind
+    commitment_id: uuid.UUID | None
+    source_id: uuid.UUID | None
+    organisation: str | None
+    description: str
+    declared_on: date
+    created_at: datetime
+
+
+class PanelMemberRead(ReadModel):
+    """A member of an evaluation's panel, with their declared interests."""
+
+    id: uuid.UUID
+    name: str
+    role: PanelRole
+    client_id: str
+    interests: list[InterestRead] = Field(default_factory=list)
+    created_at: datetime
+
+
 # --- evaluations -------------------------------------------------------------------------------
 
 
@@ -89,8 +163,26 @@ class EvaluationCreate(InputModel):
         examples=["Evaluation of Government commitments made on the digitisation of the NHS"]
     )
     body: Name = Field(examples=["Health and Social Care Committee Expert Panel"])
-    chair: Name | None = Field(default=None, examples=["Professor Dame Jane Dacre"])
-    members: list[Name] = Field(default_factory=list, max_length=50)
+    chair: Name | None = Field(
+        default=None,
+        examples=["Professor Dame Jane Dacre"],
+        description="The chair's name as published; defaults to the panel's chair member's name.",
+    )
+    members: list[Name] = Field(
+        default_factory=list,
+        max_length=50,
+        deprecated=True,
+        description="Free-text names, kept for old clients; `panel` is what grants rights.",
+    )
+    panel: list[PanelMemberCreate] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "The panel: only its members write the evaluation's ratings, only its chair agrees "
+            "them and moves the evaluation on. Left empty, the creating client seats it later "
+            "(POST /v1/evaluations/{id}/panel-members)."
+        ),
+    )
     scale: list[ScaleLevel] = Field(
         default_factory=default_scale,
         min_length=2,
@@ -129,7 +221,7 @@ class EvaluationUpdate(InputModel):
     title: Title | None = None
     body: Name | None = None
     chair: Name | None = None
-    members: list[Name] | None = Field(default=None, max_length=50)
+    members: list[Name] | None = Field(default=None, max_length=50, deprecated=True)
     published_on: date | None = None
 
 
@@ -181,7 +273,10 @@ class EvaluationRead(ReadModel):
     title: str
     body: str
     chair: str | None
-    members: list[str]
+    members: list[str] = Field(deprecated=True, description="Free-text names; see `panel`.")
+    panel: list[PanelMemberRead] = Field(
+        default_factory=list, description="Who rates, in which role, and what they declared."
+    )
     scale: list[ScaleLevel]
     dimensions: list[Dimension]
     aggregation_rule: AggregationRule
@@ -293,6 +388,13 @@ class RatingRead(BaseModel):
     overall: Overall | None = Field(description="Null while a dimension is unrated (drafts only).")
     status: RatingStatus
     agreed_at: datetime | None
+    spread: RatingSpread | None = Field(
+        default=None,
+        description=(
+            "The spread of the members' individual scores; null when none were recorded, or "
+            "while the caller may not see them yet (blind until they have scored)."
+        ),
+    )
     previous: PreviousRating | None = Field(
         default=None,
         description=(
@@ -302,6 +404,82 @@ class RatingRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class ScorePut(InputModel):
+    """One member's own levels (and rationales) for one commitment (PUT replaces them)."""
+
+    levels: dict[Code, Code] = Field(
+        min_length=1,
+        max_length=20,
+        description="A level of the evaluation's scale per dimension this member scores.",
+        examples=[{"commitment_met": "good", "impact": "requires_improvement"}],
+    )
+    rationales: dict[Code, LongText] = Field(default_factory=dict, max_length=20)
+
+
+class ScoreRead(ReadModel):
+    """One member's individual score of one commitment."""
+
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    commitment_id: uuid.UUID
+    member_id: uuid.UUID
+    levels: dict[str, str]
+    rationales: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class DimensionSpread(BaseModel):
+    """How the individual scores of one dimension fell: a count per level code."""
+
+    counts: dict[str, int] = Field(examples=[{"good": 1, "requires_improvement": 3}])
+    lowest: str | None
+    highest: str | None
+
+
+class RatingSpread(BaseModel):
+    """The individual scores an agreed rating came from, by dimension."""
+
+    raters: int = Field(description="Members who scored this commitment.")
+    dimensions: dict[str, DimensionSpread]
+
+
+class AgreementFigures(BaseModel):
+    """How far the members' individual scores agreed, over some units (commitments)."""
+
+    alpha: float | None = Field(
+        description=(
+            "Krippendorff's alpha for ordinal data: 1 is perfect agreement, 0 no better than "
+            "chance, below 0 systematic disagreement. Null when it cannot be computed (fewer "
+            "than two raters of any unit, or every score the same level)."
+        ),
+        examples=[0.815],
+    )
+    exact_agreement: float | None = Field(
+        description="The share of pairs of scores of the same unit that give the same level.",
+        examples=[0.75],
+    )
+    raters: int = Field(description="Members who gave at least one score counted here.")
+    units: int = Field(
+        description="Units (commitment and dimension pairs) scored by two or more members."
+    )
+    scores: int = Field(description="Individual levels counted.")
+
+
+class EvaluationAgreement(BaseModel):
+    """Agreement between the panel's members, per evaluation and per dimension."""
+
+    evaluation_id: uuid.UUID
+    recorded: bool = Field(
+        description="Whether individual scores were recorded at all; false for panels that "
+        "published only their agreed ratings."
+    )
+    level_of_measurement: str = Field(default="ordinal", examples=["ordinal"])
+    overall: AgreementFigures
+    dimensions: dict[str, AgreementFigures]
+    how_to_read: str
 
 
 # --- summary -----------------------------------------------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ratings.routers import evaluations, history, ratings, responses, workflow
+from ratings.routers import evaluations, history, panel, ratings, responses, workflow
 
 ROUTERS: list[APIRouter] = [
     evaluations.router,
     workflow.router,
     ratings.router,
+    panel.router,
     history.router,
     responses.router,
 ]
