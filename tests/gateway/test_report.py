@@ -118,6 +118,11 @@ async def test_json_report(gateway, evaluation):
     assert c0["overall"]["level"] == "requires_improvement"  # floor of mean (3+2+2+2)/4
     assert first["overall"]["level"]
     assert report["overall"]["level"]
+    # The panel and its agreement travel with the report; no scores were kept, and it says so.
+    assert [m["role"] for m in report["evaluation"]["panel"]] == ["chair"]
+    assert report["agreement"]["recorded"] is False
+    assert report["agreement"]["overall"]["alpha"] is None
+    assert "not recorded" in report["agreement"]["how_to_read"]
 
 
 @pytest.mark.parametrize("how", ["accept", "report.csv"])
@@ -131,8 +136,23 @@ async def test_csv_report(gateway, evaluation, how):
     assert r.headers["content-type"].startswith("text/csv")
     lines = r.text.splitlines()
     assert lines[0] == HEADER
-    rows = list(csv.reader(io.StringIO(r.text)))
+    everything = list(csv.reader(io.StringIO(r.text)))
+    # The ratings, then (after an empty row) the panel's agreement.
+    rows = everything[: everything.index([])]
     assert [row[1] for row in rows[1:]] == [c["reference"] for c in cs]  # evaluation order
+    agreement = everything[everything.index([]) + 1 :]
+    assert agreement[0] == [
+        "agreement",
+        "dimension",
+        "alpha_ordinal",
+        "exact_agreement",
+        "raters",
+        "units",
+    ]
+    # No individual scores were recorded: no figures, and the last row says so.
+    assert agreement[1] == ["agreement", "(all dimensions)", "", "", "0", "0"]
+    assert agreement[-1][0] == "how_to_read"
+    assert "not recorded" in agreement[-1][1]
     assert rows[1] == [
         "Care of patients",
         cs[0]["reference"],
@@ -191,7 +211,8 @@ async def test_report_without_commitments_service(gateway_db, stack, evaluation)
             await client.get(f"/v1/evaluations/{ev['id']}/report", headers={"Accept": "text/csv"})
         ).text
         assert text.splitlines()[0] == HEADER
-        assert len(text.splitlines()) == 4
+        # Three ratings, then the agreement section (it comes from the ratings service).
+        assert text.splitlines().index("") == 4
 
 
 async def test_report_without_ratings_service_is_503(gateway_db, evaluation):

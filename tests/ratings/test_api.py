@@ -645,6 +645,10 @@ def test_every_write_route_requires_a_scope():
         "add_panel_member": "ratings:write",
         "declare_interest": "ratings:write",
         "put_score": "ratings:write",
+        "send_for_factual_accuracy": "ratings:write",
+        "create_factual_accuracy_comment": "responses:write",
+        "decide_factual_accuracy_comment": "ratings:write",
+        "correct_evaluation": "ratings:publish",
         "create_response": "responses:write",
     }
     assert {r.name for r in writes} == set(expected)

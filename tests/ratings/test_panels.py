@@ -121,6 +121,25 @@ def write_calls(
             },
             headers=a,
         ),
+        "send_for_factual_accuracy": lambda a: client.post(
+            f"{base}/factual-accuracy-check",
+            json={"client_id": "rated-body", "organisation": "Fictional department"},
+            headers=a,
+        ),
+        "decide_factual_accuracy_comment": lambda a: client.post(
+            f"{base}/factual-accuracy-comments/{uuid.uuid4()}/decision",
+            json={"decision": "declined", "reason": "x"},
+            headers=a,
+        ),
+        "correct_evaluation": lambda a: client.post(
+            f"{base}/corrections",
+            json={
+                "what_changed": "x",
+                "why": "x",
+                "ratings": [{"commitment_id": ids[0], "levels": {"impact": I}}],
+            },
+            headers=a,
+        ),
         "put_score": lambda a: client.put(
             f"{base}/panel-members/{member}/scores/{ids[1]}",
             json={"levels": {"impact": G}},
@@ -129,9 +148,10 @@ def write_calls(
     }
 
 
-# Writes that are not about one evaluation's panel: anyone with the scope starts an evaluation
-# (and seats its first panel); responses are the respondents' (tests/ratings/test_responses.py).
-NOT_PANEL_WRITES = {"create_evaluation", "create_response"}
+# Writes that are not the panel's: anyone with the scope starts an evaluation (and seats its first
+# panel); responses are the respondents' (tests/ratings/test_responses.py); factual-accuracy
+# comments are the rated body's alone (test_review.py walks them).
+NOT_PANEL_WRITES = {"create_evaluation", "create_response", "create_factual_accuracy_comment"}
 
 
 async def test_every_ratings_write_route_refuses_outsiders_as_a_public_reader_would(

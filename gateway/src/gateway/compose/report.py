@@ -6,9 +6,16 @@ import asyncio
 import csv
 import io
 import uuid
+from typing import Any
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
-from gateway.backends.models import Commitment, Evaluation, PolicyArea, RatingsSummary
+from gateway.backends.models import (
+    Commitment,
+    Evaluation,
+    PolicyArea,
+    RatingsSummary,
+    ReportAgreement,
+)
 from gateway.compose.schemas import EvaluationReport, ReportCommitment, ReportPolicyArea
 
 NO_AREA = "(no policy area)"
@@ -25,11 +32,18 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
     got = await asyncio.gather(
         backends.ratings.evaluation(ident, headers=headers),
         backends.ratings.summary(ident, headers=headers),
+        backends.ratings.agreement(ident, headers=headers),
         return_exceptions=True,
     )
     # Nothing to report without ratings: its 404 (or other answer) and outages go to the caller.
-    _raise_first(*got)
-    evaluation, summary = got
+    _raise_first(*got[:2])
+    evaluation, summary, agreed = got
+    # Agreement is the chair's alone before publication (403 to anyone else): leave it out then.
+    agreement = agreed if isinstance(agreed, ReportAgreement) else None
+    if isinstance(agreed, BaseException) and not isinstance(
+        agreed, ServiceError | ServiceUnavailableError
+    ):
+        raise agreed
     assert isinstance(evaluation, Evaluation)
     assert isinstance(summary, RatingsSummary)
 
@@ -87,6 +101,7 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
         evaluation=evaluation,
         policy_areas=list(grouped.values()),
         overall=summary.overall,
+        agreement=agreement,
         missing=missing,
     )
 
@@ -112,7 +127,30 @@ def to_csv(report: EvaluationReport) -> str:
                 c.overall.level if c.overall else "",
             ]
         )
+    _agreement_rows(writer, report)
     return out.getvalue()
+
+
+def _figure(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _agreement_rows(writer: Any, report: EvaluationReport) -> None:
+    """After one empty row, the panel's agreement: a header, the whole evaluation, each
+    dimension, and the sentence on how to read it (or that no scores were recorded)."""
+    agreement = report.agreement
+    if agreement is None:
+        return
+    writer.writerow([])
+    writer.writerow(
+        ["agreement", "dimension", "alpha_ordinal", "exact_agreement", "raters", "units"]
+    )
+    parts = [("(all dimensions)", agreement.overall), *agreement.dimensions.items()]
+    for name, f in parts:
+        writer.writerow(
+            ["agreement", name, _figure(f.alpha), _figure(f.exact_agreement), f.raters, f.units]
+        )
+    writer.writerow(["how_to_read", agreement.how_to_read])
 
 
 def _q(params: list[str]) -> float:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from servicekit.settings import ServiceSettings, default_sqlite_url
@@ -21,6 +21,8 @@ class Settings(ServiceSettings):
     commitments_url: str = "http://127.0.0.1:8001"
     # Where the evidence service's event feed is read from (what ratings may cite).
     evidence_url: str = "http://127.0.0.1:8002"
+    # The factual-accuracy window a chair gives the rated body unless they say otherwise.
+    factual_accuracy_working_days: int = Field(default=10, ge=1, le=60)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -15,12 +15,14 @@ from ratings.panel import check_panel, panel_reads, seat_members
 from ratings.read_models import known_commitment_ids
 from ratings.schemas import (
     ActingClient,
+    CorrectionNotice,
     EvaluationCreate,
     EvaluationPublication,
     EvaluationRead,
     EvaluationStatus,
     EvaluationUpdate,
     EvaluationWithdrawal,
+    FactualAccuracyCheck,
     PanelMemberRead,
     PanelRole,
 )
@@ -35,9 +37,12 @@ _EVALUATION_REQUIRED = frozenset({"title", "body", "members"})
 
 
 def evaluation_read(
-    row: Evaluation, commitment_ids: list[uuid.UUID], panel: list[PanelMemberRead]
+    row: Evaluation,
+    commitment_ids: list[uuid.UUID],
+    panel: list[PanelMemberRead],
+    corrections: list[CorrectionNotice] | None = None,
 ) -> EvaluationRead:
-    """The public representation of an evaluation, its scope and its panel."""
+    """The public representation of an evaluation, its scope, panel and corrections."""
     values = {c.key: getattr(row, c.key) for c in Evaluation.__table__.columns}
     publication = (
         EvaluationPublication(
@@ -64,16 +69,49 @@ def evaluation_read(
             **values,
             "commitment_ids": commitment_ids,
             "panel": panel,
+            "factual_accuracy": _check_of(row),
+            "version": row.published_version,
+            "corrections": corrections or [],
             "publication": publication,
             "withdrawal": withdrawal,
         }
     )
 
 
+def _check_of(row: Evaluation) -> FactualAccuracyCheck | None:
+    if row.fa_client_id is None or row.fa_sent_at is None or row.fa_closes_on is None:
+        return None
+    return FactualAccuracyCheck(
+        client_id=row.fa_client_id,
+        organisation=row.fa_organisation or "",
+        sent_at=row.fa_sent_at,
+        closes_on=row.fa_closes_on,
+        waiver_reason=row.fa_waiver_reason,
+    )
+
+
+async def corrections_of(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[CorrectionNotice]]:
+    """Each evaluation's correction notices, oldest first (one query)."""
+    out: dict[uuid.UUID, list[CorrectionNotice]] = {i: [] for i in ids}
+    for v in await repository.corrections(session, ids):
+        out[v.evaluation_id].append(
+            CorrectionNotice(
+                version=v.version,
+                what_changed=v.what_changed or "",
+                why=v.why or "",
+                published_at=v.published_at,
+            )
+        )
+    return out
+
+
 async def read_evaluation(session: AsyncSession, row: Evaluation) -> EvaluationRead:
-    """An evaluation as read, with its scope and panel (three queries)."""
+    """An evaluation as read, with its scope, panel and corrections (five queries)."""
     panel = (await panel_reads(session, [row.id]))[row.id]
-    return evaluation_read(row, await repository.scope(session, row.id), panel)
+    corrections = (await corrections_of(session, [row.id]))[row.id]
+    return evaluation_read(row, await repository.scope(session, row.id), panel, corrections)
 
 
 async def locked_evaluation(
@@ -232,7 +270,8 @@ async def emit_evaluation(
 ) -> EvaluationRead:
     """Record an evaluation's event (public once it was published) and return it as read."""
     panel = (await panel_reads(session, [row.id]))[row.id]
-    read = evaluation_read(row, commitment_ids, panel)
+    corrections = (await corrections_of(session, [row.id]))[row.id]
+    read = evaluation_read(row, commitment_ids, panel, corrections)
     record_event(
         session,
         Event,

@@ -103,6 +103,15 @@ class Evaluation(IdMixin, VersionedMixin, Base):
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
     # The client that created it: until the panel has a chair, the only one who may seat it.
     created_by_client_id: Mapped[str | None] = mapped_column(String(200))
+    # The factual-accuracy check: the rated body's client, when it was sent, the last day of its
+    # window, and the chair's reason for publishing before the window closed.
+    fa_client_id: Mapped[str | None] = mapped_column(String(200))
+    fa_organisation: Mapped[str | None] = mapped_column(String(300))
+    fa_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fa_closes_on: Mapped[date | None] = mapped_column(Date)
+    fa_waiver_reason: Mapped[str | None] = mapped_column(Text)
+    # 1 from publication; each correction publishes the next (every one stays readable).
+    published_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class EvaluationCommitment(Base):
@@ -213,6 +222,43 @@ class Score(IdMixin, VersionedMixin, Base):
     )
     levels: Mapped[dict[str, str]] = mapped_column(JSON)
     rationales: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class FactualAccuracyComment(IdMixin, VersionedMixin, Base):
+    """The rated body's comment on one draft rating, and the panel's decision on it."""
+
+    __tablename__ = "factual_accuracy_comments"
+    __table_args__ = (Index("ix_fa_comments_evaluation", "evaluation_id", "created_at", "id"),)
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE")
+    )
+    commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("known_commitments.id"))
+    text: Mapped[str] = mapped_column(Text)
+    submitted_by_client_id: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(300))
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_client_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class EvaluationVersion(Base):
+    """A correction: the version it published, its notice, and the version before it whole (as
+    readers saw it), so every version stays readable."""
+
+    __tablename__ = "evaluation_versions"
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Version `version - 1`: the evaluation and its summary (every rating) as read; read whole.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    what_changed: Mapped[str | None] = mapped_column(Text)
+    why: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by_client_id: Mapped[str] = mapped_column(String(200))
 
 
 class EvaluationResponse(IdMixin, Base):

@@ -446,3 +446,32 @@ async def write_rating(
         kind = "rating.agreed" if target != was and agreeing else "rating.updated"
         return emit_rating(session, kind, existing, evaluation, previous)
     return rating_read(existing, previous)
+
+
+async def correct_rating(
+    session: AsyncSession,
+    evaluation: Evaluation,
+    row: Rating,
+    levels: dict[str, str],
+    rationales: dict[str, str],
+    pointer: str,
+) -> bool:
+    """Change a published rating's levels and rationales as part of a correction (no status
+    change: it stays published); False if nothing changed. 422 for levels off the scale."""
+    scale = Scale.of(evaluation.scale)
+    content = RatingContent(
+        levels={**row.levels, **levels},
+        rationales={**row.rationales, **rationales},
+        cited=[uuid.UUID(s) for s in row.cited_submission_ids],
+        override=_override_of(row),
+    )
+    errors = _check_content(evaluation, scale, content, agreeing=True)
+    if errors:
+        for e in errors:
+            e.pointer = e.pointer.replace("body", pointer, 1)
+        raise validation_problem(errors, errors[0].detail if len(errors) == 1 else None)
+    values = _values(evaluation, scale, content)
+    if not apply_values(row, values):
+        return False
+    await session.flush()
+    return True

@@ -15,6 +15,8 @@ from ratings.models import (
     Evaluation,
     EvaluationCommitment,
     EvaluationResponse,
+    EvaluationVersion,
+    FactualAccuracyComment,
     KnownCommitment,
     KnownSubmission,
     PanelMember,
@@ -158,6 +160,7 @@ def visible_to(client_id: str | None) -> Any:
     return or_(
         public,
         Evaluation.created_by_client_id == client_id,
+        Evaluation.fa_client_id == client_id,
         Evaluation.id.in_(
             select(PanelMember.evaluation_id).where(PanelMember.client_id == client_id)
         ),
@@ -234,6 +237,56 @@ async def interested_members(
         DeclaredInterest.commitment_id == commitment_id,
     )
     return list((await session.scalars(stmt)).all())
+
+
+# --- corrections and versions -----------------------------------------------------------------
+
+
+async def corrections(
+    session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]
+) -> list[EvaluationVersion]:
+    """The correction records of these evaluations (each names the version it published)."""
+    if not evaluation_ids:
+        return []
+    stmt = (
+        select(EvaluationVersion)
+        .where(EvaluationVersion.evaluation_id.in_(evaluation_ids))
+        .order_by(EvaluationVersion.evaluation_id, EvaluationVersion.version)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def version_of(
+    session: AsyncSession, evaluation_id: uuid.UUID, version: int
+) -> EvaluationVersion | None:
+    """One published version's record (holding the snapshot of the version before it)."""
+    return await session.get(EvaluationVersion, (evaluation_id, version))
+
+
+# --- factual accuracy --------------------------------------------------------------------------
+
+
+async def fa_comments(
+    session: AsyncSession, evaluation_id: uuid.UUID
+) -> list[FactualAccuracyComment]:
+    """An evaluation's factual-accuracy comments, oldest first."""
+    stmt = (
+        select(FactualAccuracyComment)
+        .where(FactualAccuracyComment.evaluation_id == evaluation_id)
+        .order_by(FactualAccuracyComment.created_at, FactualAccuracyComment.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def fa_comment(
+    session: AsyncSession, evaluation_id: uuid.UUID, comment_id: uuid.UUID
+) -> FactualAccuracyComment | None:
+    """One factual-accuracy comment."""
+    stmt = select(FactualAccuracyComment).where(
+        FactualAccuracyComment.evaluation_id == evaluation_id,
+        FactualAccuracyComment.id == comment_id,
+    )
+    return (await session.scalars(stmt)).one_or_none()
 
 
 # --- individual scores -------------------------------------------------------------------------

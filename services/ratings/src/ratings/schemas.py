@@ -60,6 +60,12 @@ class InterestKind(StrEnum):
     organisation = "organisation"
 
 
+class FactualAccuracyDecision(StrEnum):
+    accepted = "accepted"
+    rating_changed = "rating_changed"
+    declined = "declined"
+
+
 class ChangeDirection(StrEnum):
     up = "up"
     down = "down"
@@ -233,6 +239,15 @@ class EvaluationPublish(InputModel):
         description="The publication date shown to readers; defaults to today (UTC) if unset.",
         examples=["2023-02-17"],
     )
+    waive_factual_accuracy_window: (
+        Annotated[str, StringConstraints(min_length=1, max_length=5000)] | None
+    ) = Field(
+        default=None,
+        description=(
+            "Publish before the factual-accuracy window closes, giving the reason (published "
+            "with the evaluation). Every comment must still be decided."
+        ),
+    )
 
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=5000)]
@@ -266,6 +281,43 @@ class EvaluationWithdrawal(BaseModel):
     reason: str
 
 
+class FactualAccuracyCheckCreate(InputModel):
+    """Sending an evaluation in review to the rated body for a factual-accuracy check."""
+
+    client_id: ClientId = Field(
+        description="The rated body's API client: the only one that may comment.",
+        examples=["cl_dhsc_programme_office"],
+    )
+    organisation: Name = Field(examples=["Department of Health and Social Care"])
+    working_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="The window, in working days (Monday to Friday) from today; default 10.",
+    )
+
+
+class FactualAccuracyCheck(BaseModel):
+    """The factual-accuracy check: who was asked, and the window they had."""
+
+    client_id: str
+    organisation: str
+    sent_at: datetime
+    closes_on: date = Field(description="The last day comments are taken.")
+    waiver_reason: str | None = Field(
+        description="Why the chair published before the window closed, if they did."
+    )
+
+
+class CorrectionNotice(BaseModel):
+    """What a correction changed and why."""
+
+    version: int
+    what_changed: str
+    why: str
+    published_at: datetime
+
+
 class EvaluationRead(ReadModel):
     """An evaluation."""
 
@@ -285,6 +337,17 @@ class EvaluationRead(ReadModel):
     published_on: date | None
     previous_evaluation_id: uuid.UUID | None
     publication: EvaluationPublication | None = Field(description="Null until published.")
+    factual_accuracy: FactualAccuracyCheck | None = Field(
+        default=None, description="Null unless it was sent for a factual-accuracy check."
+    )
+    version: int | None = Field(
+        default=None,
+        description="The published version shown (1 at publication, one more per correction); "
+        "null before publication. Read an earlier one with `?version=`.",
+    )
+    corrections: list[CorrectionNotice] = Field(
+        default_factory=list, description="Every correction up to this version, oldest first."
+    )
     withdrawal: EvaluationWithdrawal | None = Field(description="Null unless withdrawn.")
     created_at: datetime
     updated_at: datetime
@@ -480,6 +543,58 @@ class EvaluationAgreement(BaseModel):
     overall: AgreementFigures
     dimensions: dict[str, AgreementFigures]
     how_to_read: str
+
+
+class FactualAccuracyCommentCreate(InputModel):
+    """The rated body's comment on the factual accuracy of one draft rating."""
+
+    commitment_id: uuid.UUID
+    text: LongText = Field(
+        examples=["The rating says no strategy was published; it was published on 1 March."]
+    )
+
+
+class FactualAccuracyDecisionCreate(InputModel):
+    """The panel's decision on a factual-accuracy comment, always with its reason."""
+
+    decision: FactualAccuracyDecision = Field(examples=["rating_changed"])
+    reason: Reason = Field(examples=["The strategy's date was wrong; impact moved up a level."])
+
+
+class FactualAccuracyCommentRead(ReadModel):
+    """A factual-accuracy comment and, once made, the panel's decision."""
+
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    commitment_id: uuid.UUID
+    text: str
+    organisation: str
+    submitted_by_client_id: str
+    decision: FactualAccuracyDecision | None
+    decision_reason: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
+class RatingCorrection(InputModel):
+    """A published rating's corrected levels (and rationales) for one commitment."""
+
+    commitment_id: uuid.UUID
+    levels: dict[Code, Code] = Field(
+        min_length=1,
+        max_length=20,
+        description="The corrected level per dimension; dimensions not named keep theirs.",
+        examples=[{"impact": "requires_improvement"}],
+    )
+    rationales: dict[Code, LongText] = Field(default_factory=dict, max_length=20)
+
+
+class CorrectionCreate(InputModel):
+    """A correction: publishes the next version of an evaluation with its notice."""
+
+    what_changed: Reason = Field(examples=["The impact rating of commitment 2a."])
+    why: Reason = Field(examples=["The rating misread the date the strategy was published."])
+    ratings: list[RatingCorrection] = Field(min_length=1, max_length=MAX_SCOPE)
 
 
 # --- summary -----------------------------------------------------------------------------------

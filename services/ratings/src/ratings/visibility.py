@@ -2,7 +2,8 @@
 
 An evaluation that was never published, and everything in it (ratings, scores, summary,
 responses, history entries), is seen only by the clients acting for its panel's members and the
-client that created it; anyone else gets 404, as if it were absent, whatever its scopes, and its
+client that created it (and the rated body's client, once sent it for a factual-accuracy
+check); anyone else gets 404, as if it were absent, whatever its scopes, and its
 events are private. Once published it is public for good (a withdrawn one stays readable, with its
 withdrawal), and so are its events from then on.
 """
@@ -31,7 +32,8 @@ async def can_see_draft(
     """Whether the caller's client created the evaluation or acts for someone on its panel."""
     if principal is None:
         return False
-    if evaluation.created_by_client_id == principal.client_id:
+    # Its creator, and the rated body while (and after) it checks the facts.
+    if principal.client_id in (evaluation.created_by_client_id, evaluation.fa_client_id):
         return True
     stmt = select(PanelMember.id).where(
         PanelMember.evaluation_id == evaluation.id, PanelMember.client_id == principal.client_id

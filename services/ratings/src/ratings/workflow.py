@@ -7,7 +7,7 @@ from datetime import UTC
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ratings import lifecycle, repository
+from ratings import factual_accuracy, lifecycle, repository
 from ratings.aggregation import Scale
 from ratings.evaluations import emit_evaluation
 from ratings.models import Evaluation, Rating
@@ -94,6 +94,16 @@ async def publish(
     lifecycle.check(row, lifecycle.PUBLISH)
     scope = await repository.scope(session, row.id)
     ratings = {r.commitment_id: r for r in await repository.ratings_of(session, row.id)}
+    checks = await factual_accuracy.blockers(session, row, body.waive_factual_accuracy_window)
+    if checks:
+        raise ProblemError(
+            409,
+            "Not ready to publish",
+            "The factual-accuracy check is not finished: every comment must be decided, and the "
+            "window closed or waived with a reason.",
+            type_="/problems/factual-accuracy-pending",
+            errors=checks,
+        )
     errors = _unready(scope, ratings) + await _uncitable(session, scope, ratings)
     if errors:
         unrated = sum(e.code == "unrated" for e in errors)
@@ -112,6 +122,9 @@ async def publish(
     row.published_at = now
     row.published_by_client_id = principal.client_id
     row.published_by_organisation = principal.organisation
+    row.published_version = 1
+    if body.waive_factual_accuracy_window is not None and factual_accuracy.window_open(row):
+        row.fa_waiver_reason = body.waive_factual_accuracy_window
     if body.published_on is not None:
         row.published_on = body.published_on
     elif row.published_on is None:

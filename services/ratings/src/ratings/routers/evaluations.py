@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ratings import evaluations, repository
+from ratings import corrections, evaluations, repository
 from ratings.dependencies import Reader, Writer
 from ratings.panel import SEATERS, panel_reads, require_role
-from ratings.routers.common import PATCH_ERRORS
+from ratings.routers.common import PATCH_ERRORS, VersionQuery
 from ratings.schemas import EvaluationCreate, EvaluationRead, EvaluationStatus, EvaluationUpdate
 from ratings.visibility import visible_evaluation
 from servicekit.dependencies import CreateOnce, ReadSession, Session
@@ -81,8 +81,12 @@ async def list_evaluations(
     ids = [r.id for r in rows]
     scopes = await repository.scopes(session, ids)
     panels = await panel_reads(session, ids)
+    corrections = await evaluations.corrections_of(session, ids)
     return Page(
-        items=[evaluations.evaluation_read(r, scopes[r.id], panels[r.id]) for r in rows],
+        items=[
+            evaluations.evaluation_read(r, scopes[r.id], panels[r.id], corrections[r.id])
+            for r in rows
+        ],
         next_page_token=token,
     )
 
@@ -95,10 +99,17 @@ async def list_evaluations(
     responses=problem_responses(401, 404),
 )
 async def get_evaluation(
-    id: uuid.UUID, session: ReadSession, principal: Reader, response: Response
+    id: uuid.UUID,
+    session: ReadSession,
+    principal: Reader,
+    response: Response,
+    version: VersionQuery = None,
 ) -> EvaluationRead:
-    """One evaluation, with its scale, dimensions, rule, scope and publication record."""
+    """One evaluation, with its scale, dimensions, rule, scope, panel and publication record;
+    `version` reads an earlier published version as it was."""
     row = await visible_evaluation(session, id, principal)
+    if version is not None and (old := await corrections.at_version(session, row, version)):
+        return corrections.evaluation_at(old)
     set_etag(response, row.id, row.version)
     return await evaluations.read_evaluation(session, row)
 

@@ -23,13 +23,13 @@ from fastapi import Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ratings import ratings, repository, summary
+from ratings import corrections, ratings, repository, summary
 from ratings.dependencies import Reader, Writer
 from ratings.evaluations import locked_evaluation
 from ratings.lifecycle import ensure_editable
 from ratings.models import Evaluation, Rating
 from ratings.panel import CHAIR, DRAFTERS, require_role
-from ratings.routers.common import PATCH_ERRORS
+from ratings.routers.common import PATCH_ERRORS, VersionQuery
 from ratings.schemas import (
     EditableRatingStatus,
     EvaluationSummary,
@@ -93,10 +93,13 @@ async def _check_agreement(
     responses=problem_responses(401, 404),
 )
 async def get_evaluation_summary(
-    id: uuid.UUID, session: ReadSession, principal: Reader
+    id: uuid.UUID, session: ReadSession, principal: Reader, version: VersionQuery = None
 ) -> EvaluationSummary:
-    """Every commitment's rating, rolled up by the evaluation's rule to policy areas and overall."""
+    """Every commitment's rating, rolled up by the evaluation's rule to policy areas and overall
+    (`version`: as an earlier published version had them)."""
     row = await visible_evaluation(session, id, principal)
+    if version is not None and (old := await corrections.at_version(session, row, version)):
+        return corrections.summary_at(old)
     return await summary.summary(session, row, await score_view(session, row, principal))
 
 
@@ -113,9 +116,15 @@ async def list_ratings(
     page: PageQuery,
     principal: Reader,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
+    version: VersionQuery = None,
 ) -> Page[RatingRead]:
-    """The ratings given so far, in the evaluation's order of commitments."""
+    """The ratings given so far, in the evaluation's order of commitments (`version`: as an
+    earlier published version had them, on one page)."""
     evaluation = await visible_evaluation(session, id, principal)
+    if version is not None and (old := await corrections.at_version(session, evaluation, version)):
+        wanted = set(commitment_id)
+        items = [r for r in corrections.ratings_at(old) if not wanted or r.commitment_id in wanted]
+        return Page(items=items, next_page_token=None)
     rows, token = await repository.list_ratings(session, id, page, commitment_id=commitment_id)
     view = await score_view(session, evaluation, principal, [r.commitment_id for r in rows])
     return Page(
