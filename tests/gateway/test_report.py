@@ -120,6 +120,7 @@ async def test_json_report(gateway, evaluation):
     assert report["overall"]["level"]
     # The panel and its agreement travel with the report; no scores were kept, and it says so.
     assert [m["role"] for m in report["evaluation"]["panel"]] == ["chair"]
+    assert report["evaluation"]["version"] == 1
     assert report["agreement"]["recorded"] is False
     assert report["agreement"]["overall"]["alpha"] is None
     assert "not recorded" in report["agreement"]["how_to_read"]
@@ -151,8 +152,9 @@ async def test_csv_report(gateway, evaluation, how):
     ]
     # No individual scores were recorded: no figures, and the last row says so.
     assert agreement[1] == ["agreement", "(all dimensions)", "", "", "0", "0"]
-    assert agreement[-1][0] == "how_to_read"
-    assert "not recorded" in agreement[-1][1]
+    assert agreement[-3][0] == "how_to_read"
+    assert "not recorded" in agreement[-3][1]
+    assert agreement[-1] == ["version", "1"]  # the published version this report is
     assert rows[1] == [
         "Care of patients",
         cs[0]["reference"],

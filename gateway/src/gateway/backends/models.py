@@ -77,6 +77,10 @@ class Evaluation(Passthrough):
     commitment_ids: list[uuid.UUID]
     status: str
     published_on: date | None
+    version: int | None = Field(
+        default=None,
+        description="The published version (1, then one more per correction); null before.",
+    )
 
 
 class ReportAgreementFigures(Passthrough):

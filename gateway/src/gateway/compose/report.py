@@ -107,7 +107,8 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
 
 
 def to_csv(report: EvaluationReport) -> str:
-    """One row per commitment in the evaluation's order; levels as codes."""
+    """One row per commitment in the evaluation's order, levels as codes; then, each after an
+    empty row, the panel's agreement and the published version."""
     dimensions = [d.code for d in report.evaluation.dimensions]
     rows = {str(c.id): (a.name, c) for a in report.policy_areas for c in a.commitments}
     order = [str(i) for i in report.evaluation.commitment_ids or rows if str(i) in rows]
@@ -128,6 +129,10 @@ def to_csv(report: EvaluationReport) -> str:
             ]
         )
     _agreement_rows(writer, report)
+    if report.evaluation.version is not None:
+        # Which published version this is: a correction publishes the next one.
+        writer.writerow([])
+        writer.writerow(["version", report.evaluation.version])
     return out.getvalue()
 
 
