@@ -152,3 +152,13 @@ async def outbox_size(app: FastAPI) -> int:
     """How many events the ratings service has recorded (positioned on its feed or not yet)."""
     async with app.state.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+def test_the_seed_seats_the_chair_for_the_client_it_signs_in_as(issuer):
+    from scrutiny_cli import seed
+
+    auth = issuer.auth("ratings:write", client_id="demo-loader-1")
+    token = auth["Authorization"].removeprefix("Bearer ")
+    assert demo.panel(seed._client_id(token)) == [
+        {"name": "Professor Dame Jane Dacre", "role": "chair", "client_id": "demo-loader-1"}
+    ]

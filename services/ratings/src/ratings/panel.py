@@ -45,6 +45,8 @@ DRAFTERS = frozenset({PanelRole.chair, PanelRole.member, PanelRole.secretariat})
 SCORERS = frozenset({PanelRole.chair, PanelRole.member})
 SEATERS = frozenset({PanelRole.chair, PanelRole.secretariat})
 CHAIR = frozenset({PanelRole.chair})
+# As many as a create may seat at once (EvaluationCreate.panel).
+MAX_PANEL = 50
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from ratings.schemas import (
     InterestRead,
     PanelMemberCreate,
     PanelMemberRead,
+    PanelRole,
     ScorePut,
     ScoreRead,
 )
@@ -30,7 +31,7 @@ from servicekit.etag import location_of, set_created, set_etag
 from servicekit.idempotency import created_response_doc
 from servicekit.outbox import record_event
 from servicekit.pagination import Page
-from servicekit.problems import ProblemError, conflict, not_found, problem_responses
+from servicekit.problems import ProblemError, conflict, invalid, not_found, problem_responses
 from servicekit.routing import json_router
 
 router = json_router(prefix="/v1")
@@ -71,7 +72,10 @@ async def add_panel_member(
         evaluation = await locked_evaluation(session, id, exclusive=True)
         await panel.require_seater(session, evaluation, writer)
         ensure_editable(evaluation)
-        has_chair = await repository.has_chair(session, evaluation.id)
+        seated = await repository.panels(session, [evaluation.id])
+        if len(seated) >= panel.MAX_PANEL:
+            raise invalid("body", f"a panel has at most {panel.MAX_PANEL} members", "too_many")
+        has_chair = any(m.role == PanelRole.chair for m in seated)
         panel.check_panel([body], has_chair=has_chair, at="body")
         (row,) = panel.seat_members(session, evaluation.id, [body])
         await session.flush()
