@@ -198,6 +198,25 @@ async def test_every_ratings_write_route_refuses_outsiders_as_a_public_reader_wo
     assert [m["name"] for m in got["panel"]] == ["Chair (fictional)", "Member (fictional)"]
     assert (await client.get(rating_url(ev, ids[1]), headers=ours.auth["chair"])).status_code == 404
 
+    # Published, the evaluation is public: the same writes are 403, still changing nothing.
+    agree = {"levels": levels(G, G, G, G), "status": "agreed"}
+    etag = await etag_of(client, ours.auth["chair"], rating_url(ev, ids[0]))
+    r = await client.put(
+        rating_url(ev, ids[0]), json=agree, headers={**ours.auth["chair"], "If-Match": etag}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.put(rating_url(ev, ids[1]), json=agree, headers=ours.auth["chair"])
+    assert r.status_code == 201, r.text
+    assert (await client.post(f"{base}/submit-for-review", headers=ours.auth["chair"])).is_success
+    assert (await client.post(f"{base}/publish", json={}, headers=ours.auth["chair"])).is_success
+    before = await etag_of(client, {}, base)
+    for who, auth in outsiders.items():
+        for name, call in calls.items():
+            r = await call(auth)
+            assert r.status_code == 403, (who, name, r.text)
+            assert r.json()["type"].endswith("/problems/not-on-panel"), (who, name)
+    assert await etag_of(client, {}, base) == before
+
 
 async def test_only_the_chair_agrees_and_moves_the_evaluation_on(
     client, issuer, commitments, cwriter
