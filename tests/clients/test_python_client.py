@@ -123,6 +123,8 @@ async def test_the_whole_flow_through_the_generated_client(suite: Suite) -> None
     admin = await token(suite.admin_id, suite.admin_secret)
     steps.append("token")
 
+    client_ids: dict[str, str] = {}
+
     async def new_client(*scopes: str) -> Any:
         r = await api("clients.create_client").asyncio_detailed(
             client=admin,
@@ -133,10 +135,13 @@ async def test_the_whole_flow_through_the_generated_client(suite: Suite) -> None
             ),
         )
         assert r.status_code == 201, r.content
+        client_ids[scopes[-1]] = r.parsed.client_id
         return await token(r.parsed.client_id, r.parsed.client_secret)
 
     secretariat = await new_client("commitments:write", "evidence:moderate", "ratings:write")
+    secretariat_id = client_ids["ratings:write"]
     chair = await new_client("ratings:write", "ratings:publish")
+    chair_id = client_ids["ratings:publish"]
     stakeholder = await new_client("evidence:submit")
     government = await new_client("responses:write")
     hooks = await new_client("webhooks")
@@ -243,7 +248,22 @@ async def test_the_whole_flow_through_the_generated_client(suite: Suite) -> None
         r = await api("evaluations.create_evaluation").asyncio_detailed(
             client=secretariat,
             body=m.EvaluationCreate(
-                title=f"Evaluation {tag} (fictional)", body="A panel", commitment_ids=commitment_ids
+                title=f"Evaluation {tag} (fictional)",
+                body="A panel",
+                commitment_ids=commitment_ids,
+                # Only the panel rates: the secretariat drafts, the chair agrees and publishes.
+                panel=[
+                    m.PanelMemberCreate(
+                        name="A. Chair (fictional)",
+                        role=m.PanelRole("chair"),
+                        client_id=chair_id,
+                    ),
+                    m.PanelMemberCreate(
+                        name="The secretariat (fictional)",
+                        role=m.PanelRole("secretariat"),
+                        client_id=secretariat_id,
+                    ),
+                ],
             ),
         )
         return r if r.status_code == 201 else None
@@ -260,13 +280,13 @@ async def test_the_whole_flow_through_the_generated_client(suite: Suite) -> None
         r = await agree.asyncio_detailed(
             evaluation.id,
             cid,
-            client=secretariat,
+            client=chair,
             body=m.RatingUpdate(status=m.EditableRatingStatus("agreed")),
             if_match=r.headers["etag"],
         )
         assert r.status_code == 200, r.content
     r = await api("evaluations.submit_evaluation_for_review").asyncio_detailed(
-        evaluation.id, client=secretariat
+        evaluation.id, client=chair
     )
     assert r.status_code == 200, r.content
     r = await api("evaluations.publish_evaluation").asyncio_detailed(

@@ -44,6 +44,7 @@ from starlette.routing import Route
 
 from scrutiny_cli import credentials, suite
 from tests.support.databases import NO_POSTGRES_REASON, ON_POSTGRES, fresh_database_url
+from tests.support.tokens import chair_panel
 
 pytestmark = [
     pytest.mark.postgres,
@@ -300,7 +301,13 @@ async def test_sigkill_each_process_in_turn_loses_nothing(  # noqa: C901
             async def evaluation() -> str:
                 r = await client.post(
                     "/v1/evaluations",
-                    json={"title": "Fault test", "body": "Panel", "commitment_ids": commitment_ids},
+                    json={
+                        "title": "Fault test",
+                        "body": "Panel",
+                        "commitment_ids": commitment_ids,
+                        # Only the panel rates: the loader's client chairs it.
+                        "panel": chair_panel(auth),
+                    },
                     headers=auth,
                 )
                 if r.status_code == 201:

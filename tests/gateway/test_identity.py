@@ -20,7 +20,7 @@ from sqlalchemy import select
 from gateway.identity import manage
 from gateway.identity.clients import _private_key
 from gateway.identity.keycrypt import KeyCipher
-from gateway.models import SigningKey
+from gateway.models import ApiClient, SigningKey
 from tests.gateway.conftest import AUDIENCE, ISSUER, KEY_ENCRYPTION_KEY, bearer, cli, token_for
 from tests.gateway.replicas import client_of, replica
 
@@ -491,3 +491,61 @@ async def test_nul_characters_are_refused_not_a_server_error(gateway, admin):
         "/v1/webhook-subscriptions", params={"owner_client_id": "x\u0000"}, headers=admin
     )
     assert r.status_code == 422, r.text
+
+
+async def test_reserved_scopes_are_never_granted_to_an_api_client(
+    stack, gateway, gateway_db, make_client, admin
+):
+    body = {"name": "Sneaky", "organisation": "Test Org", "scopes": ["events:internal"]}
+    r = await gateway.post("/v1/clients", json=body, headers=admin)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "reserved" in r.text
+    assert r.json()["errors"][0]["pointer"].startswith("body.scopes")
+    made, creds = await make_client("ratings:write")
+    assert made["service"] is False
+    url = f"/v1/clients/{made['id']}"
+    got = await gateway.get(url, headers=admin)
+    r = await gateway.patch(
+        url,
+        json={"scopes": ["ratings:write", "events:internal"]},
+        headers={
+            **admin,
+            "If-Match": got.headers["etag"],
+            "Content-Type": "application/merge-patch+json",
+        },
+    )
+    assert r.status_code == 422
+    after = await gateway.get(url, headers=admin)
+    assert after.json()["scopes"] == ["ratings:write"]
+    assert after.headers["etag"] == got.headers["etag"]
+
+    # A client granted one before the rule gets no token at all, until the scope goes.
+    async with stack.gateway_app.state.sessionmaker() as session, session.begin():
+        row = await session.get(ApiClient, uuid.UUID(made["id"]))
+        assert row is not None
+        row.scopes = ["events:internal", "ratings:write"]
+    r = await gateway.post("/oauth/token", data={"grant_type": "client_credentials", **creds})
+    assert r.status_code == 400
+    assert r.json()["error"] == "unauthorized_client"
+
+    # The operator's command makes the services' own clients, which may hold it.
+    out = await cli(
+        gateway_db,
+        "clients",
+        "create",
+        "--name",
+        "Ratings service",
+        "--org",
+        "Scrutiny",
+        "--scope",
+        "events:internal",
+        "--service",
+        "--json",
+    )
+    service_creds = json.loads(out.stdout)
+    r = await gateway.post(
+        "/oauth/token", data={"grant_type": "client_credentials", **service_creds}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "events:internal"

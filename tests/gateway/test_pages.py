@@ -92,6 +92,11 @@ async def test_evaluation_page_degrades_without_commitments(gateway_db, stack, e
         assert "commitments service" in r.text
         # The ratings are still there, one row per commitment.
         assert r.text.count("data-reference=") == 3
+        # The panel, and the plain sentence on agreement: no individual scores were kept here.
+        assert "The panel" in r.text
+        assert "A. Chair (fictional)</strong>, chair; no interests declared" in r.text
+        assert "How far the panel agreed" in r.text
+        assert "Individual scores were not recorded for this evaluation" in r.text
         home = await client.get("/")
         assert home.status_code == 200
         assert ev["title"] in home.text

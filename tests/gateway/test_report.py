@@ -13,6 +13,7 @@ import pytest
 from gateway.main import create_app
 from tests.conftest import serve
 from tests.gateway.conftest import Failing, auth_settings, bearer, gateway_settings, token_for
+from tests.support.tokens import chair_panel
 
 PROBLEM = "application/problem+json"
 HEADER = (
@@ -83,6 +84,7 @@ async def evaluation(gateway, writer, make_client):
         "title": "Digitisation review",
         "body": "Expert Panel",
         "commitment_ids": [c["id"] for c in commitments],
+        "panel": chair_panel(writer),
     }
     # Ratings learns commitments from the commitments feed; wait until it knows these.
     for _ in range(200):
@@ -165,6 +167,12 @@ async def test_json_report(gateway, evaluation):
     assert (c2["government_position"], c2["self_assessment"], c2["overdue"]) == (None, None, False)
     deadline = report["response_deadline"]
     assert (deadline["overdue"], deadline["responded_on"]) == (False, "2025-02-01")
+    # The panel and its agreement travel with the report; no scores were kept, and it says so.
+    assert [m["role"] for m in report["evaluation"]["panel"]] == ["chair"]
+    assert report["evaluation"]["version"] == 1
+    assert report["agreement"]["recorded"] is False
+    assert report["agreement"]["overall"]["alpha"] is None
+    assert "not recorded" in report["agreement"]["how_to_read"]
 
 
 @pytest.mark.parametrize("how", ["accept", "report.csv"])
@@ -178,8 +186,24 @@ async def test_csv_report(gateway, evaluation, how):
     assert r.headers["content-type"].startswith("text/csv")
     lines = r.text.splitlines()
     assert lines[0] == HEADER
-    rows = list(csv.reader(io.StringIO(r.text)))
+    everything = list(csv.reader(io.StringIO(r.text)))
+    # The ratings, then (after an empty row) the panel's agreement.
+    rows = everything[: everything.index([])]
     assert [row[1] for row in rows[1:]] == [c["reference"] for c in cs]  # evaluation order
+    agreement = everything[everything.index([]) + 1 :]
+    assert agreement[0] == [
+        "agreement",
+        "dimension",
+        "alpha_ordinal",
+        "exact_agreement",
+        "raters",
+        "units",
+    ]
+    # No individual scores were recorded: no figures, and the last row says so.
+    assert agreement[1] == ["agreement", "(all dimensions)", "", "", "0", "0"]
+    assert agreement[-3][0] == "how_to_read"
+    assert "not recorded" in agreement[-3][1]
+    assert agreement[-1] == ["version", "1"]  # the published version this report is
     assert rows[1] == [
         "Care of patients",
         cs[0]["reference"],
@@ -245,7 +269,8 @@ async def test_report_without_commitments_service(gateway_db, stack, evaluation)
             await client.get(f"/v1/evaluations/{ev['id']}/report", headers={"Accept": "text/csv"})
         ).text
         assert text.splitlines()[0] == HEADER
-        assert len(text.splitlines()) == 4
+        # Three ratings, then the agreement section (it comes from the ratings service).
+        assert text.splitlines().index("") == 4
 
 
 async def test_report_without_ratings_service_is_503(gateway_db, evaluation):

@@ -14,6 +14,7 @@ import pytest
 from gateway.proxy.forward import service_for
 from tests.gateway.conftest import Failing, unverified_claims
 from tests.gateway.replicas import client_of, replica
+from tests.support.tokens import chair_panel
 
 PROBLEM = "application/problem+json"
 DIMS = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
@@ -75,7 +76,12 @@ async def rated(gateway, writer):
             {"value": value, "as_of": as_of, "source": "NHS England"},
             writer,
         )
-    body = {"title": ref("Review"), "body": "Expert Panel", "commitment_ids": [commitment["id"]]}
+    body = {
+        "title": ref("Review"),
+        "body": "Expert Panel",
+        "commitment_ids": [commitment["id"]],
+        "panel": chair_panel(writer),
+    }
     for _ in range(200):
         r = await gateway.post("/v1/evaluations", json=body, headers=writer)
         if r.status_code != 422:

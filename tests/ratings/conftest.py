@@ -126,16 +126,16 @@ async def client(ratings_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 def writer(issuer: TestIssuer) -> dict[str, str]:
-    """Authorization for `ratings:write` (a panel member)."""
+    """Authorization for `ratings:write`, by the client that acts for the helpers' default panel's
+    chair (`helpers.DEFAULT_PANEL`)."""
     return issuer.auth("ratings:write", client_id="panel-member", org="Expert Panel", ttl=3600)
 
 
 @pytest.fixture(scope="session")
 def publisher(issuer: TestIssuer) -> dict[str, str]:
-    """Authorization for `ratings:publish` only (the chair's office)."""
-    return issuer.auth(
-        "ratings:publish", client_id="panel-chair", org="Health and Social Care Committee", ttl=3600
-    )
+    """Authorization for `ratings:publish` only: the same (chair's) client as `writer`, with a
+    token narrowed to publishing."""
+    return issuer.auth("ratings:publish", client_id="panel-member", org="Expert Panel", ttl=3600)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,9 @@ from sqlalchemy import select
 PROBLEM = "application/problem+json"
 O, G, R, I = "outstanding", "good", "requires_improvement", "inadequate"  # noqa: E741
 DIMS = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
+# The client the `writer` and `publisher` fixtures' tokens belong to, the chair's by default.
+CHAIR_CLIENT = "panel-member"
+DEFAULT_PANEL = [{"name": "A. Chair (fictional)", "role": "chair", "client_id": CHAIR_CLIENT}]
 # Request headers (a token), and a JSON object read back.
 Auth = dict[str, str]
 Json = dict[str, Any]
@@ -80,7 +83,12 @@ async def create_evaluation(
     client: httpx.AsyncClient, writer: Auth, commitment_ids: list[str] | None, **over: Any
 ) -> httpx.Response:
     """Create an evaluation, waiting (bounded) for the read model to learn the commitments."""
-    body: dict[str, Any] = {"title": "Evaluation", "body": "Expert Panel", **over}
+    body: dict[str, Any] = {
+        "title": "Evaluation",
+        "body": "Expert Panel",
+        "panel": DEFAULT_PANEL,
+        **over,
+    }
     if commitment_ids is not None:
         body["commitment_ids"] = commitment_ids
     deadline = time.monotonic() + 10

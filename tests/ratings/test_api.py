@@ -14,6 +14,7 @@ from fastapi.routing import APIRoute
 from ratings import repository
 from ratings.models import Rating
 from tests.ratings.helpers import (
+    CHAIR_CLIENT,
     DIMS,
     PROBLEM,
     G,
@@ -579,19 +580,23 @@ async def test_writes_need_a_token_with_ratings_write(client, writer, issuer, co
     assert (await client.get(url, headers=writer)).status_code == 404
     listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]}, headers=writer)
     assert len(listed.json()["items"]) == 1
-    # Drafts are visible to the panel's scopes only; anyone else gets 404, as if absent.
+    # Drafts are visible to their panel only; anyone else gets 404, as if absent, whatever its
+    # scopes (the panel's own scopes included).
     outsiders: list[dict[str, str]] = [
         {},
         issuer.auth("commitments:write"),
         issuer.auth("responses:write"),
+        issuer.auth("ratings:write", client_id="another-panel"),
+        issuer.auth("ratings:publish", client_id="another-panel"),
     ]
     for auth in outsiders:
         assert (await client.get(f"/v1/evaluations/{ev['id']}", headers=auth)).status_code == 404
         r = await client.get(f"/v1/evaluations/{ev['id']}/ratings", headers=auth)
         assert r.status_code == 404
-    for scope in ("ratings:write", "ratings:publish"):
-        r = await client.get(f"/v1/evaluations/{ev['id']}", headers=issuer.auth(scope))
-        assert r.status_code == 200
+        listed = await client.get("/v1/evaluations", params={"commitment_id": ids[0]}, headers=auth)
+        assert listed.json()["items"] == []
+    chair = issuer.auth("ratings:publish", client_id=CHAIR_CLIENT)
+    assert (await client.get(f"/v1/evaluations/{ev['id']}", headers=chair)).status_code == 200
 
 
 async def test_unpublished_changes_stay_off_the_public_feed(client, writer, commitments, cwriter):
@@ -637,6 +642,13 @@ def test_every_write_route_requires_a_scope():
         "withdraw_evaluation": "ratings:publish",
         "put_rating": "ratings:write",
         "update_rating": "ratings:write",
+        "add_panel_member": "ratings:write",
+        "declare_interest": "ratings:write",
+        "put_score": "ratings:write",
+        "send_for_factual_accuracy": "ratings:write",
+        "create_factual_accuracy_comment": "responses:write",
+        "decide_factual_accuracy_comment": "ratings:write",
+        "correct_evaluation": "ratings:publish",
         "create_response": "responses:write",
     }
     assert {r.name for r in writes} == set(expected)

@@ -57,19 +57,6 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
         assert r.status_code == 201, r.text
         by_reference[reference] = r.json()
     ids = [by_reference[r[0]]["id"] for r in demo.COMMITMENTS]
-    r = await create_evaluation(client, writer, ids, **demo.EVALUATION)
-    assert r.status_code == 201, r.text
-    evaluation = r.json()
-    base = f"/v1/evaluations/{evaluation['id']}"
-    # What the main seed does first: the nine draft ratings, levels only.
-    for reference, levels, _ in demo.RATINGS:
-        r = await client.put(
-            f"{base}/ratings/{by_reference[reference]['id']}",
-            json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))},
-            headers=writer,
-        )
-        assert r.status_code == 201, r.text
-
     everything = issuer.auth(
         "commitments:write",
         "ratings:write",
@@ -78,6 +65,23 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
         org="Scrutiny demo",
         ttl=3600,
     )
+    r = await create_evaluation(
+        client, everything, ids, **demo.EVALUATION, panel=demo.panel("scrutiny-demo")
+    )
+    assert r.status_code == 201, r.text
+    evaluation = r.json()
+    base = f"/v1/evaluations/{evaluation['id']}"
+    # What the main seed does first: the nine draft ratings, levels only.
+    for reference, levels, _ in demo.RATINGS:
+        r = await client.put(
+            f"{base}/ratings/{by_reference[reference]['id']}",
+            json={"levels": dict(zip(demo.DIMENSIONS, levels, strict=True))},
+            headers=everything,
+        )
+        assert r.status_code == 201, r.text
+        # Only the panel writes: the test's default chair client is not on this one.
+        r = await client.get(f"{base}/ratings/{by_reference[reference]['id']}", headers=writer)
+        assert r.status_code == 404
     dhsc = issuer.auth("responses:write", client_id="dhsc", org=demo_ratings.RESPONDENT, ttl=3600)
     transport = BridgeTransport(client, asyncio.get_running_loop())
 
@@ -94,6 +98,15 @@ async def test_seed_ratings_publishes_the_2023_evaluation_idempotently(
 
     ev = (await client.get(base)).json()  # public now
     assert ev["status"] == "published"
+    # The seeds name the chair and no one else; no scores were recorded, and the agreement
+    # figures say so rather than inventing any.
+    assert [(m["name"], m["role"]) for m in ev["panel"]] == [("Professor Dame Jane Dacre", "chair")]
+    assert ev["chair"] == "Professor Dame Jane Dacre"
+    agreement = (await client.get(f"{base}/agreement")).json()
+    assert agreement["recorded"] is False
+    assert agreement["overall"]["alpha"] is None
+    assert "not recorded" in agreement["how_to_read"]
+    assert (await client.get(f"{base}/scores")).json()["items"] == []
     assert ev["published_on"] == "2023-02-17"
     assert ev["publication"]["published_by"]["client_id"] == "scrutiny-demo"
     summary = (await client.get(f"{base}/summary")).json()
@@ -166,3 +179,13 @@ async def outbox_size(app: FastAPI) -> int:
     """How many events the ratings service has recorded (positioned on its feed or not yet)."""
     async with app.state.sessionmaker() as session:
         return int(await session.scalar(select(func.count()).select_from(Event)) or 0)
+
+
+def test_the_seed_seats_the_chair_for_the_client_it_signs_in_as(issuer):
+    from scrutiny_cli import seed
+
+    auth = issuer.auth("ratings:write", client_id="demo-loader-1")
+    token = auth["Authorization"].removeprefix("Bearer ")
+    assert demo.panel(seed._client_id(token)) == [
+        {"name": "Professor Dame Jane Dacre", "role": "chair", "client_id": "demo-loader-1"}
+    ]

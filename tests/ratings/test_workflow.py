@@ -98,8 +98,8 @@ async def test_the_whole_workflow_records_who_and_when_and_freezes(
     assert out["status"] == "published"
     assert out["published_on"] == dt.datetime.now(dt.UTC).date().isoformat()
     assert out["publication"]["published_by"] == {
-        "client_id": "panel-chair",
-        "organisation": "Health and Social Care Committee",
+        "client_id": "panel-member",
+        "organisation": "Expert Panel",
     }
     assert out["publication"]["published_at"]
     assert (await transition(client, publisher, ev, "publish", {})).status_code == 409
@@ -176,8 +176,8 @@ async def test_withdrawal_needs_a_reason_and_a_published_one_stays_public(
     out = r.json()
     assert out["status"] == "withdrawn"
     assert out["withdrawal"]["reason"] == "Superseded by a correction."
-    assert out["withdrawal"]["withdrawn_by"] == "panel-chair"
-    assert out["publication"]["published_by"]["client_id"] == "panel-chair"
+    assert out["withdrawal"]["withdrawn_by"] == "panel-member"
+    assert out["publication"]["published_by"]["client_id"] == "panel-member"
     assert (await transition(client, publisher, ev, "withdraw", {"reason": "x"})).status_code == 409
     # Still on the public record, marked withdrawn; its ratings stay frozen.
     anon = await client.get(f"/v1/evaluations/{ev['id']}")
@@ -298,7 +298,7 @@ async def test_events_are_private_until_published_then_public(
     assert [e["payload"]["commitment_id"] for e in public[:2]] == ids
     assert all(e["payload"]["status"] == "published" for e in public[:2])
     assert public[2]["payload"]["status"] == "published"
-    assert public[2]["payload"]["publication"]["published_by"]["client_id"] == "panel-chair"
+    assert public[2]["payload"]["publication"]["published_by"]["client_id"] == "panel-member"
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks only exist on PostgreSQL")

@@ -78,3 +78,14 @@ class TestIssuer:
     def auth(self, *scopes: str, **kw: Any) -> dict[str, str]:
         """An Authorization header for `scopes`."""
         return {"Authorization": f"Bearer {self.token(*scopes, **kw)}"}
+
+
+def client_id_of(auth: dict[str, str]) -> str:
+    """The `client_id` claim of the bearer token in these headers (read, not verified)."""
+    token = auth["Authorization"].removeprefix("Bearer ")
+    return str(jwt.decode(token, options={"verify_signature": False})["client_id"])
+
+
+def chair_panel(auth: dict[str, str]) -> list[dict[str, str]]:
+    """A one-seat panel whose (fictional) chair is acted for by the client of these headers."""
+    return [{"name": "A. Chair (fictional)", "role": "chair", "client_id": client_id_of(auth)}]

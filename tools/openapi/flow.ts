@@ -55,4 +55,18 @@ export async function flow(baseUrl: string, clientId: string, clientSecret: stri
   });
   const areas = report.data?.policy_areas.map((a) => a.commitments.length);
   void areas;
+  const alpha: number | null | undefined = report.data?.agreement?.overall.alpha;
+  void alpha;
+
+  // Only an evaluation's panel rates it: seat the chair (this client, fictional) on create.
+  const evaluation = await api.POST("/v1/evaluations", {
+    body: {
+      title: "An evaluation (fictional)",
+      body: "A panel (fictional)",
+      commitment_ids: [created.data.id],
+      panel: [{ name: "A. Chair (fictional)", role: "chair", client_id: clientId }],
+    },
+  });
+  const seats = evaluation.data?.panel?.map((m) => `${m.name}: ${m.role}`);
+  void seats;
 }

@@ -69,7 +69,9 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
 }
 
 
-def create_client(env: dict[str, str], name: str, org: str, scopes: list[str]) -> dict[str, Any]:
+def create_client(
+    env: dict[str, str], name: str, org: str, scopes: list[str], *, service: bool = False
+) -> dict[str, Any]:
     """Create a client directly in the gateway's database (the gateway's own management command)."""
     cmd = [
         sys.executable,
@@ -84,6 +86,9 @@ def create_client(env: dict[str, str], name: str, org: str, scopes: list[str]) -
     ]
     for scope in scopes:
         cmd += ["--scope", scope]
+    if service:
+        # Only a service client may hold events:internal; the gateway refuses any other a token.
+        cmd.append("--service")
     out = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"creating client {name!r} failed:\n{out.stderr}")
@@ -168,12 +173,13 @@ SERVICE_CLIENTS: dict[str, str] = {
 
 
 def _listed_active(env: dict[str, str]) -> set[str]:
-    """Active client ids, read from the gateway's database (the gateway may not run yet)."""
+    """Active service clients' ids, read from the gateway's database (the gateway may not run
+    yet); one saved before service clients were marked is made again."""
     cmd = [sys.executable, "-m", "gateway.identity.manage", "clients", "list", "--json"]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"listing API clients failed:\n{out.stderr}")
-    return {c["client_id"] for c in json.loads(out.stdout) if c.get("active")}
+    return {c["client_id"] for c in json.loads(out.stdout) if c.get("active") and c.get("service")}
 
 
 def service_clients(env: dict[str, str], path: Path) -> dict[str, dict[str, Any]]:
@@ -186,7 +192,7 @@ def service_clients(env: dict[str, str], path: Path) -> dict[str, dict[str, Any]
         saved = creds.get(service)
         if saved and saved.get("client_id") in known:
             continue
-        made = create_client(env, name, "Scrutiny", ["events:internal"])
+        made = create_client(env, name, "Scrutiny", ["events:internal"], service=True)
         creds[service] = {
             **made,
             "name": name,

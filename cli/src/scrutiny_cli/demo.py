@@ -164,3 +164,14 @@ EVALUATION: dict[str, Any] = {
     "aggregation_rule": "floor_mean",
     "published_on": "2023-02-17",
 }
+
+# The seeds name the panel's chair (the Committee's press release, 001) and no other member, so
+# the demo panel seats the chair alone and invents nobody. Its seat is acted for by the client
+# that loads the demo, standing in for the Committee secretariat, which keys in the chair's
+# decisions; no individual scores are recorded, as the seeds publish only agreed ratings.
+CHAIR = "Professor Dame Jane Dacre"
+
+
+def panel(secretariat_client_id: str) -> list[dict[str, str]]:
+    """The 2023 panel as the seeds name it: its chair, acted for by the secretariat's client."""
+    return [{"name": CHAIR, "role": "chair", "client_id": secretariat_client_id}]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Any
 
@@ -47,6 +49,14 @@ def _all(client: httpx.Client, path: str) -> list[dict[str, Any]]:
 @stamina.retry(on=httpx.TransportError, attempts=5)
 def _post(client: httpx.Client, path: str, body: dict[str, Any]) -> httpx.Response:
     return client.post(path, json=body)
+
+
+def _client_id(access_token: str) -> str:
+    """The client id in our own access token (RFC 9068 `client_id`); read, not verified: the
+    gateway that issued it verifies it on every call."""
+    payload = access_token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["client_id"])
 
 
 def seed(
@@ -122,6 +132,7 @@ def seed(
         if evaluation is None:
             body = {
                 **demo.EVALUATION,
+                "panel": demo.panel(_client_id(access_token)),
                 "commitment_ids": [commitments[r[0]]["id"] for r in demo.COMMITMENTS],
             }
             # The ratings service learns of commitments from their event feed, a moment later.

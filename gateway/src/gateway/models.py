@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import Uuid
@@ -56,6 +57,9 @@ class ApiClient(IdMixin, VersionedMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Made by the operator's command for one of Scrutiny's own services (`manage clients create
+    # --service`): the only clients that may hold a reserved scope (`events:internal`).
+    service: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class SigningKey(Base):

@@ -77,6 +77,31 @@ class Evaluation(Passthrough):
     commitment_ids: list[uuid.UUID]
     status: str
     published_on: date | None
+    version: int | None = Field(
+        default=None,
+        description="The published version (1, then one more per correction); null before.",
+    )
+
+
+class ReportAgreementFigures(Passthrough):
+    """How far a panel's individual scores agreed (Krippendorff's alpha, ordinal)."""
+
+    alpha: float | None
+    exact_agreement: float | None
+    raters: int
+    units: int
+    scores: int
+
+
+class ReportAgreement(Passthrough):
+    """Agreement between an evaluation's panel members (`GET /v1/evaluations/{id}/agreement`)."""
+
+    evaluation_id: uuid.UUID
+    recorded: bool = Field(description="False when no individual scores were recorded.")
+    level_of_measurement: str
+    overall: ReportAgreementFigures
+    dimensions: dict[str, ReportAgreementFigures]
+    how_to_read: str
 
 
 class OverallRating(Passthrough):

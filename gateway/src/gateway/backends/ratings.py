@@ -11,6 +11,7 @@ from gateway.backends.models import (
     PanelResponse,
     RatingHistoryEntry,
     RatingsSummary,
+    ReportAgreement,
     ResponseDeadline,
 )
 
@@ -43,6 +44,14 @@ class RatingsClient(ServiceClient):
         """`GET /v1/evaluations/{id}/summary`: ratings with overalls by commitment and area."""
         return await self.get_model(
             f"/v1/evaluations/{_id(ident)}/summary", RatingsSummary, headers=headers
+        )
+
+    async def agreement(
+        self, ident: str, *, headers: dict[str, str] | None = None
+    ) -> ReportAgreement:
+        """`GET /v1/evaluations/{id}/agreement`: alpha and exact agreement of the panel's scores."""
+        return await self.get_model(
+            f"/v1/evaluations/{_id(ident)}/agreement", ReportAgreement, headers=headers
         )
 
     async def responses(

@@ -6,9 +6,16 @@ import asyncio
 import csv
 import io
 import uuid
+from typing import Any
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
-from gateway.backends.models import Commitment, Evaluation, PolicyArea, RatingsSummary
+from gateway.backends.models import (
+    Commitment,
+    Evaluation,
+    PolicyArea,
+    RatingsSummary,
+    ReportAgreement,
+)
 from gateway.compose import accountability
 from gateway.compose.schemas import EvaluationReport, ReportCommitment, ReportPolicyArea
 
@@ -26,11 +33,18 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
     got = await asyncio.gather(
         backends.ratings.evaluation(ident, headers=headers),
         backends.ratings.summary(ident, headers=headers),
+        backends.ratings.agreement(ident, headers=headers),
         return_exceptions=True,
     )
     # Nothing to report without ratings: its 404 (or other answer) and outages go to the caller.
-    _raise_first(*got)
-    evaluation, summary = got
+    _raise_first(*got[:2])
+    evaluation, summary, agreed = got
+    # Agreement is the chair's alone before publication (403 to anyone else): leave it out then.
+    agreement = agreed if isinstance(agreed, ReportAgreement) else None
+    if isinstance(agreed, BaseException) and not isinstance(
+        agreed, ServiceError | ServiceUnavailableError
+    ):
+        raise agreed
     assert isinstance(evaluation, Evaluation)
     assert isinstance(summary, RatingsSummary)
 
@@ -90,6 +104,7 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
         evaluation=evaluation,
         policy_areas=list(grouped.values()),
         overall=summary.overall,
+        agreement=agreement,
         missing=missing,
     )
     await accountability.add_to(report, backends, ident, headers)
@@ -97,7 +112,8 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
 
 
 def to_csv(report: EvaluationReport) -> str:
-    """One row per commitment in the evaluation's order; levels as codes."""
+    """One row per commitment in the evaluation's order, levels as codes; then, each after an
+    empty row, the panel's agreement and the published version."""
     dimensions = [d.code for d in report.evaluation.dimensions]
     rows = {str(c.id): (a.name, c) for a in report.policy_areas for c in a.commitments}
     order = [str(i) for i in report.evaluation.commitment_ids or rows if str(i) in rows]
@@ -123,6 +139,11 @@ def to_csv(report: EvaluationReport) -> str:
                 *map(cell, accountability_cells(c)),
             ]
         )
+    _agreement_rows(writer, report)
+    if report.evaluation.version is not None:
+        # Which published version this is: a correction publishes the next one.
+        writer.writerow([])
+        writer.writerow(["version", report.evaluation.version])
     return out.getvalue()
 
 
@@ -153,6 +174,28 @@ def accountability_cells(c: ReportCommitment) -> list[str]:
         a.confidence if a else "",
         a.assessed_on.isoformat() if a else "",
     ]
+
+
+def _figure(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _agreement_rows(writer: Any, report: EvaluationReport) -> None:
+    """After one empty row, the panel's agreement: a header, the whole evaluation, each
+    dimension, and the sentence on how to read it (or that no scores were recorded)."""
+    agreement = report.agreement
+    if agreement is None:
+        return
+    writer.writerow([])
+    writer.writerow(
+        ["agreement", "dimension", "alpha_ordinal", "exact_agreement", "raters", "units"]
+    )
+    parts = [("(all dimensions)", agreement.overall), *agreement.dimensions.items()]
+    for name, f in parts:
+        writer.writerow(
+            ["agreement", name, _figure(f.alpha), _figure(f.exact_agreement), f.raters, f.units]
+        )
+    writer.writerow(["how_to_read", agreement.how_to_read])
 
 
 def _q(params: list[str]) -> float:

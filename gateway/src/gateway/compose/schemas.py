@@ -14,6 +14,7 @@ from gateway.backends.models import (
     OverallRating,
     RatingHistoryEntry,
     Reading,
+    ReportAgreement,
     ResponseDeadline,
     SelfAssessment,
     Submission,
@@ -74,6 +75,14 @@ class EvaluationReport(BaseModel):
     evaluation: Evaluation
     policy_areas: list[ReportPolicyArea]
     overall: OverallRating | None
+    agreement: ReportAgreement | None = Field(
+        default=None,
+        description=(
+            "How far the panel's members agreed in their individual scores (Krippendorff's "
+            "alpha, ordinal, and exact agreement; `recorded` is false where no individual scores "
+            "were kept); null while the caller may not see it (drafts: the chair only)."
+        ),
+    )
     missing: list[str] = Field(
         description="Parts that could not be fetched (e.g. `commitments`); empty when complete."
     )

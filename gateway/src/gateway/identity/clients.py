@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.identity import repository
 from gateway.identity.keycrypt import KeyCipher, is_encrypted
-from gateway.identity.schemas import ClientCreate, ClientRead, ClientUpdate, SigningKeyRead
+from gateway.identity.schemas import (
+    RESERVED_SCOPES,
+    ClientCreate,
+    ClientRead,
+    ClientUpdate,
+    ServiceClientCreate,
+    SigningKeyRead,
+)
 from gateway.models import ApiClient, Event, SigningKey
 from servicekit.auth import AuthSettings, Principal
 from servicekit.crud import apply_values, emit
@@ -70,8 +77,13 @@ async def verify_secret(secret_hash: str | None, secret: str) -> bool:
 # --- API clients -------------------------------------------------------------------------------
 
 
-async def create_client(session: AsyncSession, body: ClientCreate) -> tuple[ClientRead, str]:
-    """Register an API client; returns it and its secret (shown once, stored only as a hash)."""
+async def create_client(
+    session: AsyncSession, body: ClientCreate | ServiceClientCreate
+) -> tuple[ClientRead, str]:
+    """Register an API client; returns it and its secret (shown once, stored only as a hash).
+
+    A `ServiceClientCreate` (the operator's command) makes a service client, which alone may
+    hold a reserved scope."""
     secret = new_secret()
     row = ApiClient(
         client_id=new_client_id(),
@@ -81,6 +93,7 @@ async def create_client(session: AsyncSession, body: ClientCreate) -> tuple[Clie
         secret_hash=await hash_secret(secret),
         active=True,
         rate_limit_per_minute=body.rate_limit_per_minute,
+        service=isinstance(body, ServiceClientCreate),
     )
     session.add(row)
     await session.flush()
@@ -117,6 +130,12 @@ async def check_credentials(row: ApiClient | None, secret: str) -> bool:
 def needs_rehash(row: ApiClient) -> bool:
     """Whether the stored hash predates the current Argon2 parameters."""
     return HASHER.check_needs_rehash(row.secret_hash)
+
+
+def holds_reserved_scope(row: ApiClient) -> bool:
+    """Whether a client that is not one of Scrutiny's services holds a reserved scope (granted
+    before they were reserved): it gets no token until an admin takes the scope away."""
+    return not row.service and bool(set(row.scopes) & RESERVED_SCOPES)
 
 
 def grant_scopes(row: ApiClient, requested: str | None) -> list[str] | None:

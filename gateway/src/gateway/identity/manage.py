@@ -12,7 +12,7 @@ from typing import Any
 from gateway.config import ALEMBIC_INI, Settings
 from gateway.identity import clients as service
 from gateway.identity import repository
-from gateway.identity.schemas import ClientCreate, ClientRead
+from gateway.identity.schemas import ClientCreate, ClientRead, ServiceClientCreate
 from servicekit.db import create_engine, make_sessionmaker
 from servicekit.pagination import PageParams
 
@@ -41,7 +41,8 @@ def _migrate(settings: Settings) -> int:
 
 
 def _clients_create(settings: Settings, args: argparse.Namespace) -> int:
-    body = ClientCreate(
+    kind = ServiceClientCreate if args.service else ClientCreate
+    body = kind(
         name=args.name,
         organisation=args.org,
         scopes=args.scope,
@@ -119,6 +120,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--org", required=True, help="The organisation the client acts for.")
     create.add_argument("--scope", action="append", required=True, help="Repeat for each scope.")
+    create.add_argument(
+        "--service",
+        action="store_true",
+        help="A client for one of Scrutiny's own services: the only kind that may hold a "
+        "reserved scope (events:internal).",
+    )
     create.add_argument("--rate-limit", type=int, default=None, help="Requests per minute.")
     create.add_argument("--json", action="store_true", help="Print {client_id, client_secret}.")
     listing = clients.add_parser("list", help="List clients.")

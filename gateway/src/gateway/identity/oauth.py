@@ -210,6 +210,12 @@ async def create_token(request: Request, settings: SettingsDep) -> Response:
             if fresh is not None:
                 fresh.secret_hash = await service.hash_secret(secret)
 
+    if service.holds_reserved_scope(row):
+        return oauth_error(
+            "unauthorized_client",
+            "This client holds a scope reserved for Scrutiny's own services (events:internal); "
+            "an admin must remove it before the client can get a token.",
+        )
     scopes = service.grant_scopes(row, params.get("scope"))
     if scopes is None:
         return oauth_error("invalid_scope", "The requested scope exceeds the client's scopes.")

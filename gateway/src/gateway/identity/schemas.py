@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from servicekit.auth import SCOPES
 from servicekit.schemas import InputModel, ReadModel
@@ -25,6 +25,12 @@ Scope = Literal[
 # The scope list lives in servicekit (services check it); this Literal documents it in OpenAPI.
 assert set(get_args(Scope)) == set(SCOPES), "gateway Scope out of step with servicekit.auth.SCOPES"
 
+# Scopes Scrutiny keeps for its own processes: reading every private event is what the services'
+# consumers and the gateway do. The API never grants them (422); only the operator's command
+# makes a service client that holds one, and the token endpoint refuses any other client that
+# does (one granted before this rule).
+RESERVED_SCOPES = frozenset({"events:internal"})
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Organisation = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 Scopes = Annotated[list[Scope], Field(min_length=1, max_length=len(SCOPES))]
@@ -34,12 +40,35 @@ RateLimit = Annotated[int, Field(ge=1, le=1_000_000)]
 # --- API clients -------------------------------------------------------------------------------
 
 
+def _not_reserved(scopes: list[str] | None) -> list[str] | None:
+    reserved = sorted(set(scopes or []) & RESERVED_SCOPES)
+    if reserved:
+        raise ValueError(
+            f"{', '.join(reserved)} is reserved for Scrutiny's own services and cannot be granted "
+            "to an API client"
+        )
+    return scopes
+
+
+GrantableScopes = Annotated[Scopes, AfterValidator(_not_reserved)]
+SCOPES_DESCRIPTION = "Any scope but the reserved `events:internal` (422)."
+
+
+class ServiceClientCreate(InputModel):
+    """A client for one of Scrutiny's own services (the operator's command only, never the API)."""
+
+    name: Name
+    organisation: Organisation
+    scopes: Scopes
+    rate_limit_per_minute: RateLimit | None = None
+
+
 class ClientCreate(InputModel):
     """A new API client; its secret is generated and shown once."""
 
     name: Name = Field(examples=["NHS Providers evidence uploader"])
     organisation: Organisation = Field(examples=["NHS Providers"])
-    scopes: Scopes = Field(examples=[["evidence:submit"]])
+    scopes: GrantableScopes = Field(examples=[["evidence:submit"]], description=SCOPES_DESCRIPTION)
     rate_limit_per_minute: RateLimit | None = None
 
 
@@ -48,7 +77,7 @@ class ClientUpdate(InputModel):
 
     name: Name | None = None
     organisation: Organisation | None = None
-    scopes: Scopes | None = None
+    scopes: GrantableScopes | None = Field(default=None, description=SCOPES_DESCRIPTION)
     active: bool | None = Field(default=None, description="false disables the client at once.")
     rate_limit_per_minute: RateLimit | None = None
 
@@ -63,6 +92,11 @@ class ClientRead(ReadModel):
     scopes: list[str]
     active: bool
     rate_limit_per_minute: int | None
+    service: bool = Field(
+        default=False,
+        description="One of Scrutiny's own services (made by the operator's command), the only "
+        "kind of client that may hold a reserved scope.",
+    )
     created_at: datetime
     updated_at: datetime
     rotated_at: datetime | None
@@ -122,5 +156,12 @@ class TokenResponse(BaseModel):
 class OAuthError(BaseModel):
     """An OAuth error response (RFC 6749 §5.2)."""
 
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+        # The client holds a scope reserved for Scrutiny's own services (RFC 6749 5.2).
+        "unauthorized_client",
+    ]
     error_description: str

@@ -1,7 +1,7 @@
 """response items, overdue notices
 
 Revision ID: 97922ef88b5f
-Revises: 4acd4dd45286
+Revises: 45fa0b621657
 Create Date: 2026-12-03 13:15:05.959480
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import servicekit.db
 
 revision: str = '97922ef88b5f'
-down_revision: str | None = '4acd4dd45286'
+down_revision: str | None = '45fa0b621657'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -26,6 +26,8 @@ class Settings(ServiceSettings):
     response_due_months: int = Field(default=2, ge=0, le=60)
     # How often the sweep looks for responses gone overdue (it emits `response.overdue` once).
     overdue_sweep_interval_s: float = Field(default=86_400.0, gt=0)
+    # The factual-accuracy window a chair gives the rated body unless they say otherwise.
+    factual_accuracy_working_days: int = Field(default=10, ge=1, le=60)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -11,17 +11,23 @@ from ratings import repository
 from ratings.aggregation import Scale, rule_fits_scale
 from ratings.lifecycle import ensure_editable
 from ratings.models import Evaluation, Event
+from ratings.panel import check_panel, panel_reads, seat_members
 from ratings.read_models import known_commitment_ids
 from ratings.schemas import (
     ActingClient,
+    CorrectionNotice,
     EvaluationCreate,
     EvaluationPublication,
     EvaluationRead,
     EvaluationStatus,
     EvaluationUpdate,
     EvaluationWithdrawal,
+    FactualAccuracyCheck,
+    PanelMemberRead,
+    PanelRole,
 )
 from ratings.visibility import is_public
+from servicekit.auth import Principal
 from servicekit.crud import apply_values
 from servicekit.outbox import record_event
 from servicekit.problems import FieldError, invalid, not_found, validation_problem
@@ -30,8 +36,13 @@ from servicekit.schemas import merge_patch
 _EVALUATION_REQUIRED = frozenset({"title", "body", "members"})
 
 
-def evaluation_read(row: Evaluation, commitment_ids: list[uuid.UUID]) -> EvaluationRead:
-    """The public representation of an evaluation and its scope."""
+def evaluation_read(
+    row: Evaluation,
+    commitment_ids: list[uuid.UUID],
+    panel: list[PanelMemberRead],
+    corrections: list[CorrectionNotice] | None = None,
+) -> EvaluationRead:
+    """The public representation of an evaluation, its scope, panel and corrections."""
     values = {c.key: getattr(row, c.key) for c in Evaluation.__table__.columns}
     publication = (
         EvaluationPublication(
@@ -57,15 +68,50 @@ def evaluation_read(row: Evaluation, commitment_ids: list[uuid.UUID]) -> Evaluat
         {
             **values,
             "commitment_ids": commitment_ids,
+            "panel": panel,
+            "factual_accuracy": _check_of(row),
+            "version": row.published_version,
+            "corrections": corrections or [],
             "publication": publication,
             "withdrawal": withdrawal,
         }
     )
 
 
+def _check_of(row: Evaluation) -> FactualAccuracyCheck | None:
+    if row.fa_client_id is None or row.fa_sent_at is None or row.fa_closes_on is None:
+        return None
+    return FactualAccuracyCheck(
+        client_id=row.fa_client_id,
+        organisation=row.fa_organisation or "",
+        sent_at=row.fa_sent_at,
+        closes_on=row.fa_closes_on,
+        waiver_reason=row.fa_waiver_reason,
+    )
+
+
+async def corrections_of(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[CorrectionNotice]]:
+    """Each evaluation's correction notices, oldest first (one query)."""
+    out: dict[uuid.UUID, list[CorrectionNotice]] = {i: [] for i in ids}
+    for v in await repository.corrections(session, ids):
+        out[v.evaluation_id].append(
+            CorrectionNotice(
+                version=v.version,
+                what_changed=v.what_changed or "",
+                why=v.why or "",
+                published_at=v.published_at,
+            )
+        )
+    return out
+
+
 async def read_evaluation(session: AsyncSession, row: Evaluation) -> EvaluationRead:
-    """An evaluation as read, with its scope (one query)."""
-    return evaluation_read(row, await repository.scope(session, row.id))
+    """An evaluation as read, with its scope, panel and corrections (five queries)."""
+    panel = (await panel_reads(session, [row.id]))[row.id]
+    corrections = (await corrections_of(session, [row.id]))[row.id]
+    return evaluation_read(row, await repository.scope(session, row.id), panel, corrections)
 
 
 async def locked_evaluation(
@@ -175,9 +221,12 @@ async def _inherit(
     return body, await repository.scope(session, previous.id)
 
 
-async def create_evaluation(session: AsyncSession, body: EvaluationCreate) -> EvaluationRead:
-    """Record a new draft evaluation of commitments this service knows."""
+async def create_evaluation(
+    session: AsyncSession, body: EvaluationCreate, principal: Principal
+) -> EvaluationRead:
+    """Record a new draft evaluation of commitments this service knows, and seat its panel."""
     body, commitment_ids = await _inherit(session, body)
+    check_panel(body.panel, has_chair=False, at="body.panel")
     errors = _check_evaluation(body, commitment_ids)
     known = await known_commitment_ids(session, commitment_ids)
     errors += [
@@ -196,25 +245,33 @@ async def create_evaluation(session: AsyncSession, body: EvaluationCreate) -> Ev
     if errors:
         raise validation_problem(errors, errors[0].detail if len(errors) == 1 else None)
     values = body.model_dump(
-        mode="json", exclude={"commitment_ids", "published_on", "previous_evaluation_id"}
+        mode="json", exclude={"commitment_ids", "published_on", "previous_evaluation_id", "panel"}
     )
+    chair = next((m.name for m in body.panel if m.role is PanelRole.chair), None)
+    if values.get("chair") is None:
+        values["chair"] = chair
     row = Evaluation(
         **values,
         published_on=body.published_on,
         previous_evaluation_id=body.previous_evaluation_id,
         status=EvaluationStatus.draft.value,
+        created_by_client_id=principal.client_id,
     )
     session.add(row)
     await session.flush()
     await repository.add_scope(session, row.id, commitment_ids)
-    return emit_evaluation(session, "evaluation.created", row, commitment_ids)
+    seat_members(session, row.id, body.panel)
+    await session.flush()
+    return await emit_evaluation(session, "evaluation.created", row, commitment_ids)
 
 
-def emit_evaluation(
+async def emit_evaluation(
     session: AsyncSession, type_: str, row: Evaluation, commitment_ids: list[uuid.UUID]
 ) -> EvaluationRead:
     """Record an evaluation's event (public once it was published) and return it as read."""
-    read = evaluation_read(row, commitment_ids)
+    panel = (await panel_reads(session, [row.id]))[row.id]
+    corrections = (await corrections_of(session, [row.id]))[row.id]
+    read = evaluation_read(row, commitment_ids, panel, corrections)
     record_event(
         session,
         Event,
@@ -236,5 +293,5 @@ async def update_evaluation(
     scope = await repository.scope(session, row.id)
     if apply_values(row, values):
         await session.flush()
-        return emit_evaluation(session, "evaluation.updated", row, scope)
-    return evaluation_read(row, scope)
+        return await emit_evaluation(session, "evaluation.updated", row, scope)
+    return await read_evaluation(session, row)

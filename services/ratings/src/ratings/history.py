@@ -72,9 +72,14 @@ async def history(
     if not await known_commitment_ids(session, [commitment_id]):
         raise not_found("commitment", commitment_id)
     statuses = history_statuses(principal)
-    rows, token = await repository.commitment_ratings(session, commitment_id, statuses, params)
+    viewer = principal.client_id if principal else None
+    rows, token = await repository.commitment_ratings(
+        session, commitment_id, statuses, params, viewer
+    )
     before = (
-        await repository.rating_before(session, commitment_id, statuses, rows[0]) if rows else None
+        await repository.rating_before(session, commitment_id, statuses, rows[0], viewer)
+        if rows
+        else None
     )
     chain: list[Rating] = ([before] if before else []) + rows
     evaluations = await repository.evaluations_by_id(session, {r.evaluation_id for r in chain})

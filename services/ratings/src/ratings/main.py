@@ -47,6 +47,11 @@ def create_app(
         openapi_tags=[
             {"name": "evaluations", "description": "A panel's evaluation of commitments."},
             {"name": "ratings", "description": "Each commitment's rating and overall."},
+            {
+                "name": "panel",
+                "description": "An evaluation's panel: members, declared interests, individual "
+                "scores and the agreement between them.",
+            },
             {"name": "responses", "description": "Responses to published evaluations."},
             {"name": "events", "description": "The service's internal event feed."},
         ],

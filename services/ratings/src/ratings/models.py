@@ -101,6 +101,17 @@ class Evaluation(IdMixin, VersionedMixin, Base):
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_client_id: Mapped[str | None] = mapped_column(String(200))
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    # The client that created it: until the panel has a chair, the only one who may seat it.
+    created_by_client_id: Mapped[str | None] = mapped_column(String(200))
+    # The factual-accuracy check: the rated body's client, when it was sent, the last day of its
+    # window, and the chair's reason for publishing before the window closed.
+    fa_client_id: Mapped[str | None] = mapped_column(String(200))
+    fa_organisation: Mapped[str | None] = mapped_column(String(300))
+    fa_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fa_closes_on: Mapped[date | None] = mapped_column(Date)
+    fa_waiver_reason: Mapped[str | None] = mapped_column(Text)
+    # 1 from publication; each correction publishes the next (every one stays readable).
+    published_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class EvaluationCommitment(Base):
@@ -149,6 +160,105 @@ class Rating(IdMixin, VersionedMixin, Base):
     override_reason: Mapped[str | None] = mapped_column(Text)
     overall_level: Mapped[str | None] = mapped_column(String(40))
     overall_score: Mapped[int | None] = mapped_column(Integer)
+
+
+class PanelMember(IdMixin, Base):
+    """A person on an evaluation's panel, their role, and the API client that acts for them.
+
+    One client may act for several people (a secretariat keys in the chair's decisions), so a
+    client's powers in an evaluation are the union of the roles of the members it acts for.
+    """
+
+    __tablename__ = "panel_members"
+    __table_args__ = (
+        Index("ix_panel_members_evaluation", "evaluation_id", "created_at", "id"),
+        Index("ix_panel_members_client", "client_id", "evaluation_id"),
+    )
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    client_id: Mapped[str] = mapped_column(String(200))
+
+
+class DeclaredInterest(IdMixin, Base):
+    """A member's declared interest in a commitment, a source or an organisation."""
+
+    __tablename__ = "declared_interests"
+    __table_args__ = (Index("ix_declared_interests_member", "member_id", "created_at", "id"),)
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE"), index=True
+    )
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("panel_members.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    # Exactly one of these, by kind: a commitment (recusal follows), a source, an organisation.
+    commitment_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    source_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    organisation: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    declared_on: Mapped[date] = mapped_column(Date)
+
+
+class Score(IdMixin, VersionedMixin, Base):
+    """One member's own levels and rationales for one commitment, before the panel agrees."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("evaluation_id", "commitment_id", "member_id"),
+        Index("ix_scores_member", "member_id"),
+    )
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE")
+    )
+    commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("known_commitments.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("panel_members.id", ondelete="CASCADE")
+    )
+    levels: Mapped[dict[str, str]] = mapped_column(JSON)
+    rationales: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class FactualAccuracyComment(IdMixin, VersionedMixin, Base):
+    """The rated body's comment on one draft rating, and the panel's decision on it."""
+
+    __tablename__ = "factual_accuracy_comments"
+    __table_args__ = (Index("ix_fa_comments_evaluation", "evaluation_id", "created_at", "id"),)
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE")
+    )
+    commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("known_commitments.id"))
+    text: Mapped[str] = mapped_column(Text)
+    submitted_by_client_id: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(300))
+    decision: Mapped[str | None] = mapped_column(String(20))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_client_id: Mapped[str | None] = mapped_column(String(200))
+
+
+class EvaluationVersion(Base):
+    """A correction: the version it published, its notice, and the version before it whole (as
+    readers saw it), so every version stays readable."""
+
+    __tablename__ = "evaluation_versions"
+
+    evaluation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("evaluations.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Version `version - 1`: the evaluation and its summary (every rating) as read; read whole.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    what_changed: Mapped[str | None] = mapped_column(Text)
+    why: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by_client_id: Mapped[str] = mapped_column(String(200))
 
 
 class EvaluationResponse(IdMixin, Base):

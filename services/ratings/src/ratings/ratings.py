@@ -20,9 +20,11 @@ from ratings.schemas import (
     PreviousRating,
     RatingPut,
     RatingRead,
+    RatingSpread,
     RatingStatus,
     RatingUpdate,
 )
+from ratings.scores import ScoreView
 from ratings.visibility import is_public
 from servicekit.auth import Principal
 from servicekit.crud import apply_values
@@ -90,7 +92,9 @@ def _override_of(row: Rating) -> Override | None:
     return Override(level=row.override_level, reason=row.override_reason or "")
 
 
-def rating_read(row: Rating, previous: Rating | None = None) -> RatingRead:
+def rating_read(
+    row: Rating, previous: Rating | None = None, spread: RatingSpread | None = None
+) -> RatingRead:
     """The public representation of a rating, with its overall and how it was reached."""
     return RatingRead(
         id=row.id,
@@ -103,6 +107,7 @@ def rating_read(row: Rating, previous: Rating | None = None) -> RatingRead:
         overall=_rating_overall(row),
         status=RatingStatus(row.status),
         agreed_at=row.agreed_at,
+        spread=spread,
         previous=(
             PreviousRating(
                 evaluation_id=previous.evaluation_id,
@@ -131,11 +136,23 @@ async def previous_ratings(
 
 
 async def read_ratings(
-    session: AsyncSession, evaluation: Evaluation, rows: Sequence[Rating]
+    session: AsyncSession,
+    evaluation: Evaluation,
+    rows: Sequence[Rating],
+    view: ScoreView | None = None,
 ) -> list[RatingRead]:
-    """Ratings of one evaluation as read, each with its previous rating (one query for all)."""
+    """Ratings of one evaluation as read, each with its previous rating (one query for all) and,
+    given what the caller may see of the scores, their spread."""
     previous = await previous_ratings(session, evaluation, [r.commitment_id for r in rows])
-    return [rating_read(r, previous.get(r.commitment_id)) for r in rows]
+    scale = Scale.of(evaluation.scale)
+    return [
+        rating_read(
+            r,
+            previous.get(r.commitment_id),
+            view.spread(r.commitment_id, scale) if view is not None else None,
+        )
+        for r in rows
+    ]
 
 
 def emit_rating(
@@ -144,9 +161,10 @@ def emit_rating(
     row: Rating,
     evaluation: Evaluation,
     previous: Rating | None,
+    spread: RatingSpread | None = None,
 ) -> RatingRead:
     """Record a rating's event (public once its evaluation was published); return it as read."""
-    read = rating_read(row, previous)
+    read = rating_read(row, previous, spread)
     record_event(
         session,
         Event,
@@ -428,3 +446,32 @@ async def write_rating(
         kind = "rating.agreed" if target != was and agreeing else "rating.updated"
         return emit_rating(session, kind, existing, evaluation, previous)
     return rating_read(existing, previous)
+
+
+async def correct_rating(
+    session: AsyncSession,
+    evaluation: Evaluation,
+    row: Rating,
+    levels: dict[str, str],
+    rationales: dict[str, str],
+    pointer: str,
+) -> bool:
+    """Change a published rating's levels and rationales as part of a correction (no status
+    change: it stays published); False if nothing changed. 422 for levels off the scale."""
+    scale = Scale.of(evaluation.scale)
+    content = RatingContent(
+        levels={**row.levels, **levels},
+        rationales={**row.rationales, **rationales},
+        cited=[uuid.UUID(s) for s in row.cited_submission_ids],
+        override=_override_of(row),
+    )
+    errors = _check_content(evaluation, scale, content, agreeing=True)
+    if errors:
+        for e in errors:
+            e.pointer = e.pointer.replace("body", pointer, 1)
+        raise validation_problem(errors, errors[0].detail if len(errors) == 1 else None)
+    values = _values(evaluation, scale, content)
+    if not apply_values(row, values):
+        return False
+    await session.flush()
+    return True

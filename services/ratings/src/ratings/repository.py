@@ -12,14 +12,19 @@ from sqlalchemy import Select, and_, func, insert, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings.models import (
+    DeclaredInterest,
     Evaluation,
     EvaluationCommitment,
     EvaluationResponse,
+    EvaluationVersion,
+    FactualAccuracyComment,
     KnownCommitment,
     KnownSubmission,
+    PanelMember,
     Rating,
     ResponseItem,
     ResponseOverdueNotice,
+    Score,
 )
 from servicekit.pagination import PageParams, decode_token, encode_token, keyset_page
 from servicekit.problems import invalid
@@ -132,12 +137,11 @@ async def list_evaluations(
     *,
     status: Sequence[str],
     commitment_id: Sequence[uuid.UUID],
-    published_only: bool,
+    viewer_client_id: str | None,
 ) -> tuple[list[Evaluation], str | None]:
-    """A page of evaluations matching every filter given (each filter any-of)."""
-    stmt = select(Evaluation)
-    if published_only:
-        stmt = stmt.where(Evaluation.published_at.is_not(None))
+    """A page of evaluations matching every filter given (each filter any-of): published ones,
+    and the drafts of panels the viewer's client sits on or created."""
+    stmt = select(Evaluation).where(visible_to(viewer_client_id))
     if status:
         stmt = stmt.where(Evaluation.status.in_(status))
     if commitment_id:
@@ -149,6 +153,170 @@ async def list_evaluations(
             )
         )
     return await keyset_page(session, stmt, Evaluation.created_at, Evaluation.id, params)
+
+
+def visible_to(client_id: str | None) -> Any:
+    """Published evaluations, plus those whose panel the client sits on or which it created."""
+    public = Evaluation.published_at.is_not(None)
+    if client_id is None:
+        return public
+    return or_(
+        public,
+        Evaluation.created_by_client_id == client_id,
+        Evaluation.fa_client_id == client_id,
+        Evaluation.id.in_(
+            select(PanelMember.evaluation_id).where(PanelMember.client_id == client_id)
+        ),
+    )
+
+
+# --- panels ------------------------------------------------------------------------------------
+
+
+async def members_acted_for(
+    session: AsyncSession, evaluation_id: uuid.UUID, client_id: str
+) -> list[PanelMember]:
+    """The members of an evaluation's panel a client acts for."""
+    stmt = (
+        select(PanelMember)
+        .where(PanelMember.evaluation_id == evaluation_id, PanelMember.client_id == client_id)
+        .order_by(PanelMember.created_at, PanelMember.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def get_member(
+    session: AsyncSession, evaluation_id: uuid.UUID, member_id: uuid.UUID
+) -> PanelMember | None:
+    """One member of an evaluation's panel."""
+    stmt = select(PanelMember).where(
+        PanelMember.evaluation_id == evaluation_id, PanelMember.id == member_id
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def has_chair(session: AsyncSession, evaluation_id: uuid.UUID) -> bool:
+    """Whether the panel has its chair yet."""
+    stmt = select(PanelMember.id).where(
+        PanelMember.evaluation_id == evaluation_id, PanelMember.role == "chair"
+    )
+    return (await session.scalars(stmt.limit(1))).first() is not None
+
+
+async def panels(session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]) -> list[PanelMember]:
+    """The members of these evaluations' panels, in the order they were seated."""
+    if not evaluation_ids:
+        return []
+    stmt = (
+        select(PanelMember)
+        .where(PanelMember.evaluation_id.in_(evaluation_ids))
+        .order_by(PanelMember.created_at, PanelMember.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def interests_of(
+    session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]
+) -> list[DeclaredInterest]:
+    """Every interest declared on these evaluations' panels, oldest first."""
+    if not evaluation_ids:
+        return []
+    stmt = (
+        select(DeclaredInterest)
+        .where(DeclaredInterest.evaluation_id.in_(evaluation_ids))
+        .order_by(DeclaredInterest.created_at, DeclaredInterest.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def interested_members(
+    session: AsyncSession, member_ids: Sequence[uuid.UUID], commitment_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """Which of these members declared an interest in the commitment."""
+    if not member_ids:
+        return []
+    stmt = select(DeclaredInterest.member_id).where(
+        DeclaredInterest.member_id.in_(member_ids),
+        DeclaredInterest.commitment_id == commitment_id,
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+# --- corrections and versions -----------------------------------------------------------------
+
+
+async def corrections(
+    session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]
+) -> list[EvaluationVersion]:
+    """The correction records of these evaluations (each names the version it published)."""
+    if not evaluation_ids:
+        return []
+    stmt = (
+        select(EvaluationVersion)
+        .where(EvaluationVersion.evaluation_id.in_(evaluation_ids))
+        .order_by(EvaluationVersion.evaluation_id, EvaluationVersion.version)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def version_of(
+    session: AsyncSession, evaluation_id: uuid.UUID, version: int
+) -> EvaluationVersion | None:
+    """One published version's record (holding the snapshot of the version before it)."""
+    return await session.get(EvaluationVersion, (evaluation_id, version))
+
+
+# --- factual accuracy --------------------------------------------------------------------------
+
+
+async def fa_comments(
+    session: AsyncSession, evaluation_id: uuid.UUID
+) -> list[FactualAccuracyComment]:
+    """An evaluation's factual-accuracy comments, oldest first."""
+    stmt = (
+        select(FactualAccuracyComment)
+        .where(FactualAccuracyComment.evaluation_id == evaluation_id)
+        .order_by(FactualAccuracyComment.created_at, FactualAccuracyComment.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def fa_comment(
+    session: AsyncSession, evaluation_id: uuid.UUID, comment_id: uuid.UUID
+) -> FactualAccuracyComment | None:
+    """One factual-accuracy comment."""
+    stmt = select(FactualAccuracyComment).where(
+        FactualAccuracyComment.evaluation_id == evaluation_id,
+        FactualAccuracyComment.id == comment_id,
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+# --- individual scores -------------------------------------------------------------------------
+
+
+async def get_score(
+    session: AsyncSession, evaluation_id: uuid.UUID, commitment_id: uuid.UUID, member_id: uuid.UUID
+) -> Score | None:
+    """One member's score of one commitment."""
+    stmt = select(Score).where(
+        Score.evaluation_id == evaluation_id,
+        Score.commitment_id == commitment_id,
+        Score.member_id == member_id,
+    )
+    return (await session.scalars(stmt)).one_or_none()
+
+
+async def scores_of(
+    session: AsyncSession,
+    evaluation_id: uuid.UUID,
+    commitment_ids: Sequence[uuid.UUID] | None = None,
+) -> list[Score]:
+    """An evaluation's individual scores (of these commitments, if given), oldest first."""
+    stmt = select(Score).where(Score.evaluation_id == evaluation_id)
+    if commitment_ids is not None:
+        stmt = stmt.where(Score.commitment_id.in_(commitment_ids))
+    return list((await session.scalars(stmt.order_by(Score.created_at, Score.id))).all())
 
 
 # --- ratings -----------------------------------------------------------------------------------
@@ -220,28 +388,42 @@ async def list_ratings(
 # --- history -----------------------------------------------------------------------------------
 
 
-def _history_stmt(commitment_id: uuid.UUID, statuses: Sequence[str]) -> Select[Any]:
+def _history_stmt(
+    commitment_id: uuid.UUID, statuses: Sequence[str], viewer_client_id: str | None
+) -> Select[Any]:
     return (
         select(Rating)
         .join(Evaluation, Evaluation.id == Rating.evaluation_id)
-        .where(Rating.commitment_id == commitment_id, Evaluation.status.in_(statuses))
+        .where(
+            Rating.commitment_id == commitment_id,
+            Evaluation.status.in_(statuses),
+            visible_to(viewer_client_id),
+        )
     )
 
 
 async def commitment_ratings(
-    session: AsyncSession, commitment_id: uuid.UUID, statuses: Sequence[str], params: PageParams
+    session: AsyncSession,
+    commitment_id: uuid.UUID,
+    statuses: Sequence[str],
+    params: PageParams,
+    viewer_client_id: str | None,
 ) -> tuple[list[Rating], str | None]:
     """A page of a commitment's ratings in evaluations of these statuses, oldest first."""
-    stmt = _history_stmt(commitment_id, statuses)
+    stmt = _history_stmt(commitment_id, statuses, viewer_client_id)
     return await keyset_page(session, stmt, Rating.created_at, Rating.id, params)
 
 
 async def rating_before(
-    session: AsyncSession, commitment_id: uuid.UUID, statuses: Sequence[str], row: Rating
+    session: AsyncSession,
+    commitment_id: uuid.UUID,
+    statuses: Sequence[str],
+    row: Rating,
+    viewer_client_id: str | None,
 ) -> Rating | None:
     """The rating just before `row` in the same history (what a page's first item changed from)."""
     stmt = (
-        _history_stmt(commitment_id, statuses)
+        _history_stmt(commitment_id, statuses, viewer_client_id)
         .where(tuple_(Rating.created_at, Rating.id) < tuple_(row.created_at, row.id))
         .order_by(Rating.created_at.desc(), Rating.id.desc())
         .limit(1)

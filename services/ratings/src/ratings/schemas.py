@@ -58,6 +58,24 @@ class CommitmentPosition(StrEnum):
     under_consideration = "under_consideration"
 
 
+class PanelRole(StrEnum):
+    chair = "chair"
+    member = "member"
+    secretariat = "secretariat"
+
+
+class InterestKind(StrEnum):
+    commitment = "commitment"
+    source = "source"
+    organisation = "organisation"
+
+
+class FactualAccuracyDecision(StrEnum):
+    accepted = "accepted"
+    rating_changed = "rating_changed"
+    declined = "declined"
+
+
 class ChangeDirection(StrEnum):
     up = "up"
     down = "down"
@@ -89,6 +107,68 @@ def default_dimensions() -> list[Dimension]:
     return [Dimension(code=code, label=label) for code, label in DEFAULT_DIMENSIONS]
 
 
+# --- panels ------------------------------------------------------------------------------------
+
+ClientId = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class PanelMemberCreate(InputModel):
+    """A person on the panel, their role, and the API client that acts for them."""
+
+    name: Name = Field(examples=["Dr A. Example (fictional)"])
+    role: PanelRole = Field(
+        examples=["member"],
+        description=(
+            "`chair` agrees ratings, submits for review, publishes and withdraws (one per panel); "
+            "`member` scores and drafts; `secretariat` drafts ratings and seats the panel but "
+            "does not score."
+        ),
+    )
+    client_id: ClientId = Field(
+        description="The API client acting for this person; one client may act for several.",
+        examples=["cl_panel_member_1"],
+    )
+
+
+class InterestCreate(InputModel):
+    """A member's declared interest: in a commitment (they are recused from scoring it), a source
+    or an organisation."""
+
+    kind: InterestKind = Field(examples=["commitment"])
+    commitment_id: uuid.UUID | None = Field(default=None, description="Set when kind=commitment.")
+    source_id: uuid.UUID | None = Field(default=None, description="Set when kind=source.")
+    organisation: Name | None = Field(
+        default=None, description="Set when kind=organisation.", examples=["NHS Providers"]
+    )
+    description: LongText = Field(examples=["Advised the programme board in 2022 (fictional)."])
+    declared_on: date = Field(examples=["2023-01-09"])
+
+
+class InterestRead(ReadModel):
+    """A declared interest, published with the evaluation."""
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    kind: InterestKind
+    commitment_id: uuid.UUID | None
+    source_id: uuid.UUID | None
+    organisation: str | None
+    description: str
+    declared_on: date
+    created_at: datetime
+
+
+class PanelMemberRead(ReadModel):
+    """A member of an evaluation's panel, with their declared interests."""
+
+    id: uuid.UUID
+    name: str
+    role: PanelRole
+    client_id: str
+    interests: list[InterestRead] = Field(default_factory=list)
+    created_at: datetime
+
+
 # --- evaluations -------------------------------------------------------------------------------
 
 
@@ -99,8 +179,26 @@ class EvaluationCreate(InputModel):
         examples=["Evaluation of Government commitments made on the digitisation of the NHS"]
     )
     body: Name = Field(examples=["Health and Social Care Committee Expert Panel"])
-    chair: Name | None = Field(default=None, examples=["Professor Dame Jane Dacre"])
-    members: list[Name] = Field(default_factory=list, max_length=50)
+    chair: Name | None = Field(
+        default=None,
+        examples=["Professor Dame Jane Dacre"],
+        description="The chair's name as published; defaults to the panel's chair member's name.",
+    )
+    members: list[Name] = Field(
+        default_factory=list,
+        max_length=50,
+        deprecated=True,
+        description="Free-text names, kept for old clients; `panel` is what grants rights.",
+    )
+    panel: list[PanelMemberCreate] = Field(
+        default_factory=list,
+        max_length=50,
+        description=(
+            "The panel: only its members write the evaluation's ratings, only its chair agrees "
+            "them and moves the evaluation on. Left empty, the creating client seats it later "
+            "(POST /v1/evaluations/{id}/panel-members)."
+        ),
+    )
     scale: list[ScaleLevel] = Field(
         default_factory=default_scale,
         min_length=2,
@@ -139,7 +237,7 @@ class EvaluationUpdate(InputModel):
     title: Title | None = None
     body: Name | None = None
     chair: Name | None = None
-    members: list[Name] | None = Field(default=None, max_length=50)
+    members: list[Name] | None = Field(default=None, max_length=50, deprecated=True)
     published_on: date | None = None
 
 
@@ -150,6 +248,15 @@ class EvaluationPublish(InputModel):
         default=None,
         description="The publication date shown to readers; defaults to today (UTC) if unset.",
         examples=["2023-02-17"],
+    )
+    waive_factual_accuracy_window: (
+        Annotated[str, StringConstraints(min_length=1, max_length=5000)] | None
+    ) = Field(
+        default=None,
+        description=(
+            "Publish before the factual-accuracy window closes, giving the reason (published "
+            "with the evaluation). Every comment must still be decided."
+        ),
     )
 
 
@@ -184,6 +291,43 @@ class EvaluationWithdrawal(BaseModel):
     reason: str
 
 
+class FactualAccuracyCheckCreate(InputModel):
+    """Sending an evaluation in review to the rated body for a factual-accuracy check."""
+
+    client_id: ClientId = Field(
+        description="The rated body's API client: the only one that may comment.",
+        examples=["cl_dhsc_programme_office"],
+    )
+    organisation: Name = Field(examples=["Department of Health and Social Care"])
+    working_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="The window, in working days (Monday to Friday) from today; default 10.",
+    )
+
+
+class FactualAccuracyCheck(BaseModel):
+    """The factual-accuracy check: who was asked, and the window they had."""
+
+    client_id: str
+    organisation: str
+    sent_at: datetime
+    closes_on: date = Field(description="The last day comments are taken.")
+    waiver_reason: str | None = Field(
+        description="Why the chair published before the window closed, if they did."
+    )
+
+
+class CorrectionNotice(BaseModel):
+    """What a correction changed and why."""
+
+    version: int
+    what_changed: str
+    why: str
+    published_at: datetime
+
+
 class EvaluationRead(ReadModel):
     """An evaluation."""
 
@@ -191,7 +335,10 @@ class EvaluationRead(ReadModel):
     title: str
     body: str
     chair: str | None
-    members: list[str]
+    members: list[str] = Field(deprecated=True, description="Free-text names; see `panel`.")
+    panel: list[PanelMemberRead] = Field(
+        default_factory=list, description="Who rates, in which role, and what they declared."
+    )
     scale: list[ScaleLevel]
     dimensions: list[Dimension]
     aggregation_rule: AggregationRule
@@ -200,6 +347,17 @@ class EvaluationRead(ReadModel):
     published_on: date | None
     previous_evaluation_id: uuid.UUID | None
     publication: EvaluationPublication | None = Field(description="Null until published.")
+    factual_accuracy: FactualAccuracyCheck | None = Field(
+        default=None, description="Null unless it was sent for a factual-accuracy check."
+    )
+    version: int | None = Field(
+        default=None,
+        description="The published version shown (1 at publication, one more per correction); "
+        "null before publication. Read an earlier one with `?version=`.",
+    )
+    corrections: list[CorrectionNotice] = Field(
+        default_factory=list, description="Every correction up to this version, oldest first."
+    )
     withdrawal: EvaluationWithdrawal | None = Field(description="Null unless withdrawn.")
     created_at: datetime
     updated_at: datetime
@@ -303,6 +461,13 @@ class RatingRead(BaseModel):
     overall: Overall | None = Field(description="Null while a dimension is unrated (drafts only).")
     status: RatingStatus
     agreed_at: datetime | None
+    spread: RatingSpread | None = Field(
+        default=None,
+        description=(
+            "The spread of the members' individual scores; null when none were recorded, or "
+            "while the caller may not see them yet (blind until they have scored)."
+        ),
+    )
     previous: PreviousRating | None = Field(
         default=None,
         description=(
@@ -312,6 +477,134 @@ class RatingRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class ScorePut(InputModel):
+    """One member's own levels (and rationales) for one commitment (PUT replaces them)."""
+
+    levels: dict[Code, Code] = Field(
+        min_length=1,
+        max_length=20,
+        description="A level of the evaluation's scale per dimension this member scores.",
+        examples=[{"commitment_met": "good", "impact": "requires_improvement"}],
+    )
+    rationales: dict[Code, LongText] = Field(default_factory=dict, max_length=20)
+
+
+class ScoreRead(ReadModel):
+    """One member's individual score of one commitment."""
+
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    commitment_id: uuid.UUID
+    member_id: uuid.UUID
+    levels: dict[str, str]
+    rationales: dict[str, str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class DimensionSpread(BaseModel):
+    """How the individual scores of one dimension fell: a count per level code."""
+
+    counts: dict[str, int] = Field(examples=[{"good": 1, "requires_improvement": 3}])
+    lowest: str | None
+    highest: str | None
+
+
+class RatingSpread(BaseModel):
+    """The individual scores an agreed rating came from, by dimension."""
+
+    raters: int = Field(description="Members who scored this commitment.")
+    dimensions: dict[str, DimensionSpread]
+
+
+class AgreementFigures(BaseModel):
+    """How far the members' individual scores agreed, over some units (commitments)."""
+
+    alpha: float | None = Field(
+        description=(
+            "Krippendorff's alpha for ordinal data: 1 is perfect agreement, 0 no better than "
+            "chance, below 0 systematic disagreement. Null when it cannot be computed (fewer "
+            "than two raters of any unit, or every score the same level)."
+        ),
+        examples=[0.815],
+    )
+    exact_agreement: float | None = Field(
+        description="The share of pairs of scores of the same unit that give the same level.",
+        examples=[0.75],
+    )
+    raters: int = Field(description="Members who gave at least one score counted here.")
+    units: int = Field(
+        description="Units (commitment and dimension pairs) scored by two or more members."
+    )
+    scores: int = Field(description="Individual levels counted.")
+
+
+class EvaluationAgreement(BaseModel):
+    """Agreement between the panel's members, per evaluation and per dimension."""
+
+    evaluation_id: uuid.UUID
+    recorded: bool = Field(
+        description="Whether individual scores were recorded at all; false for panels that "
+        "published only their agreed ratings."
+    )
+    level_of_measurement: str = Field(default="ordinal", examples=["ordinal"])
+    overall: AgreementFigures
+    dimensions: dict[str, AgreementFigures]
+    how_to_read: str
+
+
+class FactualAccuracyCommentCreate(InputModel):
+    """The rated body's comment on the factual accuracy of one draft rating."""
+
+    commitment_id: uuid.UUID
+    text: LongText = Field(
+        examples=["The rating says no strategy was published; it was published on 1 March."]
+    )
+
+
+class FactualAccuracyDecisionCreate(InputModel):
+    """The panel's decision on a factual-accuracy comment, always with its reason."""
+
+    decision: FactualAccuracyDecision = Field(examples=["rating_changed"])
+    reason: Reason = Field(examples=["The strategy's date was wrong; impact moved up a level."])
+
+
+class FactualAccuracyCommentRead(ReadModel):
+    """A factual-accuracy comment and, once made, the panel's decision."""
+
+    id: uuid.UUID
+    evaluation_id: uuid.UUID
+    commitment_id: uuid.UUID
+    text: str
+    organisation: str
+    submitted_by_client_id: str
+    decision: FactualAccuracyDecision | None
+    decision_reason: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
+class RatingCorrection(InputModel):
+    """A published rating's corrected levels (and rationales) for one commitment."""
+
+    commitment_id: uuid.UUID
+    levels: dict[Code, Code] = Field(
+        min_length=1,
+        max_length=20,
+        description="The corrected level per dimension; dimensions not named keep theirs.",
+        examples=[{"impact": "requires_improvement"}],
+    )
+    rationales: dict[Code, LongText] = Field(default_factory=dict, max_length=20)
+
+
+class CorrectionCreate(InputModel):
+    """A correction: publishes the next version of an evaluation with its notice."""
+
+    what_changed: Reason = Field(examples=["The impact rating of commitment 2a."])
+    why: Reason = Field(examples=["The rating misread the date the strategy was published."])
+    ratings: list[RatingCorrection] = Field(min_length=1, max_length=MAX_SCOPE)
 
 
 # --- summary -----------------------------------------------------------------------------------

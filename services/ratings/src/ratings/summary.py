@@ -11,6 +11,7 @@ from ratings.aggregation import AggregationRule, Outcome, Scale, aggregate
 from ratings.models import Evaluation
 from ratings.ratings import read_ratings
 from ratings.schemas import EvaluationSummary, Overall, SummaryCommitment, SummaryPolicyArea
+from ratings.scores import ScoreView
 
 
 def overall_of(outcome: Outcome, rule: AggregationRule | str) -> Overall:
@@ -26,7 +27,9 @@ def overall_of(outcome: Outcome, rule: AggregationRule | str) -> Overall:
     )
 
 
-async def summary(session: AsyncSession, evaluation: Evaluation) -> EvaluationSummary:
+async def summary(
+    session: AsyncSession, evaluation: Evaluation, view: ScoreView | None = None
+) -> EvaluationSummary:
     """Every commitment's rating and the roll-up by the evaluation's rule to areas and overall.
 
     The same rule that gives each commitment its overall rolls those overalls up; a roll-up is
@@ -36,7 +39,7 @@ async def summary(session: AsyncSession, evaluation: Evaluation) -> EvaluationSu
     rule = AggregationRule(evaluation.aggregation_rule)
     scope = await repository.scope_with_policy_areas(session, evaluation.id)
     rows = await repository.ratings_of(session, evaluation.id)
-    reads = {r.commitment_id: r for r in await read_ratings(session, evaluation, rows)}
+    reads = {r.commitment_id: r for r in await read_ratings(session, evaluation, rows, view)}
     areas: dict[uuid.UUID, list[uuid.UUID]] = {}
     for cid, area in scope:
         areas.setdefault(area, []).append(cid)

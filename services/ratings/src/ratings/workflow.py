@@ -7,7 +7,8 @@ from datetime import UTC
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ratings import lifecycle, repository
+from ratings import factual_accuracy, lifecycle, repository
+from ratings.aggregation import Scale
 from ratings.evaluations import emit_evaluation
 from ratings.models import Evaluation, Rating
 from ratings.ratings import CITABLE, emit_rating, previous_ratings
@@ -17,6 +18,7 @@ from ratings.schemas import (
     EvaluationWithdraw,
     RatingStatus,
 )
+from ratings.scores import score_view
 from servicekit.auth import Principal
 from servicekit.ids import utcnow
 from servicekit.problems import FieldError, ProblemError
@@ -27,7 +29,7 @@ async def submit_for_review(session: AsyncSession, row: Evaluation) -> Evaluatio
     lifecycle.move(row, lifecycle.SUBMIT_FOR_REVIEW)
     await session.flush()
     scope = await repository.scope(session, row.id)
-    return emit_evaluation(session, "evaluation.submitted_for_review", row, scope)
+    return await emit_evaluation(session, "evaluation.submitted_for_review", row, scope)
 
 
 async def return_to_draft(session: AsyncSession, row: Evaluation) -> EvaluationRead:
@@ -35,7 +37,7 @@ async def return_to_draft(session: AsyncSession, row: Evaluation) -> EvaluationR
     lifecycle.move(row, lifecycle.RETURN_TO_DRAFT)
     await session.flush()
     scope = await repository.scope(session, row.id)
-    return emit_evaluation(session, "evaluation.returned_to_draft", row, scope)
+    return await emit_evaluation(session, "evaluation.returned_to_draft", row, scope)
 
 
 def _unready(scope: list[uuid.UUID], ratings: dict[uuid.UUID, Rating]) -> list[FieldError]:
@@ -92,6 +94,16 @@ async def publish(
     lifecycle.check(row, lifecycle.PUBLISH)
     scope = await repository.scope(session, row.id)
     ratings = {r.commitment_id: r for r in await repository.ratings_of(session, row.id)}
+    checks = await factual_accuracy.blockers(session, row, body.waive_factual_accuracy_window)
+    if checks:
+        raise ProblemError(
+            409,
+            "Not ready to publish",
+            "The factual-accuracy check is not finished: every comment must be decided, and the "
+            "window closed or waived with a reason.",
+            type_="/problems/factual-accuracy-pending",
+            errors=checks,
+        )
     errors = _unready(scope, ratings) + await _uncitable(session, scope, ratings)
     if errors:
         unrated = sum(e.code == "unrated" for e in errors)
@@ -110,6 +122,9 @@ async def publish(
     row.published_at = now
     row.published_by_client_id = principal.client_id
     row.published_by_organisation = principal.organisation
+    row.published_version = 1
+    if body.waive_factual_accuracy_window is not None and factual_accuracy.window_open(row):
+        row.fa_waiver_reason = body.waive_factual_accuracy_window
     if body.published_on is not None:
         row.published_on = body.published_on
     elif row.published_on is None:
@@ -118,9 +133,13 @@ async def publish(
         rating.status = RatingStatus.published.value
     await session.flush()
     previous = await previous_ratings(session, row, list(ratings))
+    # Published now: every individual score and its spread is public from here on.
+    view = await score_view(session, row, principal)
+    scale = Scale.of(row.scale)
     for cid in scope:
-        emit_rating(session, "rating.published", ratings[cid], row, previous.get(cid))
-    return emit_evaluation(session, "evaluation.published", row, scope)
+        spread = view.spread(cid, scale)
+        emit_rating(session, "rating.published", ratings[cid], row, previous.get(cid), spread)
+    return await emit_evaluation(session, "evaluation.published", row, scope)
 
 
 async def withdraw(
@@ -133,4 +152,4 @@ async def withdraw(
     row.withdrawal_reason = body.reason
     await session.flush()
     scope = await repository.scope(session, row.id)
-    return emit_evaluation(session, "evaluation.withdrawn", row, scope)
+    return await emit_evaluation(session, "evaluation.withdrawn", row, scope)

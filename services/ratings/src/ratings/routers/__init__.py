@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ratings.routers import evaluations, history, ratings, responses, workflow
+from ratings.routers import evaluations, history, panel, ratings, responses, review, workflow
 
 ROUTERS: list[APIRouter] = [
     evaluations.router,
     workflow.router,
+    review.router,
     ratings.router,
+    panel.router,
     history.router,
     responses.router,
 ]

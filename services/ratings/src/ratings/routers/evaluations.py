@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ratings import evaluations, repository
+from ratings import corrections, evaluations, repository
 from ratings.dependencies import Reader, Writer
-from ratings.routers.common import PATCH_ERRORS
+from ratings.panel import SEATERS, panel_reads, require_role
+from ratings.routers.common import PATCH_ERRORS, VersionQuery
 from ratings.schemas import EvaluationCreate, EvaluationRead, EvaluationStatus, EvaluationUpdate
-from ratings.visibility import can_see_drafts, visible_evaluation
+from ratings.visibility import visible_evaluation
 from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import require_if_match, set_etag
 from servicekit.idempotency import created_response_doc
@@ -41,7 +42,7 @@ async def create_evaluation(
     """Start a draft evaluation (or a re-evaluation of a published one) of known commitments."""
 
     async def create(session: AsyncSession) -> EvaluationRead:
-        return await evaluations.create_evaluation(session, body)
+        return await evaluations.create_evaluation(session, body, writer)
 
     return await once(
         body,
@@ -67,18 +68,26 @@ async def list_evaluations(
 ) -> Page[EvaluationRead]:
     """Evaluations, oldest first; filter by `status` or by a `commitment_id` in scope.
 
-    Anonymous readers see published (and withdrawn after publication) evaluations only.
+    Anonymous readers see published (and withdrawn after publication) evaluations only; a
+    client also sees the drafts of panels it acts on and of evaluations it created.
     """
     rows, token = await repository.list_evaluations(
         session,
         page,
         status=status,
         commitment_id=commitment_id,
-        published_only=not can_see_drafts(principal),
+        viewer_client_id=principal.client_id if principal else None,
     )
-    scopes = await repository.scopes(session, [r.id for r in rows])
+    ids = [r.id for r in rows]
+    scopes = await repository.scopes(session, ids)
+    panels = await panel_reads(session, ids)
+    corrections = await evaluations.corrections_of(session, ids)
     return Page(
-        items=[evaluations.evaluation_read(r, scopes[r.id]) for r in rows], next_page_token=token
+        items=[
+            evaluations.evaluation_read(r, scopes[r.id], panels[r.id], corrections[r.id])
+            for r in rows
+        ],
+        next_page_token=token,
     )
 
 
@@ -90,10 +99,17 @@ async def list_evaluations(
     responses=problem_responses(401, 404),
 )
 async def get_evaluation(
-    id: uuid.UUID, session: ReadSession, principal: Reader, response: Response
+    id: uuid.UUID,
+    session: ReadSession,
+    principal: Reader,
+    response: Response,
+    version: VersionQuery = None,
 ) -> EvaluationRead:
-    """One evaluation, with its scale, dimensions, rule, scope and publication record."""
+    """One evaluation, with its scale, dimensions, rule, scope, panel and publication record;
+    `version` reads an earlier published version as it was."""
     row = await visible_evaluation(session, id, principal)
+    if version is not None and (old := await corrections.at_version(session, row, version)):
+        return corrections.evaluation_at(old)
     set_etag(response, row.id, row.version)
     return await evaluations.read_evaluation(session, row)
 
@@ -107,15 +123,17 @@ async def get_evaluation(
     openapi_extra=MERGE_PATCH_BODY,
 )
 async def update_evaluation(
-    _writer: Writer,
+    writer: Writer,
     id: uuid.UUID,
     body: EvaluationUpdate,
     session: Session,
     request: Request,
     response: Response,
 ) -> EvaluationRead:
-    """Change a draft evaluation's title, body, chair, members or date (merge patch, If-Match)."""
+    """Change a draft evaluation's title, body, chair, members or date (merge patch, If-Match);
+    its panel's chair or secretariat only."""
     row = await evaluations.locked_evaluation(session, id, exclusive=True)
+    await require_role(session, row, writer, SEATERS, "change the evaluation")
     require_if_match(request, row.id, row.version)
     read = await evaluations.update_evaluation(session, row, body)
     set_etag(response, row.id, row.version)

@@ -21,15 +21,26 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response, status
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from ratings import ratings, repository, summary
+from ratings import corrections, ratings, repository, summary
 from ratings.dependencies import Reader, Writer
 from ratings.evaluations import locked_evaluation
 from ratings.lifecycle import ensure_editable
-from ratings.models import Rating
-from ratings.routers.common import PATCH_ERRORS
-from ratings.schemas import EvaluationSummary, RatingPut, RatingRead, RatingUpdate
+from ratings.models import Evaluation, Rating
+from ratings.panel import CHAIR, DRAFTERS, require_role
+from ratings.routers.common import PATCH_ERRORS, VersionQuery
+from ratings.schemas import (
+    EditableRatingStatus,
+    EvaluationSummary,
+    RatingPut,
+    RatingRead,
+    RatingStatus,
+    RatingUpdate,
+)
+from ratings.scores import score_view
 from ratings.visibility import visible_evaluation
+from servicekit.auth import Principal
 from servicekit.dependencies import ReadSession, Session
 from servicekit.etag import location_of, require_if_match, set_created, set_etag
 from servicekit.mediatypes import MERGE_PATCH_BODY
@@ -49,6 +60,31 @@ def _needs_if_match(request: Request) -> Callable[[Rating], None]:
     return check
 
 
+async def _check_writer(
+    session: AsyncSession, evaluation: Evaluation, writer: Principal, commitment_id: uuid.UUID
+) -> None:
+    """Only the panel drafts its ratings, and not a member recused from this commitment."""
+    await require_role(
+        session, evaluation, writer, DRAFTERS, "write its ratings", commitment_id=commitment_id
+    )
+
+
+async def _check_agreement(
+    session: AsyncSession,
+    evaluation: Evaluation,
+    writer: Principal,
+    commitment_id: uuid.UUID,
+    requested: EditableRatingStatus | None,
+    existing: Rating | None,
+) -> None:
+    """Agreeing a rating, or touching an agreed one (which undoes the agreement), is the chair's."""
+    agreed = existing is not None and existing.status == RatingStatus.agreed
+    if requested is EditableRatingStatus.agreed or agreed:
+        await require_role(
+            session, evaluation, writer, CHAIR, "agree ratings", commitment_id=commitment_id
+        )
+
+
 @router.get(
     "/evaluations/{id}/summary",
     operation_id="get_evaluation_summary",
@@ -57,11 +93,14 @@ def _needs_if_match(request: Request) -> Callable[[Rating], None]:
     responses=problem_responses(401, 404),
 )
 async def get_evaluation_summary(
-    id: uuid.UUID, session: ReadSession, principal: Reader
+    id: uuid.UUID, session: ReadSession, principal: Reader, version: VersionQuery = None
 ) -> EvaluationSummary:
-    """Every commitment's rating, rolled up by the evaluation's rule to policy areas and overall."""
+    """Every commitment's rating, rolled up by the evaluation's rule to policy areas and overall
+    (`version`: as an earlier published version had them)."""
     row = await visible_evaluation(session, id, principal)
-    return await summary.summary(session, row)
+    if version is not None and (old := await corrections.at_version(session, row, version)):
+        return corrections.summary_at(old)
+    return await summary.summary(session, row, await score_view(session, row, principal))
 
 
 @router.get(
@@ -77,11 +116,20 @@ async def list_ratings(
     page: PageQuery,
     principal: Reader,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
+    version: VersionQuery = None,
 ) -> Page[RatingRead]:
-    """The ratings given so far, in the evaluation's order of commitments."""
+    """The ratings given so far, in the evaluation's order of commitments (`version`: as an
+    earlier published version had them, on one page)."""
     evaluation = await visible_evaluation(session, id, principal)
+    if version is not None and (old := await corrections.at_version(session, evaluation, version)):
+        wanted = set(commitment_id)
+        items = [r for r in corrections.ratings_at(old) if not wanted or r.commitment_id in wanted]
+        return Page(items=items, next_page_token=None)
     rows, token = await repository.list_ratings(session, id, page, commitment_id=commitment_id)
-    return Page(items=await ratings.read_ratings(session, evaluation, rows), next_page_token=token)
+    view = await score_view(session, evaluation, principal, [r.commitment_id for r in rows])
+    return Page(
+        items=await ratings.read_ratings(session, evaluation, rows, view), next_page_token=token
+    )
 
 
 @router.get(
@@ -103,7 +151,8 @@ async def get_rating(
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
     row = await ratings.existing_rating(session, id, commitment_id)
     set_etag(response, row.id, row.version)
-    return (await ratings.read_ratings(session, evaluation, [row]))[0]
+    view = await score_view(session, evaluation, principal, [commitment_id])
+    return (await ratings.read_ratings(session, evaluation, [row], view))[0]
 
 
 @router.put(
@@ -132,9 +181,11 @@ async def put_rating(
     needed (one sent is ignored). Evaluations that are published or withdrawn answer 409.
     """
     evaluation = await locked_evaluation(session, id, exclusive=False)
+    await _check_writer(session, evaluation, writer, commitment_id)
     ensure_editable(evaluation)
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
     existing = await repository.get_rating(session, id, commitment_id)
+    await _check_agreement(session, evaluation, writer, commitment_id, body.status, existing)
     sent_if_match = bool(request.headers.get("if-match"))
     if existing is not None and sent_if_match:
         require_if_match(request, existing.id, existing.version)
@@ -190,11 +241,15 @@ async def update_rating(
     request: Request,
     response: Response,
 ) -> RatingRead:
-    """Change a rating with a JSON merge patch (If-Match); `{"status": "agreed"}` agrees it."""
+    """Change a rating with a JSON merge patch (If-Match); `{"status": "agreed"}` agrees it.
+
+    The panel's members draft; only its chair agrees a rating or changes an agreed one."""
     evaluation = await locked_evaluation(session, id, exclusive=False)
+    await _check_writer(session, evaluation, writer, commitment_id)
     ensure_editable(evaluation)
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
     row = await ratings.existing_rating(session, id, commitment_id)
+    await _check_agreement(session, evaluation, writer, commitment_id, body.status, row)
     require_if_match(request, row.id, row.version)
     read = await ratings.write_rating(
         session,

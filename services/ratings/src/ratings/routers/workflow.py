@@ -5,9 +5,11 @@ Evaluation transitions are explicit `POST` routes (Stripe-style verbs under the 
 `PATCH`, because they need different scopes (`ratings:write` to move a draft along,
 `ratings:publish` to publish or withdraw), have preconditions and side effects of their own
 (publishing checks and freezes every rating and records who published), and take their own inputs
-(`published_on`, a withdrawal `reason`). Each accepts an optional `If-Match` (412 when stale). The
-table of moves is in `ratings/lifecycle.py`; a rating's `draft ↔ agreed` is its `status` field
-(`routers/ratings.py`), since agreeing is an edit of the rating by the same people who draft it.
+(`published_on`, a withdrawal `reason`). Only the panel's chair moves an evaluation (see
+`ratings/panel.py`); anyone else gets 404 on a draft. Each accepts an optional `If-Match` (412
+when stale). The table of moves is in `ratings/lifecycle.py`; a rating's `draft ↔ agreed` is
+its `status` field (`routers/ratings.py`), since agreeing is an edit of the rating (by the
+chair).
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from ratings import workflow
 from ratings.dependencies import Publisher, Writer
 from ratings.evaluations import locked_evaluation
 from ratings.models import Evaluation
+from ratings.panel import CHAIR, require_role
 from ratings.schemas import EvaluationPublish, EvaluationRead, EvaluationWithdraw
+from servicekit.auth import Principal
 from servicekit.dependencies import Session
 from servicekit.etag import require_if_match, set_etag
 from servicekit.problems import problem_responses
@@ -39,10 +43,13 @@ async def _move(
     request: Request,
     response: Response,
     step: Callable[[Evaluation], Awaitable[EvaluationRead]],
+    principal: Principal,
+    action: str,
 ) -> EvaluationRead:
-    """Lock the evaluation, check `If-Match` when sent (412 if stale; not required), take the
-    step, and answer with the new ETag."""
+    """Lock the evaluation, check the caller chairs its panel, check `If-Match` when sent (412 if
+    stale; not required), take the step, and answer with the new ETag."""
     row = await locked_evaluation(session, id, exclusive=True)
+    await require_role(session, row, principal, CHAIR, action)
     if request.headers.get("if-match"):
         require_if_match(request, row.id, row.version)
     read = await step(row)
@@ -58,11 +65,17 @@ async def _move(
     responses=TRANSITION_ERRORS,
 )
 async def submit_evaluation_for_review(
-    _writer: Writer, id: uuid.UUID, session: Session, request: Request, response: Response
+    writer: Writer, id: uuid.UUID, session: Session, request: Request, response: Response
 ) -> EvaluationRead:
-    """Move a draft evaluation to `in_review`, where its ratings are agreed before publication."""
+    """Move a draft evaluation to `in_review`, where its ratings are agreed (the chair only)."""
     return await _move(
-        session, id, request, response, lambda row: workflow.submit_for_review(session, row)
+        session,
+        id,
+        request,
+        response,
+        lambda row: workflow.submit_for_review(session, row),
+        writer,
+        "submit the evaluation for review",
     )
 
 
@@ -74,11 +87,17 @@ async def submit_evaluation_for_review(
     responses=TRANSITION_ERRORS,
 )
 async def return_evaluation_to_draft(
-    _writer: Writer, id: uuid.UUID, session: Session, request: Request, response: Response
+    writer: Writer, id: uuid.UUID, session: Session, request: Request, response: Response
 ) -> EvaluationRead:
-    """Send an evaluation in review back to `draft`."""
+    """Send an evaluation in review back to `draft` (the chair only)."""
     return await _move(
-        session, id, request, response, lambda row: workflow.return_to_draft(session, row)
+        session,
+        id,
+        request,
+        response,
+        lambda row: workflow.return_to_draft(session, row),
+        writer,
+        "return the evaluation to draft",
     )
 
 
@@ -97,7 +116,7 @@ async def publish_evaluation(
     response: Response,
     body: EvaluationPublish | None = None,
 ) -> EvaluationRead:
-    """Publish an evaluation in review whose every commitment is rated and agreed.
+    """Publish an evaluation in review whose every commitment is rated and agreed (the chair).
 
     Records who published it and when, sets `published_on` (today unless given or already set),
     makes it and its ratings public, and freezes them: any later change is 409.
@@ -108,6 +127,8 @@ async def publish_evaluation(
         request,
         response,
         lambda row: workflow.publish(session, row, body or EvaluationPublish(), publisher),
+        publisher,
+        "publish the evaluation",
     )
 
 
@@ -126,7 +147,13 @@ async def withdraw_evaluation(
     request: Request,
     response: Response,
 ) -> EvaluationRead:
-    """Withdraw an evaluation, giving the reason; a published one stays readable, marked so."""
+    """Withdraw an evaluation, giving the reason (the chair); a published one stays readable."""
     return await _move(
-        session, id, request, response, lambda row: workflow.withdraw(session, row, body, publisher)
+        session,
+        id,
+        request,
+        response,
+        lambda row: workflow.withdraw(session, row, body, publisher),
+        publisher,
+        "withdraw the evaluation",
     )
