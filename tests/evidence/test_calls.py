@@ -165,3 +165,77 @@ async def test_late_evidence_where_the_call_accepts_it(client, issuer, moderator
     r = await post(client, submitter(issuer), submission([c], call_id=call["id"]))
     assert r.status_code == 201
     assert r.json()["late"] is True
+
+
+async def test_an_administrator_records_evidence_under_the_date_it_was_received(
+    client, issuer, moderator, make_commitments, evidence_app
+):
+    [c] = await make_commitments()
+    call = await make_call(
+        client, moderator, [c], opens_at=at(-10), closes_at=at(-5), late_submissions_allowed=True
+    )
+    archivist = issuer.auth("evidence:submit", "admin", client_id="archivist", org="Archive")
+    inside, after = at(-7), at(-3)
+    r = await post(client, archivist, submission([c], call_id=call["id"], received_at=inside), "k1")
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    # Judged against the call on the day it was received: inside the window, so not late ...
+    assert receipt["late"] is False
+    assert receipt["received_at"] == inside.replace("+00:00", "Z")
+    # ... while the day it was entered stays visible beside it.
+    assert receipt["recorded_at"] > receipt["received_at"]
+    assert receipt["recorded_at"] == receipt["created_at"]
+    # The date is not part of the evidence, so the receipt's checksum is the content's alone.
+    plain = await post(client, archivist, submission([c], title="Other"), "k2")
+    assert plain.json()["received_at"] == plain.json()["recorded_at"]
+    again = await post(
+        client, archivist, submission([c], call_id=call["id"], received_at=inside), "k1"
+    )
+    assert again.status_code == 201
+    assert again.json()["id"] == receipt["id"]
+    r = await post(client, archivist, submission([c], call_id=call["id"], received_at=after))
+    assert r.json()["late"] is True
+    # Before the call opened it could not have answered it; a date to come is no record.
+    r = await post(client, archivist, submission([c], call_id=call["id"], received_at=at(-20)))
+    assert r.status_code == 409
+    assert r.json()["type"] == "/problems/call-not-open"
+    r = await post(client, archivist, submission([c], received_at=at(1)))
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["pointer"] == "body.received_at"
+    assert r.json()["errors"][0]["code"] == "in_future"
+    # Recorded once (the replay added nothing), and announced with both dates, as any create.
+    assert len(await listed(client, moderator, call_id=call["id"])) == 2
+    async with evidence_app.state.sessionmaker() as session:
+        event = await session.scalar(
+            select(Event).where(
+                Event.resource_id == uuid.UUID(receipt["id"]), Event.type == "submission.received"
+            )
+        )
+    assert event is not None
+    assert event.payload["received_at"] == receipt["received_at"]
+    assert event.payload["recorded_at"] == receipt["recorded_at"]
+
+
+async def test_only_an_administrator_may_set_the_date_evidence_was_received(
+    client, issuer, moderator, make_commitments, evidence_app
+):
+    [c] = await make_commitments()
+    call = await make_call(
+        client, moderator, [c], opens_at=at(-10), closes_at=at(-5), late_submissions_allowed=True
+    )
+
+    async def announced() -> int:
+        async with evidence_app.state.sessionmaker() as session:
+            types = (await session.scalars(select(Event.type))).all()
+        return types.count("submission.received")
+
+    before = await announced()
+    for auth in (submitter(issuer), issuer.auth("evidence:submit", "evidence:moderate")):
+        r = await post(client, auth, submission([c], call_id=call["id"], received_at=at(-7)))
+        assert r.status_code == 403, r.text
+        assert r.headers["content-type"] == PROBLEM
+        assert r.json()["errors"][0]["pointer"] == "body.received_at"
+        assert "admin" in r.json()["detail"]
+    # Nothing stored, nothing announced.
+    assert await listed(client, moderator, call_id=call["id"]) == []
+    assert await announced() == before

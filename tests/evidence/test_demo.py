@@ -65,7 +65,9 @@ async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
 
     orgs = sorted({s["org"] for s in SUBMISSIONS} | {DHSC})
     submitters = {
-        org: as_client(issuer.auth("evidence:submit", client_id=f"c{n}", org=org, ttl=3600))
+        org: as_client(
+            issuer.auth("evidence:submit", "admin", client_id=f"c{n}", org=org, ttl=3600)
+        )
         for n, org in enumerate(orgs)
     }
     sync = as_client(auth)
@@ -80,14 +82,23 @@ async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
     calls = list((await client.get("/v1/calls-for-evidence")).json()["items"])
     [call] = [c for c in calls if c["title"] == CALL["title"]]
     assert call["commitment_ids"] == made
-    published = (
+    answers = (
         await client.get("/v1/submissions", params={"call_id": call["id"], "page_size": 50})
     ).json()["items"]
-    assert sorted(s["title"] for s in published) == sorted(
-        s["title"] for s in [*SUBMISSIONS, MEMORANDUM]
-    )
+    assert sorted(s["title"] for s in answers) == sorted(s["title"] for s in SUBMISSIONS)
+    assert all(s["publication_reference"].startswith("DIG") for s in answers)
+    # Each answer dated inside the 2022-23 call window, so none is late; the day it was loaded
+    # stays visible as `recorded_at`.
+    assert call["late_submissions_allowed"] is False
+    for s in answers:
+        assert CALL["opens_at"] < s["received_at"].replace("Z", "+00:00") < CALL["closes_at"]
+        assert s["late"] is False
+        assert s["recorded_at"] > s["received_at"]
+    memoranda = (
+        await client.get("/v1/submissions", params={"kind": "government_memorandum"})
+    ).json()["items"]
+    published = [*answers, *memoranda]
     assert all(s["status"] == "published" for s in published)
-    assert all(s["publication_reference"].startswith("DIG") for s in published)
     anonymous = [s for s in published if s["consent"] == "publish_anonymously"]
     assert len(anonymous) == 1
     assert anonymous[0]["submitter"] is None
@@ -96,6 +107,10 @@ async def test_seed_evidence_publishes_the_demo_and_is_idempotent(
     memo = [s for s in published if s["kind"] == "government_memorandum"]
     assert [m["title"] for m in memo] == [MEMORANDUM["title"]]
     assert memo[0]["submitter"]["organisation"] == DHSC
+    # The memorandum answers the published report, not the call: stand-alone, dated its day.
+    assert memo[0]["call_id"] is None
+    assert memo[0]["late"] is False
+    assert memo[0]["received_at"] == "2023-04-17T00:00:00Z"
     for s in published:
         if s["kind"] == "government_memorandum":
             continue

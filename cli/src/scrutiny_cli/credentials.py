@@ -16,7 +16,12 @@ import httpx
 
 # role → (client name, organisation, scopes)
 ROLES: dict[str, tuple[str, str, list[str]]] = {
-    "stakeholder": ("NHS Providers evidence system", "NHS Providers", ["evidence:submit"]),
+    # A made-up organisation: demo clients never carry a real organisation's name.
+    "stakeholder": (
+        "Ashby Care Partnership evidence system (fictional)",
+        "Ashby Care Partnership (fictional)",
+        ["evidence:submit"],
+    ),
     "secretariat": (
         "Committee secretariat",
         "Health and Social Care Committee",
@@ -37,21 +42,28 @@ ROLES: dict[str, tuple[str, str, list[str]]] = {
         "Department of Health and Social Care",
         ["commitments:write", "responses:write", "evidence:submit"],
     ),
-    # The demo's illustrative submissions come from made-up organisations, never real ones.
+    # The demo's illustrative submissions come from made-up organisations, never real ones. They
+    # and the memorandum are entered under the dates they stand for (inside the 2022-23 call,
+    # 17 April 2023), and only `admin` may backdate evidence; these clients submit nothing else.
     "illustrative_ics": (
         "Illustrative submitter",
         "Northmoor Integrated Care System (fictional)",
-        ["evidence:submit"],
+        ["evidence:submit", "admin"],
     ),
     "illustrative_patients": (
         "Illustrative submitter",
         "Fenwick Patients' Forum (fictional)",
-        ["evidence:submit"],
+        ["evidence:submit", "admin"],
     ),
     "illustrative_supplier": (
         "Illustrative submitter",
         "Hartley Digital Health Ltd (fictional)",
-        ["evidence:submit"],
+        ["evidence:submit", "admin"],
+    ),
+    "government_record": (
+        "DHSC memorandum, entered by Scrutiny under its date",
+        "Department of Health and Social Care",
+        ["evidence:submit", "admin"],
     ),
     "admin": ("Scrutiny administrator", "Scrutiny", ["admin"]),
     "demo_loader": (
@@ -155,7 +167,13 @@ def ensure(env: dict[str, str], path: Path, gateway: str) -> dict[str, dict[str,
     changed = False
     for role, (name, org, scopes) in ROLES.items():
         saved = creds.get(role)
-        if saved and token(gateway, saved) is not None:
+        # A client saved under an older definition of its role (another name, organisation or
+        # scopes) is replaced, so a data folder from an earlier release gets today's roles.
+        current = saved is not None and (saved.get("name"), saved.get("organisation")) == (
+            name,
+            org,
+        )
+        if current and saved and saved.get("scopes") == scopes and token(gateway, saved):
             continue
         made = create_client(env, name, org, scopes)
         creds[role] = {**made, "name": name, "organisation": org, "scopes": scopes}

@@ -9,8 +9,9 @@ stakeholders raised (shared care records, the digital workforce, NHS App access,
 frameworks, remote monitoring, GP data), never a real organisation's words.
 
 `seed_evidence` loads them through the public API, idempotently: the call is found by its title,
-each submission by its title within the call (and created with a stable `Idempotency-Key`, so a
-retry mid-run replays rather than duplicates), and only the missing moderation steps are taken.
+each submission by its title within the call (the memorandum among memoranda) and created with a
+stable `Idempotency-Key` (so a retry mid-run replays rather than duplicates), and only the missing
+moderation steps are taken.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from typing import Any
 
 import httpx
 
-# The panel's call ran before its report (17 February 2023). The evidence service dates a
-# submission when it receives it, so a demo loaded today arrives after the call closed: the
-# call accepts late evidence, and each illustrative submission says when it stands for.
+# The panel's call ran before its report (17 February 2023). Each submission is entered under
+# the date it stands for (`received_at`, which needs `admin`), so none arrives late however long
+# after the call the demo is loaded; the evidence service keeps the real arrival as
+# `recorded_at`.
 CALL: dict[str, Any] = {
     "title": (
         "Evaluation of Government commitments on the digitisation of the NHS: written evidence"
@@ -35,7 +37,7 @@ CALL: dict[str, Any] = {
     ),
     "opens_at": "2022-10-01T09:00:00+00:00",
     "closes_at": "2022-11-30T17:00:00+00:00",
-    "late_submissions_allowed": True,
+    "late_submissions_allowed": False,
     "reference_prefix": "DIG",
 }
 
@@ -58,11 +60,13 @@ ILLUSTRATIVE = (
 )
 DHSC = "Department of Health and Social Care"
 
-# key (stable, for Idempotency-Key), the submitting organisation, commitments, kind, stance,
-# consent, title, summary, body
+# key (stable, for Idempotency-Key), the (illustrative, fictional) date it was received inside
+# the call, the submitting organisation, commitments, kind, stance, consent, title, summary,
+# body
 SUBMISSIONS: list[dict[str, Any]] = [
     {
         "key": "demo-evidence-nhs-providers-shared-care-records-illustrative",
+        "received_at": "2022-11-02T10:00:00+00:00",
         "org": "Northmoor Integrated Care System (fictional)",
         "commitments": ["PDHSC-1c"],
         "kind": "written",
@@ -90,6 +94,7 @@ SUBMISSIONS: list[dict[str, Any]] = [
     },
     {
         "key": "demo-evidence-royal-college-digital-workforce-illustrative",
+        "received_at": "2022-11-09T14:30:00+00:00",
         "org": "Northmoor Integrated Care System (fictional)",
         "commitments": ["PDHSC-4a", "PDHSC-4b"],
         "kind": "written",
@@ -120,6 +125,7 @@ SUBMISSIONS: list[dict[str, Any]] = [
     },
     {
         "key": "demo-evidence-charity-nhs-app-accessibility-illustrative",
+        "received_at": "2022-11-14T09:15:00+00:00",
         "org": "Fenwick Patients' Forum (fictional)",
         "commitments": ["PDHSC-1a"],
         "kind": "written",
@@ -149,6 +155,7 @@ SUBMISSIONS: list[dict[str, Any]] = [
     },
     {
         "key": "demo-evidence-supplier-procurement-frameworks-illustrative",
+        "received_at": "2022-11-21T16:00:00+00:00",
         "org": "Hartley Digital Health Ltd (fictional)",
         "commitments": ["PDHSC-3a", "PDHSC-3b"],
         "kind": "written",
@@ -174,6 +181,7 @@ SUBMISSIONS: list[dict[str, Any]] = [
     },
     {
         "key": "demo-evidence-ics-remote-monitoring-illustrative",
+        "received_at": "2022-11-24T11:45:00+00:00",
         "org": "Northmoor Integrated Care System (fictional)",
         "commitments": ["PDHSC-1b"],
         "kind": "written",
@@ -196,6 +204,7 @@ SUBMISSIONS: list[dict[str, Any]] = [
     },
     {
         "key": "demo-evidence-patient-group-gp-data-illustrative",
+        "received_at": "2022-11-28T15:20:00+00:00",
         "org": "Fenwick Patients' Forum (fictional)",
         "commitments": ["PDHSC-2a", "PDHSC-2b"],
         "kind": "written",
@@ -225,8 +234,12 @@ SUBMISSIONS: list[dict[str, Any]] = [
 
 
 # The Government's memorandum of 17 April 2023 (seed 000), submitted by the Department itself.
+# It answers the panel's published report, not its call for evidence (closed in November 2022),
+# so it is stand-alone evidence on the nine commitments rather than a late answer to the call.
 MEMORANDUM: dict[str, Any] = {
     "key": "demo-evidence-dhsc-memorandum-2023-04-17",
+    # The day is the record's; its time of day is not, so the day's start stands for it.
+    "received_at": "2023-04-17T00:00:00+00:00",
     "org": DHSC,
     "commitments": COMMITMENTS_IN_SCOPE,
     "kind": "government_memorandum",
@@ -317,7 +330,8 @@ def seed_evidence(
     `client` talks to the gateway (or the evidence service) with a token carrying
     `evidence:moderate`; `submitters` holds, per submitting organisation (the fictional ones
     and the Department), a client whose token carries `evidence:submit` for it, since the API
-    records the token's organisation as the submitter; `commitments_by_reference` maps the demo
+    records the token's organisation as the submitter, and `admin`, to enter each under the
+    date it was received; `commitments_by_reference` maps the demo
     commitments' references to their representations (at least their `id`).
     """
     ids = {ref: commitments_by_reference[ref]["id"] for ref in COMMITMENTS_IN_SCOPE}
@@ -331,14 +345,31 @@ def seed_evidence(
             {**CALL, "commitment_ids": [ids[r] for r in COMMITMENTS_IN_SCOPE]},
             wait=read_model_wait,
         )
-    existing = {s["title"]: s for s in _all(client, "/v1/submissions", call_id=call["id"])}
+    existing = {
+        s["title"]: s
+        for s in [
+            *_all(client, "/v1/submissions", call_id=call["id"]),
+            *_all(client, "/v1/submissions", kind=MEMORANDUM["kind"]),
+        ]
+    }
     for spec in [*SUBMISSIONS, MEMORANDUM]:
         found = existing.get(spec["title"])
         if found is None:
             body = {
-                "call_id": call["id"],
+                "call_id": None if spec is MEMORANDUM else call["id"],
                 "commitment_ids": [ids[r] for r in spec["commitments"]],
-                **{k: spec[k] for k in ("kind", "stance", "consent", "title", "summary", "body")},
+                **{
+                    k: spec[k]
+                    for k in (
+                        "kind",
+                        "stance",
+                        "consent",
+                        "title",
+                        "summary",
+                        "body",
+                        "received_at",
+                    )
+                },
             }
             found = _post_known(
                 submitters[spec["org"]],

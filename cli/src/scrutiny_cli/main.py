@@ -130,10 +130,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def submitters(gateway: str, creds: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Tokens of the illustrative (fictional) submitters, by organisation."""
+    """Tokens of the clients that enter the demo's evidence under its historical dates (the
+    illustrative, fictional submitters and the Department's memorandum), by organisation."""
     found = {}
     for role, saved in creds.items():
-        if role.startswith("illustrative_"):
+        if role.startswith("illustrative_") or role == "government_record":
             access = credentials.token(gateway, saved)
             assert access is not None
             found[saved["organisation"]] = access

@@ -13,7 +13,7 @@ import stamina
 from scrutiny_cli import demo
 from scrutiny_cli.demo_evidence import seed_evidence
 from scrutiny_cli.demo_progress import seed_progress
-from scrutiny_cli.demo_ratings import RESPONDENT, seed_ratings
+from scrutiny_cli.demo_ratings import seed_ratings
 from scrutiny_cli.demo_record import seed_record
 
 
@@ -69,9 +69,10 @@ def seed(
 ) -> dict[str, Any]:
     """Create whatever part of the record is missing; returns the 2023 evaluation.
 
-    `government_token` is the Department's own: its response and memorandum are recorded by
-    the body that signs them, not by the loader. `submitters` holds a token per illustrative
-    (fictional) organisation, by organisation.
+    `government_token` is the Department's own: its response is recorded by the body that
+    signs it, not by the loader. `submitters` holds, by organisation, a token per illustrative
+    (fictional) organisation and one for the Department's memorandum, each with `admin` as well
+    as `evidence:submit`, since the evidence is entered under the dates it was received.
     """
     headers = {"Authorization": f"Bearer {access_token}"}
     government = {"Authorization": f"Bearer {government_token}"}
@@ -120,7 +121,7 @@ def seed(
             for org, t in submitters.items()
         }
         try:
-            seed_evidence(client, commitments, {**stakeholders, RESPONDENT: dhsc})
+            seed_evidence(client, commitments, stakeholders)
         finally:
             for c in stakeholders.values():
                 c.close()

@@ -191,6 +191,15 @@ class SubmissionCreate(InputModel):
             "evidence), the body within its word limit, and every commitment in its scope."
         ),
     )
+    received_at: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "Only with the `admin` scope (403 otherwise): when this evidence was actually "
+            "received, for entering the historical record (not in the future). The call is "
+            "judged open, closed or late at this time; `recorded_at` keeps when it was entered."
+        ),
+        examples=["2022-11-15T12:00:00Z"],
+    )
 
 
 class AttachmentRead(BaseModel):
@@ -277,14 +286,25 @@ class SubmissionRead(BaseModel):
     receipt_reference: str = Field(
         description="Quote this to the secretariat; unique and stable.", examples=["SUB-0J8K2M4Q"]
     )
-    received_at: datetime
+    received_at: datetime = Field(
+        description=(
+            "When the evidence was received: its arrival, or the historical date an "
+            "administrator recorded it under."
+        )
+    )
+    recorded_at: datetime = Field(
+        description=(
+            "When this service stored it: equal to `received_at` except for evidence entered "
+            "later into the historical record."
+        )
+    )
     content_sha256: str | None = Field(
         description=(
             "SHA-256 (hex) of the RFC 8785 canonical JSON of the content as received: the "
             "object with `commitment_ids`, `kind`, `title`, `summary`, `body`, `stance`, "
-            "`consent` (and `call_id` when given), after trimming surrounding whitespace and "
-            "filling in defaults. Shown to the submitter and moderators only: it would let "
-            "anyone confirm a guess at a redacted passage."
+            "`consent` (and `call_id` when given; never `received_at`), after trimming "
+            "surrounding whitespace and filling in defaults. Shown to the submitter and "
+            "moderators only: it would let anyone confirm a guess at a redacted passage."
         )
     )
     submitter: Submitter | None = Field(

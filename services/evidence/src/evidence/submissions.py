@@ -4,6 +4,9 @@ A submission answering a call must arrive while the call is open (409 otherwise,
 late evidence), keep to its word limit and cite only commitments in its scope (422); stand-alone
 evidence keeps to the default limits. Every submission gets a receipt at once: a reference
 (`SUB-` and 8 Crockford base32 characters) and the SHA-256 of what was submitted.
+
+An administrator entering the historical record may give `received_at`, a past date: the call is
+then judged at that date, and `recorded_at` (the row's creation) still says when it was entered.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ from evidence.visibility import Viewer, record_submission_event, to_read
 from servicekit.auth import Principal
 from servicekit.ids import new_id, utcnow
 from servicekit.problems import FieldError, ProblemError, field_errors, invalid, validation_problem
+
+# Recording evidence under a past date (the historical record) needs this scope.
+ADMIN_SCOPE = "admin"
 
 # Crockford's base32: no I, L, O or U, so a receipt read aloud or retyped is unambiguous.
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -69,7 +75,8 @@ async def limits_for(session: AsyncSession, row: Submission, ceiling: int) -> Li
 
 def content_sha256(body: SubmissionCreate) -> str:
     """SHA-256 of the RFC 8785 canonical JSON of what was submitted (the receipt's checksum)."""
-    content = body.model_dump(mode="json")
+    # When it was received is a fact about the record, not part of the evidence it received.
+    content = body.model_dump(mode="json", exclude={"received_at"})
     if content["call_id"] is None:
         # Receipts of stand-alone evidence keep the hash they had before calls existed.
         del content["call_id"]
@@ -154,9 +161,11 @@ async def create_submission(
 ) -> SubmissionRead:
     """Receive evidence from the caller against commitments this service knows."""
     now = utcnow()
+    received = _received_at(body, principal, now)
     call, late = (None, False)
     if body.call_id is not None:
-        call, late = await _answerable_call(session, body.call_id, now)
+        # Judged against the call as it stood when the evidence was received.
+        call, late = await _answerable_call(session, body.call_id, received)
     max_words = DEFAULT_MAX_WORDS if call is None else call.max_words
     failures = await _check_commitments(session, body.commitment_ids, call)
     words = word_count(body.body)
@@ -178,7 +187,7 @@ async def create_submission(
         )
     while True:
         # 40 random bits rarely collide, but a receipt must be unique: draw another id if so.
-        row = _new_submission(body, principal, now, late)
+        row = _new_submission(body, principal, now, received, late)
         if await repository.insert_submission(session, row):
             break
     # Unpublished evidence stays off public feeds; the gateway's internal reader still sees it.
@@ -187,8 +196,39 @@ async def create_submission(
     return to_read(row, Viewer.of(principal))
 
 
+def _received_at(body: SubmissionCreate, principal: Principal, now: datetime) -> datetime:
+    """When the evidence counts as received: now, or the past date an administrator records.
+
+    Backdating decides whether evidence was late, so only `admin` may do it (403 otherwise).
+    """
+    if body.received_at is None:
+        return now
+    if not principal.has(ADMIN_SCOPE):
+        raise ProblemError(
+            403,
+            "Forbidden",
+            f"Only a client with the scope {ADMIN_SCOPE!r} may set received_at (it records "
+            "the historical date of evidence); leave it out to submit evidence now.",
+            type_="/problems/insufficient-scope",
+            errors=[
+                FieldError(
+                    pointer="body.received_at",
+                    detail=f"needs the scope {ADMIN_SCOPE!r}",
+                    code="insufficient_scope",
+                )
+            ],
+        )
+    if body.received_at > now:
+        raise invalid(
+            "body.received_at",
+            "received_at records when evidence was received; it cannot be in the future.",
+            "in_future",
+        )
+    return body.received_at
+
+
 def _new_submission(
-    body: SubmissionCreate, principal: Principal, now: datetime, late: bool
+    body: SubmissionCreate, principal: Principal, now: datetime, received: datetime, late: bool
 ) -> Submission:
     """A just-received submission (not yet stored), with a fresh id and receipt reference."""
     ident = new_id()
@@ -210,7 +250,7 @@ def _new_submission(
         consent=body.consent,
         status=SubmissionStatus.received,
         receipt_reference=receipt_reference(ident),
-        received_at=now,
+        received_at=received,
         content_sha256=content_sha256(body),
         publication_reference=None,
         published_at=None,

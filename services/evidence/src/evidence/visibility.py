@@ -113,6 +113,7 @@ def to_read(row: Submission, viewer: Viewer) -> SubmissionRead:
         id=row.id,
         receipt_reference=row.receipt_reference,
         received_at=row.received_at,
+        recorded_at=row.created_at,
         content_sha256=row.content_sha256 if mod or own else None,
         submitter=None
         if hide

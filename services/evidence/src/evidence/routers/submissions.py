@@ -53,7 +53,8 @@ async def create_submission(
 
     Evidence answering a call (`call_id`) must arrive while the call is open (409 otherwise,
     unless it accepts late evidence), keep to its word limit and cite only commitments in its
-    scope (422); stand-alone evidence keeps to the default limit of 3,000 words.
+    scope (422); stand-alone evidence keeps to the default limit of 3,000 words. With `admin`,
+    `received_at` records evidence under the past date it was received (403 for anyone else).
     """
 
     async def create(session: AsyncSession) -> SubmissionRead:
