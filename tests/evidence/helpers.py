@@ -34,7 +34,9 @@ def submission(commitment_ids: list[str], **over: Any) -> Json:
     }
 
 
-def submitter(issuer: TestIssuer, name: str | None = None, org: str = "Ashby Care Partnership (fictional)") -> Auth:
+def submitter(
+    issuer: TestIssuer, name: str | None = None, org: str = "Ashby Care Partnership (fictional)"
+) -> Auth:
     return issuer.auth(
         "evidence:submit", client_id=name or f"stakeholder-{uuid.uuid4().hex[:8]}", org=org
     )
