@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import AsyncIterator
+from datetime import date
 
-from fastapi import FastAPI
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings.config import Settings
 from ratings.responses import sweep_overdue
 from servicekit.app import LifespanHook
-from servicekit.background import loop_task, pause
-from servicekit.ids import utcnow
-
-log = logging.getLogger("ratings.sweeps")
+from servicekit.sweeps import sweeper
 
 
 def overdue_sweeper(settings: Settings) -> LifespanHook:
     """A lifespan hook: sweep at start and then every `overdue_sweep_interval_s`."""
 
-    @contextlib.asynccontextmanager
-    async def hook(app: FastAPI) -> AsyncIterator[None]:
-        async def loop(stop: asyncio.Event) -> None:
-            while not stop.is_set():
-                try:
-                    async with app.state.sessionmaker.begin() as session:
-                        await sweep_overdue(session, settings.response_due_months, utcnow().date())
-                except asyncio.CancelledError:
-                    raise
-                except IntegrityError:
-                    # Another replica's sweep recorded the same notice first: its event stands.
-                    log.info("overdue sweep raced another replica; nothing emitted twice")
-                except Exception:
-                    log.exception("overdue sweep failed; will retry")
-                await pause(settings.overdue_sweep_interval_s, stop)
+    async def sweep(session: AsyncSession, today: date) -> None:
+        await sweep_overdue(session, settings.response_due_months, today)
 
-        async with loop_task("response-overdue-sweep", loop):
-            yield
-
-    return hook
+    return sweeper("response-overdue-sweep", sweep, settings.overdue_sweep_interval_s)
