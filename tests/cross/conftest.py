@@ -16,6 +16,18 @@ import pytest
 from tests.support.databases import ON_POSTGRES, fresh_database_url
 from tests.support.processes import Suite, free_port_base
 
+# Lines the contract fuzzing adds (its figures per run and phase), printed in pytest's terminal
+# summary so they show in CI's output whatever `-q`/`-s` says.
+FUZZ_FIGURES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the contract fuzzing's figures, if it ran."""
+    if FUZZ_FIGURES:
+        terminalreporter.section("contract fuzzing figures")
+        for line in FUZZ_FIGURES:
+            terminalreporter.write_line(line)
+
 
 @dataclass(frozen=True)
 class Running:
@@ -44,10 +56,11 @@ class Running:
 
 
 @contextlib.contextmanager
-def _suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def _suite(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -> Iterator[Running]:
     """`scrutiny up` with demo data, on PostgreSQL when the run is on PostgreSQL."""
     tmp = tmp_path_factory.mktemp("suite")
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+    env.update(extra_env)
     # Fuzzing and browsing send hundreds of requests a minute from one address; the rate limits
     # have their own tests, so here they are set out of the way.
     env["GATEWAY_RATE_LIMIT_PER_MINUTE"] = "1000000"
@@ -76,6 +89,7 @@ def running_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
 @pytest.fixture(scope="module")
 def disposable_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """A suite of the module's own, for tests that may wreck the demo data (fuzzing with every
-    scope withdraws, re-rates and rewrites whatever it finds)."""
-    with _suite(tmp_path_factory) as running:
+    scope withdraws, re-rates and rewrites whatever it finds). Its tokens live an hour: one
+    Schemathesis run holds one token and may outlast the default five minutes."""
+    with _suite(tmp_path_factory, GATEWAY_TOKEN_TTL_S="3600") as running:
         yield running
