@@ -237,7 +237,7 @@ async def test_import_needs_csv_a_token_and_valid_utf8(client, writer):
     r = await client.post(
         "/v1/commitment-imports", content=b"\xff\xfe\x00", headers={**writer, **CSV}
     )
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert r.headers["content-type"] == PROBLEM
 
 

@@ -1,55 +1,92 @@
-"""Contract fuzzing with Schemathesis against every service and the gateway, running as real
-processes: no 5xx, no response that breaks its documented schema, no undocumented status code,
-no undocumented content type.
+"""Contract fuzzing with Schemathesis against the gateway and every service, running as real
+processes: every Schemathesis check (no 5xx, no undocumented status, content type, header or
+schema; invalid data refused and valid data accepted; `Allow` on 405; a missing required header
+refused; a deleted resource gone and a created one there; security not ignored), with 0 failures.
 
-Schemathesis runs as its CLI (`schemathesis run`) against each process's own OpenAPI document,
-with a token carrying every scope (made through the admin API, as an operator would) so
-generated requests reach the rules behind every route, admin and webhook ones included, rather
-than stopping at 401/403. The stateful phase chains operations through OpenAPI links, which
-Schemathesis infers from the documents (dependency analysis: e.g. `POST /v1/commitments` ->
-`GET`/`PATCH /v1/commitments/{id}` via the returned `id`) and from the `Location` headers it sees
-in the earlier phases, so the documents need no hand-written links.
+Schemathesis runs as its CLI (`schemathesis run`) against each process's own OpenAPI document.
+The stateful phase follows the `links` the documents declare (servicekit.openapi.add_links: a
+create's 201 to the created resource's reads, updates and sub-resources, its `ETag` into
+`If-Match`), so it chains create -> read -> update -> sub-resource as a client would.
 
-Examples per operation are kept small for CI time (deterministic generation, so a failure
-reproduces); the coverage phase still sends every boundary and invalid case the schema defines.
+Runs, each a parameter of the one test:
+- the gateway with a token holding every scope (every phase: examples, coverage, fuzzing,
+  stateful), so generated requests reach the rules behind every route;
+- each service directly, with the same token (examples and fuzzing: the gateway's run sends the
+  coverage and stateful phases to the same operations; these add each service's own feed and
+  what it answers without the gateway in front);
+- the gateway as every role at once (a token with only that scope, and anonymous: each request
+  is sent as the next role in turn, fuzz_hooks.EachRole), fewer examples: what each role may do
+  works, and what it may not is a documented 401/403, never a 5xx.
+
+Figures (operations, API calls, 5xx and failed checks, per phase) are collected by the hooks in
+fuzz_hooks.py and printed in pytest's terminal summary, so CI's output shows them. Examples per
+operation are kept small for CI time (deterministic generation, so a failure reproduces).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
 
 from servicekit.auth import SCOPES
-from tests.cross.conftest import Running
+from tests.cross.conftest import FUZZ_FIGURES, Running
 
 pytestmark = pytest.mark.processes
 
-CHECKS = ",".join(
-    [
-        "not_a_server_error",
-        "status_code_conformance",
-        "content_type_conformance",
-        "response_schema_conformance",
-    ]
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = "all"
+# One scope each, as the demo roles are built from them, and no token at all.
+ROLES = (
+    "admin",
+    "commitments:write",
+    "evidence:submit",
+    "evidence:moderate",
+    "ratings:write",
+    "ratings:publish",
+    "responses:write",
+    "anonymous",
 )
-EXAMPLES = "10"
+ALL_SCOPES = "all-scopes"
+EACH_ROLE = "each-role"
 # Warnings are reported but leave the exit code 0, except these: an operation answering only
 # 401/403 means the token stopped reaching it (so it went untested), and 429s mean the run was
-# throttled rather than tested.
+# throttled rather than tested. A role's own run expects 401/403 where the role has no scope.
 CONFIG = """\
 [warnings]
-fail-on = ["missing_auth", "rate_limited"]
+fail-on = [{fail_on}]
+
+# A request the schema allows may still be refused for the state it meets, which no schema
+# can say: an id that names nothing (422 unknown_reference, or 404), a page_token this server
+# did not issue, an Idempotency-Key already used for another body (422, per the IETF draft), a
+# passage not in the text it redacts, an `If-Match` that is stale (412) or missing (428: the
+# header stays optional in the document, as making an input required is a breaking change),
+# or a request line past the 16 KiB bound every operation documents (431).
+[checks.positive_data_acceptance]
+expected-statuses = [
+  "2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429", "431", "5xx"
+]
+
+# An invalid request may also be refused for its size before it is read (431, documented on
+# every operation): Schemathesis' defaults plus 431.
+[checks.negative_data_rejection]
+expected-statuses = [
+  "400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "431", "5xx"
+]
 
 # The token endpoint authenticates the client itself (HTTP Basic or the form): generated forms
 # carry made-up client ids, so its answers are rightly 401 invalid_client, not missing auth.
 [[operations]]
 include-operation-id = "create_token"
-warnings = { fail-on = ["rate_limited"] }
+warnings = {{ fail-on = ["rate_limited"] }}
 """
 
 
@@ -64,21 +101,24 @@ def _schemathesis() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def all_scopes_client(disposable_suite: Running) -> tuple[str, str]:
-    """(client_id, secret) of a client holding every scope, created with the admin API."""
+def clients(disposable_suite: Running) -> dict[str, tuple[str, str]]:
+    """(client_id, secret) per role and for every scope at once, created with the admin API."""
     admin = disposable_suite.token("admin")
-    resp = httpx.post(
-        f"{disposable_suite.gateway}/v1/clients",
-        json={"name": "Contract fuzzing", "organisation": "CI", "scopes": list(SCOPES)},
-        headers={"Authorization": f"Bearer {admin}"},
-        timeout=10,
-    )
-    assert resp.status_code == 201, resp.text
-    return resp.json()["client_id"], resp.json()["client_secret"]
+    out = {}
+    for name, scopes in [(ALL_SCOPES, list(SCOPES))] + [(r, [r]) for r in ROLES if "anon" not in r]:
+        resp = httpx.post(
+            f"{disposable_suite.gateway}/v1/clients",
+            json={"name": f"Contract fuzzing ({name})", "organisation": "CI", "scopes": scopes},
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=10,
+        )
+        assert resp.status_code == 201, resp.text
+        out[name] = (resp.json()["client_id"], resp.json()["client_secret"])
+    return out
 
 
-def _token(suite: Running, client: tuple[str, str]) -> str:
-    # One per run: tokens live five minutes, the whole file takes longer.
+def _token(suite: Running, client: tuple[str, str], scopes: set[str]) -> str:
+    # One per run (the fuzzing suite's tokens live an hour: see conftest).
     resp = httpx.post(
         f"{suite.gateway}/oauth/token",
         data={"grant_type": "client_credentials"},
@@ -86,24 +126,96 @@ def _token(suite: Running, client: tuple[str, str]) -> str:
         timeout=10,
     )
     assert resp.status_code == 200, resp.text
-    assert set(resp.json()["scope"].split()) == set(SCOPES), resp.text
+    assert set(resp.json()["scope"].split()) == scopes, resp.text
     return str(resp.json()["access_token"])
 
 
+# (label, port offset from the gateway, who, phases, examples per operation)
+RUNS = [
+    ("gateway", 0, ALL_SCOPES, "examples,coverage,fuzzing,stateful", 10),
+    ("commitments", 1, ALL_SCOPES, "examples,fuzzing", 5),
+    ("evidence", 2, ALL_SCOPES, "examples,fuzzing", 5),
+    ("ratings", 3, ALL_SCOPES, "examples,fuzzing", 5),
+    ("gateway as each role", 0, EACH_ROLE, "examples,fuzzing,stateful", 8),
+]
+
+
+def _figures(label: str, stats: Path, report: dict[str, object], seconds: float) -> list[str]:
+    """Lines for the terminal summary: per phase, operations, calls, 5xx and failed checks."""
+    calls: Counter[str] = Counter()
+    roles: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    operations: dict[str, set[str]] = {}
+    for line in stats.read_text().splitlines() if stats.exists() else []:
+        record = json.loads(line)
+        phase = record["phase"]
+        if record["kind"] == "call":
+            calls[phase] += 1
+            operations.setdefault(phase, set()).add(record["operation"])
+            errors[phase] += record["status"] >= 500
+            if record.get("role"):
+                roles[f"{record['role']} {record['status'] // 100}xx"] += 1
+        else:
+            failed[phase] += 1
+    ops = report.get("operations", {})
+    tested = ops.get("tested") if isinstance(ops, dict) else "?"
+    failures = report.get("failures", [])
+    lines = [
+        f"schemathesis {label}: {tested} operations tested, {sum(calls.values())} API calls, "
+        f"{len(failures) if isinstance(failures, list) else '?'} failures, "
+        f"{sum(errors.values())} 5xx, {seconds:.0f} s"
+    ]
+    for phase in ("examples", "coverage", "fuzzing", "stateful"):
+        if calls[phase]:
+            lines.append(
+                f"  {phase:<9} {len(operations[phase]):>3} operations {calls[phase]:>6} calls "
+                f"{failed[phase]:>3} failed checks {errors[phase]:>3} 5xx"
+            )
+    if roles:
+        lines.append("  by role: " + ", ".join(f"{k} {n}" for k, n in sorted(roles.items())))
+    return lines
+
+
 @pytest.mark.parametrize(
-    ("part", "offset"), [("gateway", 0), ("commitments", 1), ("evidence", 2), ("ratings", 3)]
+    ("label", "offset", "who", "phases", "examples"), RUNS, ids=[r[0] for r in RUNS]
 )
 def test_schemathesis_finds_nothing(
     disposable_suite: Running,
-    all_scopes_client: tuple[str, str],
-    part: str,
+    clients: dict[str, tuple[str, str]],
+    label: str,
     offset: int,
+    who: str,
+    phases: str,
+    examples: int,
     tmp_path: Path,
 ) -> None:
     url = disposable_suite.gateway if offset == 0 else disposable_suite.service(offset)
-    token = _token(disposable_suite, all_scopes_client)
+    auth: list[str] = []
+    tokens = {}
+    if who == ALL_SCOPES:
+        token = _token(disposable_suite, clients[who], set(SCOPES))
+        if offset != 0:
+            # A service accepts only the gateway's exchanged tokens: the run plays the gateway.
+            token = disposable_suite.services_token(token)
+        auth = ["--header", f"Authorization: Bearer {token}"]
+    else:
+        tokens = {
+            role: _token(disposable_suite, clients[role], {role}) if role in clients else ""
+            for role in ROLES
+        }
+    fail_on = '"missing_auth", "rate_limited"' if who == ALL_SCOPES else '"rate_limited"'
     config = tmp_path / "schemathesis.toml"
-    config.write_text(CONFIG)
+    config.write_text(CONFIG.format(fail_on=fail_on))
+    stats, report_path = tmp_path / "stats.jsonl", tmp_path / "report.json"
+    env = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.cross.fuzz_hooks",
+        "SCRUTINY_FUZZ_STATS": str(stats),
+        "SCRUTINY_FUZZ_TOKENS": json.dumps(tokens) if tokens else "",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    started = time.monotonic()
     result = subprocess.run(
         [
             *_schemathesis(),
@@ -111,28 +223,46 @@ def test_schemathesis_finds_nothing(
             str(config),
             "run",
             f"{url}/openapi.json",
-            "--header",
-            f"Authorization: Bearer {token}",
+            *auth,
             "--checks",
             CHECKS,
             "--max-examples",
-            EXAMPLES,
+            str(examples),
             "--phases",
-            "examples,coverage,fuzzing,stateful",
+            phases,
             "--suppress-health-check",
             "all",
             "--generation-deterministic",
             "--request-timeout",
             "30",
+            "--report",
+            "json",
+            "--report-json-path",
+            str(report_path),
         ],
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env=env,
         timeout=600,
         check=False,
     )
-    report = result.stdout[-6000:] + result.stderr[-2000:]
+    seconds = time.monotonic() - started
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    FUZZ_FIGURES.extend(_figures(label, stats, report, seconds))
+    failures = "".join(
+        f"{f.get('code')} {f.get('title')}: {', '.join(f.get('operations', []))}\n"
+        for f in report.get("failures", [])
+    )
+    first = result.stdout.find("FAILURES")
+    output = (
+        failures
+        + (result.stdout[first : first + 6000] if first >= 0 else "")
+        + result.stdout[-4000:]
+        + result.stderr[-2000:]
+    )
     # Exit codes: 0 clean (warnings outside `fail-on` included), 1 a check failed or a `fail-on`
     # warning was raised, 2 the run could not test (schema, config or connection error).
-    assert result.returncode == 0, f"Schemathesis found problems in {part}:\n{report}"
-    assert " passed" in result.stdout, report
+    assert result.returncode == 0, f"Schemathesis found problems in {label}:\n{output}"
+    assert " passed" in result.stdout, output
+    assert report.get("failures") == [], output

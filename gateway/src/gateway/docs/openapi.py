@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
-from servicekit.openapi import OAUTH2_SCHEME
+from servicekit.openapi import OAUTH2_SCHEME, add_links
 from servicekit.problems import problem_example
 
 # Each service's own feed, probes and metrics are internal; the gateway documents its own.
@@ -137,6 +137,9 @@ def merge(
         known = {t["name"] for t in tags}
         tags.extend(t for t in sdoc.get("tags") or [] if t["name"] not in known)
     _edge_responses(paths, owner)
+    # Links again over the whole: across services (a commitment's ratings live in ratings), and
+    # none to an operation the gateway does not route.
+    add_links(doc)
     _prune_schemas(doc)
     # Schemas documented for clients though no operation names them (event payloads).
     components.setdefault("schemas", {}).update(extra_schemas or {})

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StrictBool, StringConstraints
 
 from servicekit.auth import SCOPES
 from servicekit.schemas import InputModel, ReadModel
@@ -78,7 +78,9 @@ class ClientUpdate(InputModel):
     name: Name | None = None
     organisation: Organisation | None = None
     scopes: GrantableScopes | None = Field(default=None, description=SCOPES_DESCRIPTION)
-    active: bool | None = Field(default=None, description="false disables the client at once.")
+    active: StrictBool | None = Field(
+        default=None, description="false disables the client at once."
+    )
     rate_limit_per_minute: RateLimit | None = None
 
 

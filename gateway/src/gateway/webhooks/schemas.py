@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StrictBool, StringConstraints
 
 from servicekit.schemas import InputModel, ReadModel
 
@@ -33,8 +33,8 @@ class SubscriptionCreate(InputModel):
         description=EVENT_TYPES_DOC, examples=[["submission.published", "rating.*"]]
     )
     description: Description | None = Field(default=None, examples=["Dashboard refresh"])
-    active: bool = True
-    include_private: bool = Field(
+    active: StrictBool = True
+    include_private: StrictBool = Field(
         default=False,
         description="Also deliver private events (unpublished evidence, drafts). Only a token "
         "with the `admin` scope may set this; every other subscription gets public events only.",
@@ -47,12 +47,12 @@ class SubscriptionUpdate(InputModel):
     url: Url | None = None
     event_types: EventTypes | None = Field(default=None, description=EVENT_TYPES_DOC)
     description: Description | None = None
-    active: bool | None = Field(
+    active: StrictBool | None = Field(
         default=None,
         description="false pauses deliveries; true re-enables a disabled subscription (its "
         "failure count starts again, and pending deliveries resume).",
     )
-    include_private: bool | None = Field(default=None, description="Admin only.")
+    include_private: StrictBool | None = Field(default=None, description="Admin only.")
 
 
 class SubscriptionRead(ReadModel):

@@ -11,7 +11,13 @@ answers something a generated client got wrong:
   per call instead of through shared headers that leak into the next request;
 - each operation's `security` names the scope it needs (and its description says it); public
   reads say a token is optional;
-- request bodies and JSON answers carry an example built from their schemas' own examples.
+- every free-text string a request carries (body fields, query and path parameters) says it
+  may not hold a NUL character (`pattern`), as the services refuse one with a 422;
+- request bodies and JSON answers carry an example built from their schemas' own examples;
+- a create's 201 and a resource's 200 carry OpenAPI `links` to what can be done next with the
+  resource (its reads, updates and sub-resources: the new `id` from the body, the other path
+  parameters from the request, the `ETag` into `If-Match`), so a client generator, a reader
+  and a stateful fuzzer can follow them.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from servicekit.auth import SCOPE_DESCRIPTIONS
 from servicekit.mediatypes import JSON, MERGE_PATCH, PROBLEM
 from servicekit.problems import problem_example, rewrite_problem_media_types
+from servicekit.schemas import NO_NUL
 
 METHODS = ("get", "put", "post", "delete", "patch")
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -260,13 +267,148 @@ def _examples(doc: dict[str, Any]) -> None:
                 m["example"] = value
 
 
+_PARAM = re.compile(r"^\{([^}]+)\}$")
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s]
+
+
+def _path_params(path: str) -> list[str]:
+    return [m.group(1) for s in _segments(path) if (m := _PARAM.match(s))]
+
+
+def _has_id(doc: dict[str, Any], resp: dict[str, Any]) -> bool:
+    for media in resp.get("content", {}).values():
+        schema = _resolve(doc, media.get("schema", {}))
+        if "id" in schema.get("properties", {}):
+            return True
+    return False
+
+
+def _link(
+    target: dict[str, Any], params: dict[str, str], if_match: bool, description: str
+) -> dict[str, Any]:
+    parameters = {f"path.{name}": expr for name, expr in params.items()}
+    names = {p.get("name") for p in target.get("parameters", [])}
+    if if_match and "If-Match" in names:
+        parameters["header.If-Match"] = "$response.header.ETag"
+    return {
+        "operationId": target["operationId"],
+        "parameters": parameters,
+        "description": description,
+    }
+
+
+def _created_links(path: str, ops: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    """Links from a create at `path` to the created resource's operations.
+
+    The resource lives at `path/{x}` (`/v1/submissions` -> `/v1/submissions/{id}`), or, for a
+    nested create whose resource has a home of its own, at `/v1/<last segment>/{x}`
+    (`/v1/commitments/{id}/targets` -> `/v1/targets/{id}`).
+    """
+    own = _segments(path)
+    homes = [own]
+    if _path_params(path):
+        homes.append([*own[:1], own[-1]])  # /v1/<kind>
+    links: dict[str, Any] = {}
+    for home in homes:
+        for target_path, _, target in ops:
+            segs = _segments(target_path)
+            if len(segs) <= len(home) or segs[: len(home)] != home:
+                continue
+            new = _PARAM.match(segs[len(home)])
+            if new is None:
+                continue
+            params = {new.group(1): "$response.body#/id"}
+            for name in _path_params("/".join(segs[: len(home)])):
+                params[name] = f"$request.path.{name}"
+            links[target["operationId"]] = _link(
+                target, params, if_match=True, description="The resource this call created."
+            )
+    return links
+
+
+def _resource_links(
+    path: str, source: dict[str, Any], ops: list[tuple[str, str, dict[str, Any]]]
+) -> dict[str, Any]:
+    """Links from an answer about the resource at `path` (ending in a parameter) to the other
+    operations on it and under it, with the same path parameters and its `ETag`."""
+    own = _segments(path)
+    links: dict[str, Any] = {}
+    for target_path, _, target in ops:
+        segs = _segments(target_path)
+        if segs[: len(own)] != own or target is source:
+            continue
+        params = {name: f"$request.path.{name}" for name in _path_params(path)}
+        links[target["operationId"]] = _link(
+            target, params, if_match=True, description="The same resource, as it now is."
+        )
+    return links
+
+
+def add_links(doc: dict[str, Any]) -> None:
+    """Declare the links of every create and resource answer of `doc` (replacing any)."""
+    ops = [o for o in operations(doc) if "operationId" in o[2]]
+    for path, method, op in ops:
+        for status, resp in op.get("responses", {}).items():
+            resp.pop("links", None)
+            if not status.startswith("2") or not _has_id(doc, resp):
+                continue
+            if method == "post" and status == "201":
+                links = _created_links(path, ops)
+            elif _PARAM.match(_segments(path)[-1]):
+                links = _resource_links(path, op, ops)
+            else:
+                continue
+            if links:
+                resp["links"] = links
+
+
+def _nul_free(node: Any, seen: set[str], doc: dict[str, Any]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _nul_free(item, seen, doc)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        name = ref.rsplit("/", 1)[1]
+        if name not in seen:
+            seen.add(name)
+            _nul_free(doc.get("components", {}).get("schemas", {}).get(name), seen, doc)
+        return
+    free = not ({"pattern", "format", "enum", "const"} & node.keys())
+    if node.get("type") == "string" and free:
+        node["pattern"] = NO_NUL
+    for key, value in node.items():
+        if key not in ("example", "examples", "default", "const", "enum"):
+            _nul_free(value, seen, doc)
+
+
+def _no_nul(doc: dict[str, Any]) -> None:
+    # servicekit.schemas.InputModel refuses NUL in every body field and the app-wide parameter
+    # check in every query and path parameter; said in the document, a generator or fuzzer
+    # knows a NUL-free string is the valid kind.
+    seen: set[str] = set()
+    for _, _, op in operations(doc):
+        for media in op.get("requestBody", {}).get("content", {}).values():
+            _nul_free(media.get("schema"), seen, doc)
+        for param in op.get("parameters", []):
+            if param.get("in") in ("query", "path"):
+                _nul_free(param.get("schema"), seen, doc)
+
+
 def tidy_openapi(doc: dict[str, Any], scopes: dict[tuple[str, str], str | None]) -> dict[str, Any]:
     """The document as generators and linters need it (see the module's docstring)."""
     _problems(doc)
+    _no_nul(doc)
     _patch_bodies(doc)
     _if_match(doc)
     _security(doc, scopes)
     _examples(doc)
+    add_links(doc)
     return doc
 
 

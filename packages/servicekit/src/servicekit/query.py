@@ -15,12 +15,14 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 
 from servicekit.problems import FieldError, ProblemError, validation_problem
+from servicekit.schemas import is_temporal, iso_only
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Kept on the route object itself: it lives and dies with its app (a table keyed by `id(route)`
 # would hand a later app a dropped route's names under a recycled id).
 _CACHE = "_servicekit_declared_query"
+_TEMPORAL = "_servicekit_temporal_query"
 
 
 def _refuse_nul(request: Request) -> None:
@@ -33,6 +35,42 @@ def _refuse_nul(request: Request) -> None:
         raise validation_problem(
             [FieldError(pointer=p, detail="may not contain NUL (U+0000)", code="nul") for p in bad],
             "Parameters may not contain NUL characters.",
+        )
+
+
+def _temporal_query(route: APIRoute) -> frozenset[str]:
+    names: frozenset[str] | None = getattr(route, _TEMPORAL, None)
+    if names is None:
+        found: set[str] = set()
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            found.update(
+                p.alias for p in dependant.query_params if is_temporal(p.field_info.annotation)
+            )
+            pending.extend(dependant.dependencies)
+        names = frozenset(found)
+        setattr(route, _TEMPORAL, names)
+    return names
+
+
+def _refuse_numeric_dates(request: Request, route: APIRoute) -> None:
+    # A date query parameter given as a number would be read as a Unix timestamp (pydantic's lax
+    # mode); the document says ISO 8601, so that is all that is taken.
+    bad = []
+    for name in _temporal_query(route):
+        for value in request.query_params.getlist(name):
+            try:
+                iso_only(value)
+            except ValueError:
+                bad.append(name)
+    if bad:
+        raise validation_problem(
+            [
+                FieldError(pointer=f"query.{n}", detail="must be an ISO 8601 date", code="date")
+                for n in bad
+            ],
+            "Dates are ISO 8601 (2026-04-01 or 2026-04-01T09:30:00Z), not numbers.",
         )
 
 
@@ -59,13 +97,14 @@ def declared_query(route: APIRoute) -> frozenset[str]:
 
 async def reject_unknown_query(request: Request) -> None:
     """400 `/problems/unknown-query-parameter` for query parameters the route does not take;
-    422 for a NUL character in any query or path parameter."""
+    422 for a NUL character in any query or path parameter, or a number given for a date."""
     _refuse_nul(request)
     if not request.query_params:
         return
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or getattr(route.endpoint, "accepts_any_query", False):
         return
+    _refuse_numeric_dates(request, route)
     known = declared_query(route)
     unknown = sorted({name for name in request.query_params if name not in known})
     if not unknown:

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import datetime as dt
+import re
+import types
+from collections.abc import Iterator
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    FutureDate,
+    FutureDatetime,
+    NaiveDatetime,
+    PastDate,
+    PastDatetime,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from servicekit.problems import field_errors, validation_problem
 
@@ -26,11 +42,71 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+# Pydantic reads a number, or a string of digits, as a Unix timestamp where a date or date-time
+# is due; the document promises ISO 8601 (`format: date`, `date-time`), so only that is taken.
+_NUMBER = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+_PYDANTIC_TEMPORAL = (
+    AwareDatetime,
+    NaiveDatetime,
+    PastDate,
+    FutureDate,
+    PastDatetime,
+    FutureDatetime,
+)
+
+
+def _kinds(annotation: Any) -> Iterator[Any]:
+    """The types `annotation` allows (through Optional, unions and Annotated)."""
+    if get_origin(annotation) in (Union, types.UnionType, Annotated):
+        args = get_args(annotation)
+        for arg in args[:1] if get_origin(annotation) is Annotated else args:
+            yield from _kinds(arg)
+    else:
+        yield annotation
+
+
+def is_temporal(annotation: Any) -> bool:
+    """Whether `annotation` is a date or date-time (optional or annotated ones included)."""
+    return any(
+        k in _PYDANTIC_TEMPORAL or (isinstance(k, type) and issubclass(k, dt.date))
+        for k in _kinds(annotation)
+    )
+
+
+def _is_int(annotation: Any) -> bool:
+    return any(k is int for k in _kinds(annotation))
+
+
+def iso_only(value: Any) -> Any:
+    """Refuse a number (or a numeral in a string) given for a date or date-time."""
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value)
+    ):
+        raise ValueError("must be an ISO 8601 date or date-time, not a number")
+    return value
+
+
 class InputModel(BaseModel):
-    """A request body: unknown fields are rejected, surrounding whitespace trimmed, and no text
-    in it may contain a NUL character."""
+    """A request body: unknown fields are rejected, surrounding whitespace trimmed, no text in it
+    may contain a NUL character, dates are ISO 8601 (never a number read as a timestamp), and an
+    integer is a JSON number (never `false` or "5")."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_coercion(cls, value: Any, info: ValidationInfo) -> Any:
+        # JSON has its own types; pydantic's lax mode would read `false` or "5" as an integer.
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None:
+            return value
+        if is_temporal(field.annotation):
+            return iso_only(value)
+        if _is_int(field.annotation) and isinstance(value, bool | str):
+            raise ValueError("must be an integer")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

@@ -7,7 +7,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from servicekit.schemas import InputModel
 
@@ -100,10 +107,11 @@ class CallForEvidenceCreate(_CallFields):
         min_length=1,
         max_length=MAX_CALL_COMMITMENTS,
         description="The commitments in scope; evidence answering the call may cite only these.",
+        json_schema_extra={"uniqueItems": True},
     )
     opens_at: AwareDatetime
     closes_at: AwareDatetime
-    late_submissions_allowed: bool = Field(
+    late_submissions_allowed: StrictBool = Field(
         default=False, description="Whether evidence is still received (marked late) after closing."
     )
     max_words: int = Field(
@@ -115,8 +123,11 @@ class CallForEvidenceCreate(_CallFields):
         ge=1,
         description="Largest attachment in bytes (25 MiB by default; the service sets a ceiling).",
     )
+    # Distinct (the validator above says so; uniqueItems says it in the document too).
     allowed_media_types: list[MediaType] = Field(
-        default_factory=lambda: list(DEFAULT_MEDIA_TYPES), min_length=1
+        default_factory=lambda: list(DEFAULT_MEDIA_TYPES),
+        min_length=1,
+        json_schema_extra={"uniqueItems": True},
     )
     reference_prefix: Prefix = Field(
         examples=["DIG"],
@@ -136,15 +147,20 @@ class CallForEvidenceUpdate(_CallFields):
     title: Title | None = None
     description: Body | None = None
     commitment_ids: list[uuid.UUID] | None = Field(
-        default=None, min_length=1, max_length=MAX_CALL_COMMITMENTS
+        default=None,
+        min_length=1,
+        max_length=MAX_CALL_COMMITMENTS,
+        json_schema_extra={"uniqueItems": True},
     )
     opens_at: AwareDatetime | None = None
     closes_at: AwareDatetime | None = None
-    late_submissions_allowed: bool | None = None
+    late_submissions_allowed: StrictBool | None = None
     max_words: int | None = Field(default=None, ge=1, le=20_000)
     max_attachments: int | None = Field(default=None, ge=0, le=50)
     max_attachment_bytes: int | None = Field(default=None, ge=1)
-    allowed_media_types: list[MediaType] | None = Field(default=None, min_length=1)
+    allowed_media_types: list[MediaType] | None = Field(
+        default=None, min_length=1, json_schema_extra={"uniqueItems": True}
+    )
     reference_prefix: Prefix | None = None
 
 

@@ -39,6 +39,8 @@ _CSV_TYPES = (CSV, "application/csv")
                     "schema": {
                         "type": "object",
                         "required": ["file"],
+                        # One part only (the form is read with max_fields=0).
+                        "additionalProperties": False,
                         "properties": {
                             "file": {
                                 "type": "string",

@@ -98,8 +98,10 @@ def parse(content: bytes, plan: Plan) -> None:
     try:
         textual = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        # 422 like a bad row: the request is well-formed (a file was sent as text/csv), what it
+        # holds cannot be read.
         raise ProblemError(
-            400, "Bad Request", f"The file is not UTF-8: {exc}.", type_="/problems/bad-csv"
+            422, "The file is not UTF-8", f"{exc}; nothing was imported.", type_="/problems/bad-csv"
         ) from None
     reader = csv.DictReader(io.StringIO(textual, newline=""))
     header = reader.fieldnames or []

@@ -33,6 +33,7 @@ UPLOAD_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": [FILE_FIELD],
+                    "additionalProperties": False,
                     "properties": {
                         FILE_FIELD: {
                             "type": "string",
