@@ -466,3 +466,79 @@ def test_alpha_reproduces_krippendorffs_worked_example():
 def test_alpha_is_null_rather_than_made_up_when_it_cannot_be_computed():
     assert alpha_of([[3.0, 2.0], [math.nan, math.nan]]) is None  # one rater per unit
     assert alpha_of([[3.0, 3.0], [3.0, 3.0]]) is None  # no variation at all
+
+
+async def test_a_member_sees_no_draft_rating_of_a_commitment_until_scoring_it(
+    client, issuer, commitments, cwriter
+):
+    p = Panel(issuer, "chair", "alice", "bob", "secretariat")
+    ev, ids = await panel_evaluation(client, commitments, cwriter, p, n=1)
+    base = f"/v1/evaluations/{ev['id']}"
+    cid = ids[0]
+    alice, bob = member_id(ev, p, "alice"), member_id(ev, p, "bob")
+    r = await client.put(
+        f"{base}/panel-members/{bob}/scores/{cid}",
+        json={"levels": levels(G, G, G, G)},
+        headers=p.auth["bob"],
+    )
+    assert r.status_code == 201, r.text
+    r = await client.put(
+        rating_url(ev, cid), json={"levels": levels(G, G, R, G)}, headers=p.auth["chair"]
+    )
+    assert r.status_code == 201, r.text
+
+    async def reads(role: str) -> dict[str, Any]:
+        auth = p.auth[role]
+        return {
+            "rating": await client.get(rating_url(ev, cid), headers=auth),
+            "list": (await client.get(f"{base}/ratings", headers=auth)).json()["items"],
+            "summary": (await client.get(f"{base}/summary", headers=auth)).json(),
+            "history": (await client.get(f"/v1/commitments/{cid}/ratings", headers=auth)).json()[
+                "items"
+            ],
+            "scores": (await client.get(f"{base}/scores", headers=auth)).json()["items"],
+            "agreement": await client.get(f"{base}/agreement", headers=auth),
+        }
+
+    # Alice has not scored: no read shows her where the panel is heading, nor bob's score.
+    seen = await reads("alice")
+    assert seen["rating"].status_code == 403
+    assert seen["rating"].json()["type"].endswith("/problems/withheld-until-scored")
+    assert "etag" not in seen["rating"].headers
+    assert seen["list"] == []
+    summary = seen["summary"]
+    assert summary["commitments"][0]["rating"] is None
+    assert summary["commitments"][0]["withheld_until_scored"] is True
+    assert summary["overall"] is None
+    assert all(a["overall"] is None for a in summary["policy_areas"])
+    assert seen["history"] == []
+    assert seen["scores"] == []
+    assert seen["agreement"].status_code == 403
+    # The chair, the secretariat and bob (who scored) see the draft.
+    for role in ("chair", "secretariat", "bob"):
+        other = await reads(role)
+        assert other["rating"].status_code == 200, role
+        assert other["rating"].json()["levels"] == levels(G, G, R, G)
+        assert [x["commitment_id"] for x in other["list"]] == [cid]
+        assert other["summary"]["commitments"][0]["withheld_until_scored"] is False
+        assert other["summary"]["commitments"][0]["rating"]["levels"] == levels(G, G, R, G)
+        assert [h["rating"]["commitment_id"] for h in other["history"]] == [cid]
+
+    # Once alice has scored, every read shows her the draft.
+    r = await client.put(
+        f"{base}/panel-members/{alice}/scores/{cid}",
+        json={"levels": levels(R, R, R, R)},
+        headers=p.auth["alice"],
+    )
+    assert r.status_code == 201, r.text
+    seen = await reads("alice")
+    assert seen["rating"].status_code == 200
+    assert seen["rating"].json()["levels"] == levels(G, G, R, G)
+    assert seen["rating"].json()["spread"]["raters"] == 2
+    assert [x["levels"] for x in seen["list"]] == [levels(G, G, R, G)]
+    assert seen["summary"]["commitments"][0]["withheld_until_scored"] is False
+    assert seen["summary"]["commitments"][0]["rating"]["levels"] == levels(G, G, R, G)
+    assert [h["rating"]["levels"] for h in seen["history"]] == [levels(G, G, R, G)]
+    assert {s["member_id"] for s in seen["scores"]} == {alice, bob}
+    # Agreement stays the chair's until publication (scores are blind until everyone scored).
+    assert seen["agreement"].status_code == 403

@@ -4,7 +4,9 @@ The panel, not a scope, decides who may act on an evaluation. A token's scope sa
 work a client does at all (`ratings:write`, `ratings:publish`); the panel says where:
 
     action                                   who (by the roles of the members a client acts for)
-    read a draft, its ratings and summary    any member, or the client that created it
+    read a draft, its ratings and summary    any member, or the client that created it; a
+                                             plain member only of commitments it has scored
+                                             (no anchoring: `scores.py`)
     seat members, declare interests          chair or secretariat; while there is no chair, the
                                              client that created the evaluation
     change the evaluation's own fields       chair or secretariat

@@ -38,7 +38,7 @@ from ratings.schemas import (
     RatingStatus,
     RatingUpdate,
 )
-from ratings.scores import score_view
+from ratings.scores import score_view, withheld_problem
 from ratings.visibility import visible_evaluation
 from servicekit.auth import Principal
 from servicekit.dependencies import ReadSession, Session
@@ -119,7 +119,8 @@ async def list_ratings(
     version: VersionQuery = None,
 ) -> Page[RatingRead]:
     """The ratings given so far, in the evaluation's order of commitments (`version`: as an
-    earlier published version had them, on one page)."""
+    earlier published version had them, on one page); before publication a plain member's list
+    leaves out the commitments it has not scored yet."""
     evaluation = await visible_evaluation(session, id, principal)
     if version is not None and (old := await corrections.at_version(session, evaluation, version)):
         wanted = set(commitment_id)
@@ -127,6 +128,8 @@ async def list_ratings(
         return Page(items=items, next_page_token=None)
     rows, token = await repository.list_ratings(session, id, page, commitment_id=commitment_id)
     view = await score_view(session, evaluation, principal, [r.commitment_id for r in rows])
+    # A page may come back short: a plain member's unscored commitments are left out.
+    rows = [r for r in rows if not view.withheld(r.commitment_id)]
     return Page(
         items=await ratings.read_ratings(session, evaluation, rows, view), next_page_token=token
     )
@@ -137,7 +140,7 @@ async def list_ratings(
     operation_id="get_rating",
     summary="Get a commitment's rating",
     tags=["ratings"],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 403, 404),
 )
 async def get_rating(
     id: uuid.UUID,
@@ -146,12 +149,16 @@ async def get_rating(
     principal: Reader,
     response: Response,
 ) -> RatingRead:
-    """The rating of one commitment in an evaluation, with its overall and how it was reached."""
+    """The rating of one commitment in an evaluation, with its overall and how it was reached;
+    before publication 403 to a plain member who has not scored the commitment yet."""
     evaluation = await visible_evaluation(session, id, principal)
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
+    view = await score_view(session, evaluation, principal, [commitment_id])
+    # Before the lookup, so a plain member cannot tell even whether a draft exists yet.
+    if view.withheld(commitment_id):
+        raise withheld_problem(commitment_id)
     row = await ratings.existing_rating(session, id, commitment_id)
     set_etag(response, row.id, row.version)
-    view = await score_view(session, evaluation, principal, [commitment_id])
     return (await ratings.read_ratings(session, evaluation, [row], view))[0]
 
 
