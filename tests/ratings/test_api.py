@@ -648,6 +648,7 @@ def test_every_write_route_requires_a_scope():
         "put_rating": "ratings:write",
         "update_rating": "ratings:write",
         "add_panel_member": "ratings:write",
+        "remove_panel_member": "ratings:write",
         "declare_interest": "ratings:write",
         "put_score": "ratings:write",
         "send_for_factual_accuracy": "ratings:write",

@@ -24,6 +24,8 @@ from tests.ratings.helpers import (
     O,
     R,
     create_evaluation,
+    events_since,
+    feed_head,
     levels,
     make_commitments,
     rating_url,
@@ -111,6 +113,7 @@ def write_calls(
             json={"name": "Intruder (fictional)", "role": "chair", "client_id": "intruder"},
             headers=a,
         ),
+        "remove_panel_member": lambda a: client.delete(f"{base}/panel-members/{member}", headers=a),
         "declare_interest": lambda a: client.post(
             f"{base}/panel-members/{member}/interests",
             json={
@@ -314,6 +317,84 @@ async def test_an_evaluation_without_a_panel_is_seated_by_its_creator_until_it_h
     chair = issuer.auth("ratings:write", client_id=chair_client)
     r = await client.put(rating_url(ev, ids[0]), json={"levels": levels(G, G, G, G)}, headers=chair)
     assert r.status_code == 201, r.text
+
+
+async def test_the_chair_or_secretariat_removes_a_member_who_has_not_scored(
+    client, issuer, commitments, cwriter
+):
+    p = Panel(issuer, "chair", "alice", "bob", "secretariat")
+    ev, ids = await panel_evaluation(client, commitments, cwriter, p, n=1)
+    base = f"/v1/evaluations/{ev['id']}"
+    alice, bob = member_id(ev, p, "alice"), member_id(ev, p, "bob")
+    chair, sec = member_id(ev, p, "chair"), member_id(ev, p, "secretariat")
+    internal = issuer.auth("events:internal")
+    head = await feed_head(client, internal)
+    r = await client.post(
+        f"{base}/panel-members/{alice}/interests",
+        json={
+            "kind": "organisation",
+            "organisation": "Fictional Ltd",
+            "description": "x",
+            "declared_on": "2023-01-01",
+        },
+        headers=p.auth["alice"],
+    )
+    assert r.status_code == 201, r.text
+    r = await client.put(
+        f"{base}/panel-members/{bob}/scores/{ids[0]}",
+        json={"levels": levels(G, G, G, G)},
+        headers=p.auth["bob"],
+    )
+    assert r.status_code == 201, r.text
+    before = await etag_of(client, p.auth["chair"], base)
+
+    async def names() -> list[str]:
+        got = await client.get(f"{base}/panel-members", headers=p.auth["chair"])
+        return [m["name"] for m in got.json()["items"]]
+
+    seated = await names()
+    # A member removes no one; nobody removes the chair (a panel keeps its one chair); a member
+    # who has scored stays, their scores on the record; an unknown member is 404.
+    refused = [
+        (p.auth["bob"], alice, 403, "/problems/panel-role"),
+        (p.auth["secretariat"], chair, 409, "/problems/last-chair"),
+        (p.auth["chair"], chair, 409, "/problems/last-chair"),
+        (p.auth["chair"], bob, 409, "/problems/member-has-scored"),
+        (p.auth["chair"], str(uuid.uuid4()), 404, "/problems/not-found"),
+    ]
+    for auth, who, code, type_ in refused:
+        r = await client.delete(f"{base}/panel-members/{who}", headers=auth)
+        assert r.status_code == code, (who, r.text)
+        assert r.json()["type"].endswith(type_)
+    assert await names() == seated
+    assert await etag_of(client, p.auth["chair"], base) == before
+    assert len((await client.get(f"{base}/scores", headers=p.auth["chair"])).json()["items"]) == 1
+
+    r = await client.delete(f"{base}/panel-members/{alice}", headers=p.auth["secretariat"])
+    assert r.status_code == 204, r.text
+    assert "Alice (fictional)" not in await names()
+    r = await client.get(f"{base}/panel-members/{alice}", headers=p.auth["chair"])
+    assert r.status_code == 404
+    # Off the panel, alice's client reads the draft no more, as a public reader would not.
+    assert (await client.get(base, headers=p.auth["alice"])).status_code == 404
+    r = await client.delete(f"{base}/panel-members/{alice}", headers=p.auth["chair"])
+    assert r.status_code == 404
+    # The chair removes too (here the secretariat, who may remove themselves).
+    r = await client.delete(f"{base}/panel-members/{sec}", headers=p.auth["chair"])
+    assert r.status_code == 204
+    removed = await events_since(
+        client,
+        head,
+        internal,
+        types={"panel_member.removed"},
+        evaluation_id=ev["id"],
+        at_least=2,
+    )
+    assert [e["payload"]["name"] for e in removed] == [
+        "Alice (fictional)",
+        "Secretariat (fictional)",
+    ]
+    assert removed[0]["payload"]["interests"][0]["organisation"] == "Fictional Ltd"
 
 
 # --- individual scores, blind until given ------------------------------------------------------

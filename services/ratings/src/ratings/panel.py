@@ -9,6 +9,8 @@ work a client does at all (`ratings:write`, `ratings:publish`); the panel says w
                                              (no anchoring: `scores.py`)
     seat members, declare interests          chair or secretariat; while there is no chair, the
                                              client that created the evaluation
+    remove a member (not the chair, not one  chair or secretariat
+    who has scored)
     change the evaluation's own fields       chair or secretariat
     draft a rating                           chair, member or secretariat (not recused)
     agree a rating, change an agreed one     chair (not recused)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, tuple_, union
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings.models import (
@@ -193,6 +193,19 @@ async def get_member(
         PanelMember.evaluation_id == evaluation_id, PanelMember.id == member_id
     )
     return (await session.scalars(stmt)).one_or_none()
+
+
+async def has_scored(session: AsyncSession, member_id: uuid.UUID) -> bool:
+    """Whether the member has recorded any individual score."""
+    stmt = select(Score.id).where(Score.member_id == member_id).limit(1)
+    return (await session.scalars(stmt)).first() is not None
+
+
+async def remove_member(session: AsyncSession, member: PanelMember) -> None:
+    """Take a member off the panel with the interests they declared (the events keep both)."""
+    await session.execute(delete(DeclaredInterest).where(DeclaredInterest.member_id == member.id))
+    await session.delete(member)
+    await session.flush()
 
 
 async def has_chair(session: AsyncSession, evaluation_id: uuid.UUID) -> bool:

@@ -135,6 +135,55 @@ async def get_panel_member(
     return next(m for m in found if m.id == member.id)
 
 
+@router.delete(
+    "/evaluations/{id}/panel-members/{member_id}",
+    operation_id="remove_panel_member",
+    summary="Remove a panel member",
+    tags=["panel"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def remove_panel_member(
+    writer: Writer, id: uuid.UUID, member_id: uuid.UUID, session: Session
+) -> Response:
+    """Take a person off a draft evaluation's panel, with their declared interests (its chair or
+    secretariat); 409 for the chair (a panel keeps its one chair) and for a member who has
+    already scored (their scores stay on the record, so they stay on the panel)."""
+    evaluation = await locked_evaluation(session, id, exclusive=True)
+    await panel.require_seater(session, evaluation, writer)
+    ensure_editable(evaluation)
+    member = await _member(session, evaluation, member_id)
+    if member.role == PanelRole.chair:
+        raise ProblemError(
+            409,
+            "Conflict",
+            f"Panel member {member.id} is the panel's only chair, and a panel keeps its chair: "
+            "its ratings are agreed and published by the chair alone.",
+            type_="/problems/last-chair",
+        )
+    if await repository.has_scored(session, member.id):
+        raise ProblemError(
+            409,
+            "Conflict",
+            f"Panel member {member.id} has already recorded individual scores; they stay on the "
+            "record with the agreement measured from them, so the member stays on the panel.",
+            type_="/problems/member-has-scored",
+        )
+    read = (await panel.panel_reads(session, [evaluation.id]))[evaluation.id]
+    gone = next(m for m in read if m.id == member.id)
+    await repository.remove_member(session, member)
+    record_event(
+        session,
+        Event,
+        "panel_member.removed",
+        "panel_member",
+        member.id,
+        {"evaluation_id": str(evaluation.id), **gone.model_dump(mode="json")},
+        public=is_public(evaluation),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post(
     "/evaluations/{id}/panel-members/{member_id}/interests",
     operation_id="declare_interest",
