@@ -23,6 +23,7 @@ from tests.ratings.helpers import (
     Json,
     O,
     R,
+    all_pages,
     create_evaluation,
     events_since,
     feed_head,
@@ -466,6 +467,35 @@ async def test_scores_are_blind_until_given_and_the_chair_sees_all(
         score_url(alice), json={"levels": levels(O, O, O, O)}, headers=p.auth["alice"]
     )
     assert r.status_code == 409
+
+
+async def test_a_member_pages_through_only_the_scores_it_may_see(
+    client, issuer, commitments, cwriter
+):
+    p = Panel(issuer, "chair", "alice", "bob", "cal")
+    ev, ids = await panel_evaluation(client, commitments, cwriter, p, n=2)
+    base = f"/v1/evaluations/{ev['id']}"
+    given = [("bob", 0), ("cal", 0), ("bob", 1), ("cal", 1), ("alice", 0)]
+    for role, i in given:
+        r = await client.put(
+            f"{base}/panel-members/{member_id(ev, p, role)}/scores/{ids[i]}",
+            json={"levels": levels(G, G, G, G)},
+            headers=p.auth[role],
+        )
+        assert r.status_code == 201, r.text
+    # Alice scored the first commitment only: a page at a time she gets its three scores, and
+    # never the others' of the second, however she pages.
+    seen = await all_pages(client, f"{base}/scores", 1, p.auth["alice"])
+    assert sorted(s["commitment_id"] for s in seen) == [ids[0]] * 3
+    assert len(await all_pages(client, f"{base}/scores", 2, p.auth["chair"])) == 5
+    r = await client.get(
+        f"{base}/scores", params={"page_token": "nonsense"}, headers=p.auth["chair"]
+    )
+    assert r.status_code == 422
+    r = await client.get(
+        f"{base}/panel-members", params={"page_token": "nonsense"}, headers=p.auth["chair"]
+    )
+    assert r.status_code == 422
 
 
 # --- declared interests and recusal ------------------------------------------------------------

@@ -12,7 +12,17 @@ import krippendorff
 import pytest
 
 from ratings.factual_accuracy import add_working_days
-from tests.ratings.helpers import G, I, O, R, events_since, feed_head, levels, rating_url
+from tests.ratings.helpers import (
+    G,
+    I,
+    O,
+    R,
+    all_pages,
+    events_since,
+    feed_head,
+    levels,
+    rating_url,
+)
 from tests.ratings.test_panels import ALL_SCOPES, Panel, client_id, member_id, panel_evaluation
 
 MERGE = "application/merge-patch+json"
@@ -212,6 +222,17 @@ async def test_a_five_member_panel_from_blind_scores_to_a_correction(
     # Everything is public now: scores, declarations, comments with decisions, agreement.
     assert len((await client.get(f"{base}/scores")).json()["items"]) == 14
     comments = (await client.get(f"{base}/factual-accuracy-comments")).json()["items"]
+    # Each of the panel's lists pages as every list does, to the same items.
+    for path, size, total in [
+        ("scores", 5, 14),
+        ("factual-accuracy-comments", 1, 2),
+        ("panel-members", 2, 5),
+    ]:
+        first = (await client.get(f"{base}/{path}")).json()["items"]
+        assert [x["id"] for x in await all_pages(client, f"{base}/{path}", size)] == [
+            x["id"] for x in first
+        ]
+        assert len(first) == total
     assert [(c["decision"], bool(c["decision_reason"])) for c in comments] == [
         ("rating_changed", True),
         ("declined", True),

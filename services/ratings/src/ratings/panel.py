@@ -217,10 +217,14 @@ def member_read(row: PanelMember, interests: list[DeclaredInterest]) -> PanelMem
 
 
 async def panel_reads(
-    session: AsyncSession, evaluation_ids: list[uuid.UUID]
+    session: AsyncSession,
+    evaluation_ids: list[uuid.UUID],
+    members: list[PanelMember] | None = None,
 ) -> dict[uuid.UUID, list[PanelMemberRead]]:
-    """Each evaluation's panel with its declarations (two queries for any number)."""
-    members = await repository.panels(session, evaluation_ids)
+    """Each evaluation's panel (or just these of its members) with its declarations (two
+    queries for any number)."""
+    if members is None:
+        members = await repository.panels(session, evaluation_ids)
     interests = await repository.interests_of(session, evaluation_ids)
     by_member: dict[uuid.UUID, list[DeclaredInterest]] = {}
     for i in interests:

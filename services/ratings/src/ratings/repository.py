@@ -228,6 +228,14 @@ async def panels(session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]) -> 
     return list((await session.scalars(stmt)).all())
 
 
+async def panel_page(
+    session: AsyncSession, evaluation_id: uuid.UUID, params: PageParams
+) -> tuple[list[PanelMember], str | None]:
+    """A page of an evaluation's panel, in the order they were seated."""
+    stmt = select(PanelMember).where(PanelMember.evaluation_id == evaluation_id)
+    return await keyset_page(session, stmt, PanelMember.created_at, PanelMember.id, params)
+
+
 async def interests_of(
     session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]
 ) -> list[DeclaredInterest]:
@@ -294,6 +302,18 @@ async def fa_comments(
     return list((await session.scalars(stmt)).all())
 
 
+async def fa_comments_page(
+    session: AsyncSession, evaluation_id: uuid.UUID, params: PageParams
+) -> tuple[list[FactualAccuracyComment], str | None]:
+    """A page of an evaluation's factual-accuracy comments, oldest first."""
+    stmt = select(FactualAccuracyComment).where(
+        FactualAccuracyComment.evaluation_id == evaluation_id
+    )
+    return await keyset_page(
+        session, stmt, FactualAccuracyComment.created_at, FactualAccuracyComment.id, params
+    )
+
+
 async def fa_comment(
     session: AsyncSession, evaluation_id: uuid.UUID, comment_id: uuid.UUID
 ) -> FactualAccuracyComment | None:
@@ -330,6 +350,22 @@ async def scores_of(
     if commitment_ids is not None:
         stmt = stmt.where(Score.commitment_id.in_(commitment_ids))
     return list((await session.scalars(stmt.order_by(Score.created_at, Score.id))).all())
+
+
+async def scores_page(
+    session: AsyncSession,
+    evaluation_id: uuid.UUID,
+    params: PageParams,
+    *,
+    commitment_ids: Sequence[uuid.UUID] | None,
+    visible: Any,
+) -> tuple[list[Score], str | None]:
+    """A page of an evaluation's individual scores the caller may see (`visible`, a condition),
+    oldest first."""
+    stmt = select(Score).where(Score.evaluation_id == evaluation_id, visible)
+    if commitment_ids is not None:
+        stmt = stmt.where(Score.commitment_id.in_(commitment_ids))
+    return await keyset_page(session, stmt, Score.created_at, Score.id, params)
 
 
 # --- ratings -----------------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings import repository
@@ -67,13 +69,13 @@ class ScoreView:
         """Whether the caller may see every score of this commitment (it scored it, or chairs)."""
         return self.sees_all or self.scored(commitment_id)
 
-    def visible(self) -> list[Score]:
-        """The scores the caller may read: all of unlocked commitments, and its own."""
-        return [
-            s
-            for s in self.scores
-            if s.member_id in self.own_members or self.unlocked(s.commitment_id)
-        ]
+    def visible_condition(self) -> Any:
+        """The scores the caller may read, as a SQL condition (to page them in the database):
+        every score of the commitments it has scored (all, for the chair), and its own."""
+        if self.sees_all:
+            return true()
+        unlocked = {s.commitment_id for s in self.scores if s.member_id in self.own_members}
+        return or_(Score.member_id.in_(self.own_members), Score.commitment_id.in_(unlocked))
 
     def spread(self, commitment_id: uuid.UUID, scale: Scale) -> RatingSpread | None:
         """The spread of a commitment's scores, if any were given and the caller may see them."""

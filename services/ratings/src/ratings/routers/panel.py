@@ -30,7 +30,7 @@ from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import location_of, set_created, set_etag
 from servicekit.idempotency import created_response_doc
 from servicekit.outbox import record_event
-from servicekit.pagination import Page
+from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, conflict, invalid, not_found, problem_responses
 from servicekit.routing import json_router
 
@@ -107,15 +107,16 @@ async def add_panel_member(
     operation_id="list_panel_members",
     summary="List an evaluation's panel",
     tags=["panel"],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_panel_members(
-    id: uuid.UUID, session: ReadSession, principal: Reader
+    id: uuid.UUID, session: ReadSession, principal: Reader, page: PageQuery
 ) -> Page[PanelMemberRead]:
     """The panel's members in the order they were seated, each with their declared interests."""
     evaluation = await visible_evaluation(session, id, principal)
-    members = (await panel.panel_reads(session, [evaluation.id]))[evaluation.id]
-    return Page(items=members, next_page_token=None)
+    rows, token = await repository.panel_page(session, evaluation.id, page)
+    members = (await panel.panel_reads(session, [evaluation.id], rows))[evaluation.id]
+    return Page(items=members, next_page_token=token)
 
 
 @router.get(
@@ -284,13 +285,18 @@ async def list_scores(
     id: uuid.UUID,
     session: ReadSession,
     principal: Reader,
+    page: PageQuery,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
 ) -> Page[ScoreRead]:
     """Members' individual scores: everyone's once published; before that a member sees the
     others' scores of a commitment only after scoring it (the chair sees all)."""
     evaluation = await visible_evaluation(session, id, principal)
-    view = await scores.score_view(session, evaluation, principal, commitment_id or None)
-    return Page(items=[scores.score_read(s) for s in view.visible()], next_page_token=None)
+    wanted = commitment_id or None
+    view = await scores.score_view(session, evaluation, principal, wanted)
+    rows, token = await repository.scores_page(
+        session, evaluation.id, page, commitment_ids=wanted, visible=view.visible_condition()
+    )
+    return Page(items=[scores.score_read(s) for s in rows], next_page_token=token)
 
 
 @router.get(
