@@ -44,6 +44,24 @@ def test_working_days_skip_weekends():
     assert add_working_days(friday, 10) == dt.date(2026, 12, 18)
 
 
+@pytest.mark.parametrize(
+    ("start", "days", "closes"),
+    [
+        # Christmas 2026 is a Friday: Boxing Day, a Saturday, is made up on Monday the 28th.
+        (dt.date(2026, 12, 24), 1, dt.date(2026, 12, 29)),
+        (dt.date(2026, 12, 18), 10, dt.date(2027, 1, 6)),  # past New Year's Day too
+        # Easter 2027: Good Friday 26 March and Easter Monday 29 March are not working days.
+        (dt.date(2027, 3, 25), 1, dt.date(2027, 3, 30)),
+        (dt.date(2027, 3, 22), 10, dt.date(2027, 4, 7)),
+        # The early May and spring bank holidays (Mondays).
+        (dt.date(2026, 5, 1), 1, dt.date(2026, 5, 5)),
+        (dt.date(2026, 5, 22), 1, dt.date(2026, 5, 26)),
+    ],
+)
+def test_working_days_skip_england_and_wales_bank_holidays(start, days, closes):
+    assert add_working_days(start, days) == closes
+
+
 async def test_a_five_member_panel_from_blind_scores_to_a_correction(
     client: httpx.AsyncClient, issuer, commitments, cwriter
 ):

@@ -303,7 +303,8 @@ class FactualAccuracyCheckCreate(InputModel):
         default=None,
         ge=1,
         le=60,
-        description="The window, in working days (Monday to Friday) from today; default 10.",
+        description="The window, in working days (Monday to Friday, not England and Wales bank "
+        "holidays) from today; default 10.",
     )
 
 
