@@ -635,6 +635,23 @@ async def test_a_member_sees_no_draft_rating_of_a_commitment_until_scoring_it(
         assert other["summary"]["commitments"][0]["rating"]["levels"] == levels(G, G, R, G)
         assert [h["rating"]["commitment_id"] for h in other["history"]] == [cid]
 
+    # Nor can she learn it by writing: a write answers with the whole rating, and a PUT that
+    # matches the draft answers 200 where one that does not needs If-Match.
+    for r in (
+        await client.put(
+            rating_url(ev, cid), json={"levels": levels(G, G, R, G)}, headers=p.auth["alice"]
+        ),
+        await client.patch(
+            rating_url(ev, cid),
+            json={"rationales": {"impact": "x"}},
+            headers={**p.auth["alice"], "If-Match": '"x"'},
+        ),
+    ):
+        assert r.status_code == 403, r.text
+        assert r.json()["type"].endswith("/problems/withheld-until-scored")
+    chair_view = await client.get(rating_url(ev, cid), headers=p.auth["chair"])
+    assert chair_view.json()["rationales"] == {}
+
     # Once alice has scored, every read shows her the draft.
     r = await client.put(
         f"{base}/panel-members/{alice}/scores/{cid}",
@@ -653,3 +670,7 @@ async def test_a_member_sees_no_draft_rating_of_a_commitment_until_scoring_it(
     assert {s["member_id"] for s in seen["scores"]} == {alice, bob}
     # Agreement stays the chair's until publication (scores are blind until everyone scored).
     assert seen["agreement"].status_code == 403
+    r = await client.put(
+        rating_url(ev, cid), json={"levels": levels(G, G, R, G)}, headers=p.auth["alice"]
+    )
+    assert r.status_code == 200, r.text

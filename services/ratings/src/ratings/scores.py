@@ -9,7 +9,8 @@ seat is `member` (not chair, not secretariat) does not see a commitment's draft 
 of its members has scored that commitment (`ScoreView.withheld`): the single read answers 403
 `/problems/withheld-until-scored`, the summary gives the commitment `rating: null` with
 `withheld_until_scored: true` (so its roll-ups are null too), and the ratings list and a
-commitment's rating history leave it out. A recused member never scores, so never sees it before
+commitment's rating history leave it out; a PUT or PATCH of that draft gets the same 403 (its
+answer would be the whole rating). A recused member never scores, so never sees it before
 publication, when everything becomes public. The panel's agreed rating stays a separate record
 (`ratings.py`) and shows the spread of the scores it came from.
 """

@@ -69,6 +69,16 @@ async def _check_writer(
     )
 
 
+async def _check_not_withheld(
+    session: AsyncSession, evaluation: Evaluation, writer: Principal, commitment_id: uuid.UUID
+) -> None:
+    """A plain member changes a draft rating only once it may read it (after scoring): a write's
+    answer is the whole rating, and a retry-safe PUT tells whether it matched."""
+    view = await score_view(session, evaluation, writer, [commitment_id])
+    if view.withheld(commitment_id):
+        raise withheld_problem(commitment_id)
+
+
 async def _check_agreement(
     session: AsyncSession,
     evaluation: Evaluation,
@@ -193,6 +203,8 @@ async def put_rating(
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
     existing = await repository.get_rating(session, id, commitment_id)
     await _check_agreement(session, evaluation, writer, commitment_id, body.status, existing)
+    if existing is not None:
+        await _check_not_withheld(session, evaluation, writer, commitment_id)
     sent_if_match = bool(request.headers.get("if-match"))
     if existing is not None and sent_if_match:
         require_if_match(request, existing.id, existing.version)
@@ -257,6 +269,7 @@ async def update_rating(
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
     row = await ratings.existing_rating(session, id, commitment_id)
     await _check_agreement(session, evaluation, writer, commitment_id, body.status, row)
+    await _check_not_withheld(session, evaluation, writer, commitment_id)
     require_if_match(request, row.id, row.version)
     read = await ratings.write_rating(
         session,
