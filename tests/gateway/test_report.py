@@ -13,7 +13,7 @@ import pytest
 from gateway.main import create_app
 from tests.conftest import serve
 from tests.gateway.conftest import Failing, auth_settings, bearer, gateway_settings, token_for
-from tests.support.tokens import chair_panel
+from tests.support.tokens import chair_panel, client_id_of
 
 PROBLEM = "application/problem+json"
 HEADER = (
@@ -310,3 +310,51 @@ async def test_published_report_is_cacheable_with_etag_and_304(gateway, evaluati
     mine = await gateway.get(url, headers=writer)
     assert mine.status_code == 200
     assert mine.headers["cache-control"] == "private, no-cache"
+
+
+async def test_a_draft_report_withholds_ratings_from_a_member_who_has_not_scored(
+    gateway, evaluation, writer, make_client
+):
+    """The report passes the caller's token through, so it shows a plain member only what the
+    ratings service does: no draft rating of a commitment it has not scored (no anchoring)."""
+    cs = evaluation["commitments"]
+    _, creds = await make_client("ratings:write", org="Fictional panel")
+    member = bearer(await token_for(gateway, creds))
+    panel = [
+        *chair_panel(writer),
+        {"name": "B. Member (fictional)", "role": "member", "client_id": client_id_of(member)},
+    ]
+    body = {
+        "title": "Draft review",
+        "body": "Expert Panel",
+        "commitment_ids": [cs[0]["id"]],
+        "panel": panel,
+    }
+    ev = await _post(gateway, "/v1/evaluations", body, writer)
+    dims = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
+    r = await gateway.put(
+        f"/v1/evaluations/{ev['id']}/ratings/{cs[0]['id']}",
+        json={"levels": dict.fromkeys(dims, "good")},
+        headers=writer,
+    )
+    assert r.status_code == 201, r.text
+
+    async def first_row(auth: dict[str, str]) -> dict[str, object]:
+        r = await gateway.get(f"/v1/evaluations/{ev['id']}/report", headers=auth)
+        assert r.status_code == 200, r.text
+        row: dict[str, object] = r.json()["policy_areas"][0]["commitments"][0]
+        assert row["id"] == cs[0]["id"]
+        return row
+
+    assert (await first_row(writer))["levels"] == dict.fromkeys(dims, "good")
+    withheld = await first_row(member)
+    assert not withheld["levels"]
+    assert withheld["overall"] is None
+    member_id = next(m["id"] for m in ev["panel"] if m["role"] == "member")
+    r = await gateway.put(
+        f"/v1/evaluations/{ev['id']}/panel-members/{member_id}/scores/{cs[0]['id']}",
+        json={"levels": dict.fromkeys(dims, "inadequate")},
+        headers=member,
+    )
+    assert r.status_code == 201, r.text
+    assert (await first_row(member))["levels"] == dict.fromkeys(dims, "good")

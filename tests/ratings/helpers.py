@@ -163,6 +163,24 @@ async def published(
     return r.json(), ids
 
 
+async def all_pages(
+    client: httpx.AsyncClient, path: str, page_size: int, auth: Auth | None = None
+) -> list[Json]:
+    """Every item of a list, fetched `page_size` at a time, each page checked to be full but the
+    last."""
+    items: list[Json] = []
+    params: dict[str, str | int] = {"page_size": page_size}
+    while True:
+        r = await client.get(path, params=params, headers=auth or {})
+        assert r.status_code == 200, r.text
+        page = r.json()
+        items += page["items"]
+        if page["next_page_token"] is None:
+            return items
+        assert len(page["items"]) == page_size
+        params["page_token"] = page["next_page_token"]
+
+
 async def feed_head(client: httpx.AsyncClient, auth: Auth | None = None) -> int:
     """The last position of the ratings feed as `auth` sees it."""
     after = 0

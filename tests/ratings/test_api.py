@@ -509,7 +509,12 @@ async def test_summary_reproduces_the_2023_table(client, writer, commitments, cw
     assert [c["rating"]["overall"]["level"] for c in s["commitments"]] == [
         o for _, _, o in TABLE_2023
     ]
-    assert set(s["commitments"][0]) == {"commitment_id", "policy_area_id", "rating"}
+    assert set(s["commitments"][0]) == {
+        "commitment_id",
+        "policy_area_id",
+        "rating",
+        "withheld_until_scored",
+    }
     assert [a["policy_area_id"] for a in s["policy_areas"]] == areas
     assert [a["commitment_ids"] for a in s["policy_areas"]] == [
         ids[0:3],
@@ -643,6 +648,7 @@ def test_every_write_route_requires_a_scope():
         "put_rating": "ratings:write",
         "update_rating": "ratings:write",
         "add_panel_member": "ratings:write",
+        "remove_panel_member": "ratings:write",
         "declare_interest": "ratings:write",
         "put_score": "ratings:write",
         "send_for_factual_accuracy": "ratings:write",

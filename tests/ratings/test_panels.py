@@ -23,7 +23,10 @@ from tests.ratings.helpers import (
     Json,
     O,
     R,
+    all_pages,
     create_evaluation,
+    events_since,
+    feed_head,
     levels,
     make_commitments,
     rating_url,
@@ -111,6 +114,7 @@ def write_calls(
             json={"name": "Intruder (fictional)", "role": "chair", "client_id": "intruder"},
             headers=a,
         ),
+        "remove_panel_member": lambda a: client.delete(f"{base}/panel-members/{member}", headers=a),
         "declare_interest": lambda a: client.post(
             f"{base}/panel-members/{member}/interests",
             json={
@@ -316,6 +320,84 @@ async def test_an_evaluation_without_a_panel_is_seated_by_its_creator_until_it_h
     assert r.status_code == 201, r.text
 
 
+async def test_the_chair_or_secretariat_removes_a_member_who_has_not_scored(
+    client, issuer, commitments, cwriter
+):
+    p = Panel(issuer, "chair", "alice", "bob", "secretariat")
+    ev, ids = await panel_evaluation(client, commitments, cwriter, p, n=1)
+    base = f"/v1/evaluations/{ev['id']}"
+    alice, bob = member_id(ev, p, "alice"), member_id(ev, p, "bob")
+    chair, sec = member_id(ev, p, "chair"), member_id(ev, p, "secretariat")
+    internal = issuer.auth("events:internal")
+    head = await feed_head(client, internal)
+    r = await client.post(
+        f"{base}/panel-members/{alice}/interests",
+        json={
+            "kind": "organisation",
+            "organisation": "Fictional Ltd",
+            "description": "x",
+            "declared_on": "2023-01-01",
+        },
+        headers=p.auth["alice"],
+    )
+    assert r.status_code == 201, r.text
+    r = await client.put(
+        f"{base}/panel-members/{bob}/scores/{ids[0]}",
+        json={"levels": levels(G, G, G, G)},
+        headers=p.auth["bob"],
+    )
+    assert r.status_code == 201, r.text
+    before = await etag_of(client, p.auth["chair"], base)
+
+    async def names() -> list[str]:
+        got = await client.get(f"{base}/panel-members", headers=p.auth["chair"])
+        return [m["name"] for m in got.json()["items"]]
+
+    seated = await names()
+    # A member removes no one; nobody removes the chair (a panel keeps its one chair); a member
+    # who has scored stays, their scores on the record; an unknown member is 404.
+    refused = [
+        (p.auth["bob"], alice, 403, "/problems/panel-role"),
+        (p.auth["secretariat"], chair, 409, "/problems/last-chair"),
+        (p.auth["chair"], chair, 409, "/problems/last-chair"),
+        (p.auth["chair"], bob, 409, "/problems/member-has-scored"),
+        (p.auth["chair"], str(uuid.uuid4()), 404, "/problems/not-found"),
+    ]
+    for auth, who, code, type_ in refused:
+        r = await client.delete(f"{base}/panel-members/{who}", headers=auth)
+        assert r.status_code == code, (who, r.text)
+        assert r.json()["type"].endswith(type_)
+    assert await names() == seated
+    assert await etag_of(client, p.auth["chair"], base) == before
+    assert len((await client.get(f"{base}/scores", headers=p.auth["chair"])).json()["items"]) == 1
+
+    r = await client.delete(f"{base}/panel-members/{alice}", headers=p.auth["secretariat"])
+    assert r.status_code == 204, r.text
+    assert "Alice (fictional)" not in await names()
+    r = await client.get(f"{base}/panel-members/{alice}", headers=p.auth["chair"])
+    assert r.status_code == 404
+    # Off the panel, alice's client reads the draft no more, as a public reader would not.
+    assert (await client.get(base, headers=p.auth["alice"])).status_code == 404
+    r = await client.delete(f"{base}/panel-members/{alice}", headers=p.auth["chair"])
+    assert r.status_code == 404
+    # The chair removes too (here the secretariat, who may remove themselves).
+    r = await client.delete(f"{base}/panel-members/{sec}", headers=p.auth["chair"])
+    assert r.status_code == 204
+    removed = await events_since(
+        client,
+        head,
+        internal,
+        types={"panel_member.removed"},
+        evaluation_id=ev["id"],
+        at_least=2,
+    )
+    assert [e["payload"]["name"] for e in removed] == [
+        "Alice (fictional)",
+        "Secretariat (fictional)",
+    ]
+    assert removed[0]["payload"]["interests"][0]["organisation"] == "Fictional Ltd"
+
+
 # --- individual scores, blind until given ------------------------------------------------------
 
 
@@ -385,6 +467,35 @@ async def test_scores_are_blind_until_given_and_the_chair_sees_all(
         score_url(alice), json={"levels": levels(O, O, O, O)}, headers=p.auth["alice"]
     )
     assert r.status_code == 409
+
+
+async def test_a_member_pages_through_only_the_scores_it_may_see(
+    client, issuer, commitments, cwriter
+):
+    p = Panel(issuer, "chair", "alice", "bob", "cal")
+    ev, ids = await panel_evaluation(client, commitments, cwriter, p, n=2)
+    base = f"/v1/evaluations/{ev['id']}"
+    given = [("bob", 0), ("cal", 0), ("bob", 1), ("cal", 1), ("alice", 0)]
+    for role, i in given:
+        r = await client.put(
+            f"{base}/panel-members/{member_id(ev, p, role)}/scores/{ids[i]}",
+            json={"levels": levels(G, G, G, G)},
+            headers=p.auth[role],
+        )
+        assert r.status_code == 201, r.text
+    # Alice scored the first commitment only: a page at a time she gets its three scores, and
+    # never the others' of the second, however she pages.
+    seen = await all_pages(client, f"{base}/scores", 1, p.auth["alice"])
+    assert sorted(s["commitment_id"] for s in seen) == [ids[0]] * 3
+    assert len(await all_pages(client, f"{base}/scores", 2, p.auth["chair"])) == 5
+    r = await client.get(
+        f"{base}/scores", params={"page_token": "nonsense"}, headers=p.auth["chair"]
+    )
+    assert r.status_code == 422
+    r = await client.get(
+        f"{base}/panel-members", params={"page_token": "nonsense"}, headers=p.auth["chair"]
+    )
+    assert r.status_code == 422
 
 
 # --- declared interests and recusal ------------------------------------------------------------
@@ -466,3 +577,100 @@ def test_alpha_reproduces_krippendorffs_worked_example():
 def test_alpha_is_null_rather_than_made_up_when_it_cannot_be_computed():
     assert alpha_of([[3.0, 2.0], [math.nan, math.nan]]) is None  # one rater per unit
     assert alpha_of([[3.0, 3.0], [3.0, 3.0]]) is None  # no variation at all
+
+
+async def test_a_member_sees_no_draft_rating_of_a_commitment_until_scoring_it(
+    client, issuer, commitments, cwriter
+):
+    p = Panel(issuer, "chair", "alice", "bob", "secretariat")
+    ev, ids = await panel_evaluation(client, commitments, cwriter, p, n=1)
+    base = f"/v1/evaluations/{ev['id']}"
+    cid = ids[0]
+    alice, bob = member_id(ev, p, "alice"), member_id(ev, p, "bob")
+    r = await client.put(
+        f"{base}/panel-members/{bob}/scores/{cid}",
+        json={"levels": levels(G, G, G, G)},
+        headers=p.auth["bob"],
+    )
+    assert r.status_code == 201, r.text
+    r = await client.put(
+        rating_url(ev, cid), json={"levels": levels(G, G, R, G)}, headers=p.auth["chair"]
+    )
+    assert r.status_code == 201, r.text
+
+    async def reads(role: str) -> dict[str, Any]:
+        auth = p.auth[role]
+        return {
+            "rating": await client.get(rating_url(ev, cid), headers=auth),
+            "list": (await client.get(f"{base}/ratings", headers=auth)).json()["items"],
+            "summary": (await client.get(f"{base}/summary", headers=auth)).json(),
+            "history": (await client.get(f"/v1/commitments/{cid}/ratings", headers=auth)).json()[
+                "items"
+            ],
+            "scores": (await client.get(f"{base}/scores", headers=auth)).json()["items"],
+            "agreement": await client.get(f"{base}/agreement", headers=auth),
+        }
+
+    # Alice has not scored: no read shows her where the panel is heading, nor bob's score.
+    seen = await reads("alice")
+    assert seen["rating"].status_code == 403
+    assert seen["rating"].json()["type"].endswith("/problems/withheld-until-scored")
+    assert "etag" not in seen["rating"].headers
+    assert seen["list"] == []
+    summary = seen["summary"]
+    assert summary["commitments"][0]["rating"] is None
+    assert summary["commitments"][0]["withheld_until_scored"] is True
+    assert summary["overall"] is None
+    assert all(a["overall"] is None for a in summary["policy_areas"])
+    assert seen["history"] == []
+    assert seen["scores"] == []
+    assert seen["agreement"].status_code == 403
+    # The chair, the secretariat and bob (who scored) see the draft.
+    for role in ("chair", "secretariat", "bob"):
+        other = await reads(role)
+        assert other["rating"].status_code == 200, role
+        assert other["rating"].json()["levels"] == levels(G, G, R, G)
+        assert [x["commitment_id"] for x in other["list"]] == [cid]
+        assert other["summary"]["commitments"][0]["withheld_until_scored"] is False
+        assert other["summary"]["commitments"][0]["rating"]["levels"] == levels(G, G, R, G)
+        assert [h["rating"]["commitment_id"] for h in other["history"]] == [cid]
+
+    # Nor can she learn it by writing: a write answers with the whole rating, and a PUT that
+    # matches the draft answers 200 where one that does not needs If-Match.
+    for r in (
+        await client.put(
+            rating_url(ev, cid), json={"levels": levels(G, G, R, G)}, headers=p.auth["alice"]
+        ),
+        await client.patch(
+            rating_url(ev, cid),
+            json={"rationales": {"impact": "x"}},
+            headers={**p.auth["alice"], "If-Match": '"x"'},
+        ),
+    ):
+        assert r.status_code == 403, r.text
+        assert r.json()["type"].endswith("/problems/withheld-until-scored")
+    chair_view = await client.get(rating_url(ev, cid), headers=p.auth["chair"])
+    assert chair_view.json()["rationales"] == {}
+
+    # Once alice has scored, every read shows her the draft.
+    r = await client.put(
+        f"{base}/panel-members/{alice}/scores/{cid}",
+        json={"levels": levels(R, R, R, R)},
+        headers=p.auth["alice"],
+    )
+    assert r.status_code == 201, r.text
+    seen = await reads("alice")
+    assert seen["rating"].status_code == 200
+    assert seen["rating"].json()["levels"] == levels(G, G, R, G)
+    assert seen["rating"].json()["spread"]["raters"] == 2
+    assert [x["levels"] for x in seen["list"]] == [levels(G, G, R, G)]
+    assert seen["summary"]["commitments"][0]["withheld_until_scored"] is False
+    assert seen["summary"]["commitments"][0]["rating"]["levels"] == levels(G, G, R, G)
+    assert [h["rating"]["levels"] for h in seen["history"]] == [levels(G, G, R, G)]
+    assert {s["member_id"] for s in seen["scores"]} == {alice, bob}
+    # Agreement stays the chair's until publication (scores are blind until everyone scored).
+    assert seen["agreement"].status_code == 403
+    r = await client.put(
+        rating_url(ev, cid), json={"levels": levels(G, G, R, G)}, headers=p.auth["alice"]
+    )
+    assert r.status_code == 200, r.text

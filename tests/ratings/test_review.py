@@ -12,7 +12,17 @@ import krippendorff
 import pytest
 
 from ratings.factual_accuracy import add_working_days
-from tests.ratings.helpers import G, I, O, R, events_since, feed_head, levels, rating_url
+from tests.ratings.helpers import (
+    G,
+    I,
+    O,
+    R,
+    all_pages,
+    events_since,
+    feed_head,
+    levels,
+    rating_url,
+)
 from tests.ratings.test_panels import ALL_SCOPES, Panel, client_id, member_id, panel_evaluation
 
 MERGE = "application/merge-patch+json"
@@ -32,6 +42,24 @@ def test_working_days_skip_weekends():
     friday = dt.date(2026, 12, 4)
     assert add_working_days(friday, 1) == dt.date(2026, 12, 7)  # Monday
     assert add_working_days(friday, 10) == dt.date(2026, 12, 18)
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "closes"),
+    [
+        # Christmas 2026 is a Friday: Boxing Day, a Saturday, is made up on Monday the 28th.
+        (dt.date(2026, 12, 24), 1, dt.date(2026, 12, 29)),
+        (dt.date(2026, 12, 18), 10, dt.date(2027, 1, 6)),  # past New Year's Day too
+        # Easter 2027: Good Friday 26 March and Easter Monday 29 March are not working days.
+        (dt.date(2027, 3, 25), 1, dt.date(2027, 3, 30)),
+        (dt.date(2027, 3, 22), 10, dt.date(2027, 4, 7)),
+        # The early May and spring bank holidays (Mondays).
+        (dt.date(2026, 5, 1), 1, dt.date(2026, 5, 5)),
+        (dt.date(2026, 5, 22), 1, dt.date(2026, 5, 26)),
+    ],
+)
+def test_working_days_skip_england_and_wales_bank_holidays(start, days, closes):
+    assert add_working_days(start, days) == closes
 
 
 async def test_a_five_member_panel_from_blind_scores_to_a_correction(
@@ -212,6 +240,17 @@ async def test_a_five_member_panel_from_blind_scores_to_a_correction(
     # Everything is public now: scores, declarations, comments with decisions, agreement.
     assert len((await client.get(f"{base}/scores")).json()["items"]) == 14
     comments = (await client.get(f"{base}/factual-accuracy-comments")).json()["items"]
+    # Each of the panel's lists pages as every list does, to the same items.
+    for path, size, total in [
+        ("scores", 5, 14),
+        ("factual-accuracy-comments", 1, 2),
+        ("panel-members", 2, 5),
+    ]:
+        first = (await client.get(f"{base}/{path}")).json()["items"]
+        assert [x["id"] for x in await all_pages(client, f"{base}/{path}", size)] == [
+            x["id"] for x in first
+        ]
+        assert len(first) == total
     assert [(c["decision"], bool(c["decision_reason"])) for c in comments] == [
         ("rating_changed", True),
         ("declined", True),

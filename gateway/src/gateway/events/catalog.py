@@ -399,6 +399,12 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "A person was seated on an evaluation's panel.",
     ),
     _t(
+        "panel_member.removed",
+        "ratings",
+        "depends",
+        "A person who had not scored was taken off a draft evaluation's panel.",
+    ),
+    _t(
         "interest.declared",
         "ratings",
         "depends",

@@ -1,18 +1,20 @@
 """The factual-accuracy check before publication (CQC's practice).
 
 The chair sends an evaluation in review to the rated body's client for a window of working days
-(Monday to Friday; public holidays are not known here). That client comments on individual draft
-ratings while the window is open; the panel (its chair) decides each comment, always with a
-reason: `accepted` (the point is taken, the rating stands or was already right), `rating_changed`
-(the rating was changed after the comment, which the service checks), or `declined`. Publication
-is refused while any comment is undecided, or while the window is still open unless the chair
-gives a reason to waive it. Comments and decisions are published with the ratings.
+(Monday to Friday, leaving out England and Wales bank holidays, from the `holidays` package).
+That client comments on individual draft ratings while the window is open; the panel (its
+chair) decides each comment, always with a reason: `accepted` (the point is taken, the rating
+stands or was already right), `rating_changed` (the rating was changed after the comment, which
+the service checks), or `declined`. Publication is refused while any comment is undecided, or
+while the window is still open unless the chair gives a reason to waive it. Comments and
+decisions are published with the ratings.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import holidays
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings import repository
@@ -32,13 +34,22 @@ from servicekit.ids import utcnow
 from servicekit.outbox import record_event
 from servicekit.problems import FieldError, ProblemError, conflict
 
+# England and Wales keep one list of bank holidays (GOV.UK's "england-and-wales"); the package
+# fills in each year (substitute days included) the first time a date in it is looked up.
+BANK_HOLIDAYS = holidays.country_holidays("GB", subdiv="ENG")
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Monday to Friday and not an England and Wales bank holiday."""
+    return day.weekday() < 5 and day not in BANK_HOLIDAYS
+
 
 def add_working_days(start: dt.date, days: int) -> dt.date:
-    """The date `days` working days (Monday to Friday) after `start`."""
+    """The date `days` working days after `start`."""
     day = start
     while days:
         day += dt.timedelta(days=1)
-        if day.weekday() < 5:
+        if is_working_day(day):
             days -= 1
     return day
 

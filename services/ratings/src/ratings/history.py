@@ -20,7 +20,8 @@ from ratings.schemas import (
     RatingChange,
     RatingHistoryItem,
 )
-from ratings.visibility import history_statuses
+from ratings.scores import score_view
+from ratings.visibility import history_statuses, is_public
 from servicekit.auth import Principal
 from servicekit.pagination import PageParams
 from servicekit.problems import not_found
@@ -83,6 +84,10 @@ async def history(
     )
     chain: list[Rating] = ([before] if before else []) + rows
     evaluations = await repository.evaluations_by_id(session, {r.evaluation_id for r in chain})
+    # A draft a plain member has not scored is left out, and no change is measured against it.
+    hidden = await _withheld(session, chain, evaluations, commitment_id, principal)
+    rows = [r for r in rows if r.id not in hidden]
+    chain = [r for r in chain if r.id not in hidden]
     reads = {}
     for ev_id in {r.evaluation_id for r in rows}:
         ev = evaluations[ev_id]
@@ -106,6 +111,25 @@ async def history(
             )
         )
     return items, token
+
+
+async def _withheld(
+    session: AsyncSession,
+    chain: list[Rating],
+    evaluations: dict[uuid.UUID, Evaluation],
+    commitment_id: uuid.UUID,
+    principal: Principal | None,
+) -> set[uuid.UUID]:
+    """The ratings in the chain withheld from the caller (`scores.py`: no anchoring)."""
+    hidden: set[uuid.UUID] = set()
+    for row in chain:
+        ev = evaluations[row.evaluation_id]
+        if principal is None or is_public(ev):
+            continue
+        view = await score_view(session, ev, principal, [commitment_id])
+        if view.withheld(commitment_id):
+            hidden.add(row.id)
+    return hidden
 
 
 def _pairs(chain: list[Rating], skip: int) -> Iterable[tuple[Rating | None, Rating]]:

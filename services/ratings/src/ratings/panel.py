@@ -4,9 +4,13 @@ The panel, not a scope, decides who may act on an evaluation. A token's scope sa
 work a client does at all (`ratings:write`, `ratings:publish`); the panel says where:
 
     action                                   who (by the roles of the members a client acts for)
-    read a draft, its ratings and summary    any member, or the client that created it
+    read a draft, its ratings and summary    any member, or the client that created it; a
+                                             plain member only of commitments it has scored
+                                             (no anchoring: `scores.py`)
     seat members, declare interests          chair or secretariat; while there is no chair, the
                                              client that created the evaluation
+    remove a member (not the chair, not one  chair or secretariat
+    who has scored)
     change the evaluation's own fields       chair or secretariat
     draft a rating                           chair, member or secretariat (not recused)
     agree a rating, change an agreed one     chair (not recused)
@@ -213,10 +217,14 @@ def member_read(row: PanelMember, interests: list[DeclaredInterest]) -> PanelMem
 
 
 async def panel_reads(
-    session: AsyncSession, evaluation_ids: list[uuid.UUID]
+    session: AsyncSession,
+    evaluation_ids: list[uuid.UUID],
+    members: list[PanelMember] | None = None,
 ) -> dict[uuid.UUID, list[PanelMemberRead]]:
-    """Each evaluation's panel with its declarations (two queries for any number)."""
-    members = await repository.panels(session, evaluation_ids)
+    """Each evaluation's panel (or just these of its members) with its declarations (two
+    queries for any number)."""
+    if members is None:
+        members = await repository.panels(session, evaluation_ids)
     interests = await repository.interests_of(session, evaluation_ids)
     by_member: dict[uuid.UUID, list[DeclaredInterest]] = {}
     for i in interests:

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, func, insert, or_, select, tuple_, union
+from sqlalchemy import Select, and_, delete, func, insert, or_, select, tuple_, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings.models import (
@@ -195,6 +195,19 @@ async def get_member(
     return (await session.scalars(stmt)).one_or_none()
 
 
+async def has_scored(session: AsyncSession, member_id: uuid.UUID) -> bool:
+    """Whether the member has recorded any individual score."""
+    stmt = select(Score.id).where(Score.member_id == member_id).limit(1)
+    return (await session.scalars(stmt)).first() is not None
+
+
+async def remove_member(session: AsyncSession, member: PanelMember) -> None:
+    """Take a member off the panel with the interests they declared (the events keep both)."""
+    await session.execute(delete(DeclaredInterest).where(DeclaredInterest.member_id == member.id))
+    await session.delete(member)
+    await session.flush()
+
+
 async def has_chair(session: AsyncSession, evaluation_id: uuid.UUID) -> bool:
     """Whether the panel has its chair yet."""
     stmt = select(PanelMember.id).where(
@@ -213,6 +226,14 @@ async def panels(session: AsyncSession, evaluation_ids: Sequence[uuid.UUID]) -> 
         .order_by(PanelMember.created_at, PanelMember.id)
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def panel_page(
+    session: AsyncSession, evaluation_id: uuid.UUID, params: PageParams
+) -> tuple[list[PanelMember], str | None]:
+    """A page of an evaluation's panel, in the order they were seated."""
+    stmt = select(PanelMember).where(PanelMember.evaluation_id == evaluation_id)
+    return await keyset_page(session, stmt, PanelMember.created_at, PanelMember.id, params)
 
 
 async def interests_of(
@@ -281,6 +302,18 @@ async def fa_comments(
     return list((await session.scalars(stmt)).all())
 
 
+async def fa_comments_page(
+    session: AsyncSession, evaluation_id: uuid.UUID, params: PageParams
+) -> tuple[list[FactualAccuracyComment], str | None]:
+    """A page of an evaluation's factual-accuracy comments, oldest first."""
+    stmt = select(FactualAccuracyComment).where(
+        FactualAccuracyComment.evaluation_id == evaluation_id
+    )
+    return await keyset_page(
+        session, stmt, FactualAccuracyComment.created_at, FactualAccuracyComment.id, params
+    )
+
+
 async def fa_comment(
     session: AsyncSession, evaluation_id: uuid.UUID, comment_id: uuid.UUID
 ) -> FactualAccuracyComment | None:
@@ -317,6 +350,22 @@ async def scores_of(
     if commitment_ids is not None:
         stmt = stmt.where(Score.commitment_id.in_(commitment_ids))
     return list((await session.scalars(stmt.order_by(Score.created_at, Score.id))).all())
+
+
+async def scores_page(
+    session: AsyncSession,
+    evaluation_id: uuid.UUID,
+    params: PageParams,
+    *,
+    commitment_ids: Sequence[uuid.UUID] | None,
+    visible: Any,
+) -> tuple[list[Score], str | None]:
+    """A page of an evaluation's individual scores the caller may see (`visible`, a condition),
+    oldest first."""
+    stmt = select(Score).where(Score.evaluation_id == evaluation_id, visible)
+    if commitment_ids is not None:
+        stmt = stmt.where(Score.commitment_id.in_(commitment_ids))
+    return await keyset_page(session, stmt, Score.created_at, Score.id, params)
 
 
 # --- ratings -----------------------------------------------------------------------------------

@@ -303,7 +303,8 @@ class FactualAccuracyCheckCreate(InputModel):
         default=None,
         ge=1,
         le=60,
-        description="The window, in working days (Monday to Friday) from today; default 10.",
+        description="The window, in working days (Monday to Friday, not England and Wales bank "
+        "holidays) from today; default 10.",
     )
 
 
@@ -616,6 +617,15 @@ class SummaryCommitment(BaseModel):
     commitment_id: uuid.UUID
     policy_area_id: uuid.UUID
     rating: RatingRead | None
+    withheld_until_scored: bool = Field(
+        default=False,
+        description=(
+            "True when the caller may not see this commitment's draft rating (whether or not the "
+            "panel has drafted one yet), so `rating` is null: before publication a member (not "
+            "chair or secretariat) sees a commitment's draft rating only after scoring it, so "
+            "nobody anchors on it."
+        ),
+    )
 
 
 class SummaryPolicyArea(BaseModel):

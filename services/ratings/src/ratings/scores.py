@@ -2,8 +2,17 @@
 
 A member sees the other members' scores of a commitment only once they have scored it
 themselves, so nobody anchors on what others gave; the chair sees every score at any time. Once
-the evaluation is published every score is public. The panel's agreed rating stays a separate
-record (`ratings.py`) and shows the spread of the scores it came from.
+the evaluation is published every score is public.
+
+The panel's draft rating would anchor as surely as the scores behind it, so a caller whose only
+seat is `member` (not chair, not secretariat) does not see a commitment's draft rating until one
+of its members has scored that commitment (`ScoreView.withheld`): the single read answers 403
+`/problems/withheld-until-scored`, the summary gives the commitment `rating: null` with
+`withheld_until_scored: true` (so its roll-ups are null too), and the ratings list and a
+commitment's rating history leave it out; a PUT or PATCH of that draft gets the same 403 (its
+answer would be the whole rating). A recused member never scores, so never sees it before
+publication, when everything becomes public. The panel's agreed rating stays a separate record
+(`ratings.py`) and shows the spread of the scores it came from.
 """
 
 from __future__ import annotations
@@ -11,7 +20,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import or_, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ratings import repository
@@ -40,21 +51,32 @@ class ScoreView:
     scores: tuple[Score, ...]
     sees_all: bool
     own_members: frozenset[uuid.UUID]
+    # Only a plain member's seat: the draft ratings are withheld until it has scored.
+    blind: bool = False
 
-    def unlocked(self, commitment_id: uuid.UUID) -> bool:
-        """Whether the caller may see every score of this commitment (it scored it, or chairs)."""
-        return self.sees_all or any(
+    def scored(self, commitment_id: uuid.UUID) -> bool:
+        """Whether one of the caller's members has scored this commitment."""
+        return any(
             s.commitment_id == commitment_id and s.member_id in self.own_members
             for s in self.scores
         )
 
-    def visible(self) -> list[Score]:
-        """The scores the caller may read: all of unlocked commitments, and its own."""
-        return [
-            s
-            for s in self.scores
-            if s.member_id in self.own_members or self.unlocked(s.commitment_id)
-        ]
+    def withheld(self, commitment_id: uuid.UUID) -> bool:
+        """Whether the panel's draft rating of this commitment is kept from the caller (no
+        anchoring: a plain member sees it only after scoring the commitment)."""
+        return self.blind and not self.scored(commitment_id)
+
+    def unlocked(self, commitment_id: uuid.UUID) -> bool:
+        """Whether the caller may see every score of this commitment (it scored it, or chairs)."""
+        return self.sees_all or self.scored(commitment_id)
+
+    def visible_condition(self) -> Any:
+        """The scores the caller may read, as a SQL condition (to page them in the database):
+        every score of the commitments it has scored (all, for the chair), and its own."""
+        if self.sees_all:
+            return true()
+        unlocked = {s.commitment_id for s in self.scores if s.member_id in self.own_members}
+        return or_(Score.member_id.in_(self.own_members), Score.commitment_id.in_(unlocked))
 
     def spread(self, commitment_id: uuid.UUID, scale: Scale) -> RatingSpread | None:
         """The spread of a commitment's scores, if any were given and the caller may see them."""
@@ -90,10 +112,23 @@ async def score_view(
     if is_public(evaluation):
         return ScoreView(scores, sees_all=True, own_members=frozenset())
     seat = await seat_of(session, evaluation, principal)
+    roles = seat.roles()
     return ScoreView(
         scores,
-        sees_all=PanelRole.chair in seat.roles(),
+        sees_all=PanelRole.chair in roles,
         own_members=frozenset(m.id for m in seat.members),
+        blind=roles == {PanelRole.member},
+    )
+
+
+def withheld_problem(commitment_id: uuid.UUID) -> ProblemError:
+    """403: a plain member asks for a draft rating of a commitment it has not scored."""
+    return ProblemError(
+        403,
+        "Forbidden",
+        f"The panel's draft rating of commitment {commitment_id} is withheld until you have "
+        "scored it (no anchoring); record your score first, or read it once published.",
+        type_="/problems/withheld-until-scored",
     )
 
 

@@ -33,12 +33,15 @@ async def summary(
     """Every commitment's rating and the roll-up by the evaluation's rule to areas and overall.
 
     The same rule that gives each commitment its overall rolls those overalls up; a roll-up is
-    null while any commitment under it has no overall yet.
+    null while any commitment under it has no overall yet, or has its rating withheld from the
+    caller (a plain member who has not scored it: `scores.py`).
     """
     scale = Scale.of(evaluation.scale)
     rule = AggregationRule(evaluation.aggregation_rule)
     scope = await repository.scope_with_policy_areas(session, evaluation.id)
     rows = await repository.ratings_of(session, evaluation.id)
+    withheld = {c for c, _ in scope if view is not None and view.withheld(c)}
+    rows = [r for r in rows if r.commitment_id not in withheld]
     reads = {r.commitment_id: r for r in await read_ratings(session, evaluation, rows, view)}
     areas: dict[uuid.UUID, list[uuid.UUID]] = {}
     for cid, area in scope:
@@ -55,7 +58,12 @@ async def summary(
         evaluation_id=evaluation.id,
         rule=rule,
         commitments=[
-            SummaryCommitment(commitment_id=cid, policy_area_id=area, rating=reads.get(cid))
+            SummaryCommitment(
+                commitment_id=cid,
+                policy_area_id=area,
+                rating=reads.get(cid),
+                withheld_until_scored=cid in withheld,
+            )
             for cid, area in scope
         ],
         policy_areas=[

@@ -30,7 +30,7 @@ from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import location_of, set_created, set_etag
 from servicekit.idempotency import created_response_doc
 from servicekit.outbox import record_event
-from servicekit.pagination import Page
+from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, conflict, invalid, not_found, problem_responses
 from servicekit.routing import json_router
 
@@ -107,15 +107,16 @@ async def add_panel_member(
     operation_id="list_panel_members",
     summary="List an evaluation's panel",
     tags=["panel"],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_panel_members(
-    id: uuid.UUID, session: ReadSession, principal: Reader
+    id: uuid.UUID, session: ReadSession, principal: Reader, page: PageQuery
 ) -> Page[PanelMemberRead]:
     """The panel's members in the order they were seated, each with their declared interests."""
     evaluation = await visible_evaluation(session, id, principal)
-    members = (await panel.panel_reads(session, [evaluation.id]))[evaluation.id]
-    return Page(items=members, next_page_token=None)
+    rows, token = await repository.panel_page(session, evaluation.id, page)
+    members = (await panel.panel_reads(session, [evaluation.id], rows))[evaluation.id]
+    return Page(items=members, next_page_token=token)
 
 
 @router.get(
@@ -133,6 +134,55 @@ async def get_panel_member(
     member = await _member(session, evaluation, member_id)
     found = (await panel.panel_reads(session, [evaluation.id]))[evaluation.id]
     return next(m for m in found if m.id == member.id)
+
+
+@router.delete(
+    "/evaluations/{id}/panel-members/{member_id}",
+    operation_id="remove_panel_member",
+    summary="Remove a panel member",
+    tags=["panel"],
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def remove_panel_member(
+    writer: Writer, id: uuid.UUID, member_id: uuid.UUID, session: Session
+) -> Response:
+    """Take a person off a draft evaluation's panel, with their declared interests (its chair or
+    secretariat); 409 for the chair (a panel keeps its one chair) and for a member who has
+    already scored (their scores stay on the record, so they stay on the panel)."""
+    evaluation = await locked_evaluation(session, id, exclusive=True)
+    await panel.require_seater(session, evaluation, writer)
+    ensure_editable(evaluation)
+    member = await _member(session, evaluation, member_id)
+    if member.role == PanelRole.chair:
+        raise ProblemError(
+            409,
+            "Conflict",
+            f"Panel member {member.id} is the panel's only chair, and a panel keeps its chair: "
+            "its ratings are agreed and published by the chair alone.",
+            type_="/problems/last-chair",
+        )
+    if await repository.has_scored(session, member.id):
+        raise ProblemError(
+            409,
+            "Conflict",
+            f"Panel member {member.id} has already recorded individual scores; they stay on the "
+            "record with the agreement measured from them, so the member stays on the panel.",
+            type_="/problems/member-has-scored",
+        )
+    read = (await panel.panel_reads(session, [evaluation.id]))[evaluation.id]
+    gone = next(m for m in read if m.id == member.id)
+    await repository.remove_member(session, member)
+    record_event(
+        session,
+        Event,
+        "panel_member.removed",
+        "panel_member",
+        member.id,
+        {"evaluation_id": str(evaluation.id), **gone.model_dump(mode="json")},
+        public=is_public(evaluation),
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post(
@@ -235,13 +285,18 @@ async def list_scores(
     id: uuid.UUID,
     session: ReadSession,
     principal: Reader,
+    page: PageQuery,
     commitment_id: Annotated[list[uuid.UUID], Query(max_length=100)] = [],  # noqa: B006
 ) -> Page[ScoreRead]:
     """Members' individual scores: everyone's once published; before that a member sees the
     others' scores of a commitment only after scoring it (the chair sees all)."""
     evaluation = await visible_evaluation(session, id, principal)
-    view = await scores.score_view(session, evaluation, principal, commitment_id or None)
-    return Page(items=[scores.score_read(s) for s in view.visible()], next_page_token=None)
+    wanted = commitment_id or None
+    view = await scores.score_view(session, evaluation, principal, wanted)
+    rows, token = await repository.scores_page(
+        session, evaluation.id, page, commitment_ids=wanted, visible=view.visible_condition()
+    )
+    return Page(items=[scores.score_read(s) for s in rows], next_page_token=token)
 
 
 @router.get(

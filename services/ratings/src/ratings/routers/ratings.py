@@ -38,7 +38,7 @@ from ratings.schemas import (
     RatingStatus,
     RatingUpdate,
 )
-from ratings.scores import score_view
+from ratings.scores import score_view, withheld_problem
 from ratings.visibility import visible_evaluation
 from servicekit.auth import Principal
 from servicekit.dependencies import ReadSession, Session
@@ -67,6 +67,16 @@ async def _check_writer(
     await require_role(
         session, evaluation, writer, DRAFTERS, "write its ratings", commitment_id=commitment_id
     )
+
+
+async def _check_not_withheld(
+    session: AsyncSession, evaluation: Evaluation, writer: Principal, commitment_id: uuid.UUID
+) -> None:
+    """A plain member changes a draft rating only once it may read it (after scoring): a write's
+    answer is the whole rating, and a retry-safe PUT tells whether it matched."""
+    view = await score_view(session, evaluation, writer, [commitment_id])
+    if view.withheld(commitment_id):
+        raise withheld_problem(commitment_id)
 
 
 async def _check_agreement(
@@ -119,7 +129,8 @@ async def list_ratings(
     version: VersionQuery = None,
 ) -> Page[RatingRead]:
     """The ratings given so far, in the evaluation's order of commitments (`version`: as an
-    earlier published version had them, on one page)."""
+    earlier published version had them, on one page); before publication a plain member's list
+    leaves out the commitments it has not scored yet."""
     evaluation = await visible_evaluation(session, id, principal)
     if version is not None and (old := await corrections.at_version(session, evaluation, version)):
         wanted = set(commitment_id)
@@ -127,6 +138,8 @@ async def list_ratings(
         return Page(items=items, next_page_token=None)
     rows, token = await repository.list_ratings(session, id, page, commitment_id=commitment_id)
     view = await score_view(session, evaluation, principal, [r.commitment_id for r in rows])
+    # A page may come back short: a plain member's unscored commitments are left out.
+    rows = [r for r in rows if not view.withheld(r.commitment_id)]
     return Page(
         items=await ratings.read_ratings(session, evaluation, rows, view), next_page_token=token
     )
@@ -137,7 +150,7 @@ async def list_ratings(
     operation_id="get_rating",
     summary="Get a commitment's rating",
     tags=["ratings"],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 403, 404),
 )
 async def get_rating(
     id: uuid.UUID,
@@ -146,12 +159,16 @@ async def get_rating(
     principal: Reader,
     response: Response,
 ) -> RatingRead:
-    """The rating of one commitment in an evaluation, with its overall and how it was reached."""
+    """The rating of one commitment in an evaluation, with its overall and how it was reached;
+    before publication 403 to a plain member who has not scored the commitment yet."""
     evaluation = await visible_evaluation(session, id, principal)
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
+    view = await score_view(session, evaluation, principal, [commitment_id])
+    # Before the lookup, so a plain member cannot tell even whether a draft exists yet.
+    if view.withheld(commitment_id):
+        raise withheld_problem(commitment_id)
     row = await ratings.existing_rating(session, id, commitment_id)
     set_etag(response, row.id, row.version)
-    view = await score_view(session, evaluation, principal, [commitment_id])
     return (await ratings.read_ratings(session, evaluation, [row], view))[0]
 
 
@@ -186,6 +203,8 @@ async def put_rating(
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
     existing = await repository.get_rating(session, id, commitment_id)
     await _check_agreement(session, evaluation, writer, commitment_id, body.status, existing)
+    if existing is not None:
+        await _check_not_withheld(session, evaluation, writer, commitment_id)
     sent_if_match = bool(request.headers.get("if-match"))
     if existing is not None and sent_if_match:
         require_if_match(request, existing.id, existing.version)
@@ -250,6 +269,7 @@ async def update_rating(
     await ratings.ensure_in_scope(session, evaluation, commitment_id)
     row = await ratings.existing_rating(session, id, commitment_id)
     await _check_agreement(session, evaluation, writer, commitment_id, body.status, row)
+    await _check_not_withheld(session, evaluation, writer, commitment_id)
     require_if_match(request, row.id, row.version)
     read = await ratings.write_rating(
         session,

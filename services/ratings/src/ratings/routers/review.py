@@ -25,7 +25,7 @@ from ratings.visibility import visible_evaluation
 from servicekit.dependencies import CreateOnce, ReadSession, Session
 from servicekit.etag import require_if_match, set_etag
 from servicekit.idempotency import created_response_doc
-from servicekit.pagination import Page
+from servicekit.pagination import Page, PageQuery
 from servicekit.problems import ProblemError, problem_responses
 from servicekit.routing import json_router
 
@@ -101,15 +101,15 @@ async def create_factual_accuracy_comment(
     operation_id="list_factual_accuracy_comments",
     summary="List factual-accuracy comments",
     tags=["evaluations"],
-    responses=problem_responses(401, 404),
+    responses=problem_responses(401, 404, 422),
 )
 async def list_factual_accuracy_comments(
-    id: uuid.UUID, session: ReadSession, principal: Reader
+    id: uuid.UUID, session: ReadSession, principal: Reader, page: PageQuery
 ) -> Page[FactualAccuracyCommentRead]:
     """The rated body's comments and the panel's decisions, oldest first (public once published)."""
     evaluation = await visible_evaluation(session, id, principal)
-    rows = await repository.fa_comments(session, evaluation.id)
-    return Page(items=[factual_accuracy.comment_read(r) for r in rows], next_page_token=None)
+    rows, token = await repository.fa_comments_page(session, evaluation.id, page)
+    return Page(items=[factual_accuracy.comment_read(r) for r in rows], next_page_token=token)
 
 
 @router.get(
