@@ -72,23 +72,32 @@ fail-on = [{fail_on}]
 # did not issue, an Idempotency-Key already used for another body (422, per the IETF draft), a
 # passage not in the text it redacts, an `If-Match` that is stale (412) or missing (428: the
 # header stays optional in the document, as making an input required is a breaking change),
-# or a request line past the 16 KiB bound every operation documents (431).
+# or a request line past the 16 KiB bound every operation documents (431), or a body past the
+# operation's size limit (413: many items, each of its longest, can pass it).
 [checks.positive_data_acceptance]
 expected-statuses = [
-  "2xx", "3xx", "401", "403", "404", "409", "412", "422", "428", "429", "431", "5xx"
+  "2xx", "3xx", "401", "403", "404", "409", "412", "413", "422", "428", "429", "431", "5xx"
 ]
 
-# An invalid request may also be refused for its size before it is read (431, documented on
-# every operation): Schemathesis' defaults plus 431.
+# An invalid request may also be refused for its size before it is read (431 for its headers,
+# 413 for its body, each documented): Schemathesis' defaults plus those two.
 [checks.negative_data_rejection]
 expected-statuses = [
-  "400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "431", "5xx"
+  "400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429", "431",
+  "5xx"
 ]
 
 # The token endpoint authenticates the client itself (HTTP Basic or the form): generated forms
 # carry made-up client ids, so its answers are rightly 401 invalid_client, not missing auth.
 [[operations]]
 include-operation-id = "create_token"
+warnings = {{ fail-on = ["rate_limited"] }}
+
+# Only the evaluation's chair sends it for a factual-accuracy check, and the fuzzing client sits
+# on no panel: every evaluation it can name (the demo's is published) answers it 403. Members and
+# non-members on every such route are walked by tests/ratings/test_panels.py.
+[[operations]]
+include-operation-id = "send_for_factual_accuracy"
 warnings = {{ fail-on = ["rate_limited"] }}
 """
 
