@@ -22,6 +22,25 @@ async def _ids(client, **params) -> list[str]:
     return [c["id"] for c in r.json()["items"]]
 
 
+async def _events(client, type_: str, resource_id: str) -> list[dict]:
+    """The feed's events of a type about a resource, once the sequencer has placed any."""
+    found: list[dict] = []
+    for _ in range(100):  # the sequencer positions committed events a moment later
+        after, found = 0, []
+        while True:
+            page = (await client.get("/v1/events", params={"after": after, "limit": 1000})).json()
+            found += [
+                e for e in page["items"] if e["type"] == type_ and e["resource_id"] == resource_id
+            ]
+            if page["next_after"] == after:
+                break
+            after = page["next_after"]
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    return found
+
+
 async def test_overdue_is_derived_and_filterable(client, writer):
     area, source = await area_and_source(client, writer)
     mine = {"policy_area_id": area["id"], "source_id": source["id"]}
@@ -52,22 +71,7 @@ async def test_the_sweep_emits_commitment_overdue_once(client, writer, commitmen
                 await sweep_overdue(session, date.today())
     finally:
         await engine.dispose()
-    found: list[dict] = []
-    for _ in range(100):  # the sequencer positions committed events a moment later
-        after, found = 0, []
-        while True:
-            page = (await client.get("/v1/events", params={"after": after, "limit": 1000})).json()
-            found += [
-                e
-                for e in page["items"]
-                if e["type"] == "commitment.overdue" and e["resource_id"] == late["id"]
-            ]
-            if page["next_after"] == after:
-                break
-            after = page["next_after"]
-        if found:
-            break
-        await asyncio.sleep(0.05)
+    found = await _events(client, "commitment.overdue", late["id"])
     assert len(found) == 1
     assert found[0]["payload"]["overdue"] is True
 
@@ -98,6 +102,8 @@ async def test_milestones_and_completion(client, writer, issuer):
     assert r.json()["overdue"] is False
     detail = (await client.get(f"/v1/commitments/{c['id']}")).json()
     assert detail["completion"] == {"milestones": 3, "met": 2, "share": 2 / 3}
+    updated = await _events(client, "milestone.updated", second["id"])
+    assert [e["payload"]["met_on"] for e in updated] == [_days(0)]
 
     assert (await client.post(url, json={"title": "X", "due_on": _days(1)})).status_code == 401
     reader = issuer.auth("evidence:submit")
@@ -120,6 +126,8 @@ async def test_only_a_lead_body_assesses_its_own_delivery_and_the_history_is_kep
     assert r.json()["type"] == "/problems/not-responsible-body"
     made = await post(client, url, body, nhse)
     assert (made["confidence"], made["organisation"]) == ("amber", "NHS England")
+    [event] = await _events(client, "self_assessment.created", made["id"])
+    assert event["payload"] == made
     later = {"confidence": "amber_red", "commentary": "Slipping.", "assessed_on": _days(-2)}
     await post(client, url, later, nhse)
     admin = issuer.auth("admin", client_id="admin", org="Scrutiny")

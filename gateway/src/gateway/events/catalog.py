@@ -488,7 +488,7 @@ def event_payload_components() -> dict[str, dict[str, Any]]:
     """One component schema per resource type's payload, for the OpenAPI document.
 
     An event's `payload` is documented as an open object whose shape is its resource type's
-    component, rather than as a union over 49 types: a client generated today must still read a
+    component, rather than as a union over 46 types: a client generated today must still read a
     page holding a type added tomorrow, and generators turn such unions into duplicate models.
     """
     return {

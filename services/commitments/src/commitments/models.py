@@ -227,7 +227,8 @@ class Milestone(IdMixin, VersionedMixin, Base):
     """A dated step towards a commitment; the commitment's completion is the share met."""
 
     __tablename__ = "milestones"
-    __table_args__ = (Index("ix_milestones_commitment", "commitment_id", "due_on", "id"),)
+    # Lists are keyset pages of one commitment's milestones.
+    __table_args__ = (Index("ix_milestones_commitment", "commitment_id", "created_at", "id"),)
 
     commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("commitments.id"))
     title: Mapped[str] = mapped_column(String(500))
@@ -243,7 +244,9 @@ class SelfAssessment(IdMixin, Base):
 
     __tablename__ = "self_assessments"
     __table_args__ = (
+        # The latest by date (beside a rating), and keyset pages of the history.
         Index("ix_self_assessments_commitment", "commitment_id", "assessed_on", "created_at"),
+        Index("ix_self_assessments_keyset", "commitment_id", "created_at", "id"),
     )
 
     commitment_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("commitments.id"))
