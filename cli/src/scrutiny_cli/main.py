@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from scrutiny_cli import credentials, suite, transfer
+from scrutiny_cli import backup, credentials, suite, transfer
 from scrutiny_cli.seed import SeedError, seed
 from scrutiny_cli.supervisor import Supervisor
 
@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     _common(sd)
     sd.add_argument("--gateway-url", default=None)
     transfer.add_parsers(sub, DEFAULT_DATA_DIR)
+    backup.add_parsers(sub, DEFAULT_DATA_DIR)
     cl = sub.add_parser(
         "clients", help="manage API clients (create, list, disable, rotate)", add_help=False
     )
@@ -183,7 +184,13 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_clients(args, rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
-    commands = {"up": cmd_up, "migrate": cmd_migrate, "seed": cmd_seed, **transfer.COMMANDS}
+    commands = {
+        "up": cmd_up,
+        "migrate": cmd_migrate,
+        "seed": cmd_seed,
+        **transfer.COMMANDS,
+        **backup.COMMANDS,
+    }
     return commands[args.command](args)
 
 
