@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.run.cli import output_dir, parser
+
+# What it checks does not depend on the database backend: CI runs it on SQLite only.
+pytestmark = pytest.mark.backend_independent
 
 
 def test_out_is_created_before_the_run_so_its_figures_can_be_written(tmp_path: Path) -> None:

@@ -14,6 +14,9 @@ import pytest
 from scrutiny_cli import transfer
 from scrutiny_cli.main import main
 
+# What it checks does not depend on the database backend: CI runs it on SQLite only.
+pytestmark = pytest.mark.backend_independent
+
 COMMANDS = ("up", "migrate", "seed", "import", "export")
 
 

@@ -10,6 +10,9 @@ import pytest
 from scrutiny_cli import credentials
 from scrutiny_cli.credentials import ROLES
 
+# What it checks does not depend on the database backend: CI runs it on SQLite only.
+pytestmark = pytest.mark.backend_independent
+
 # The bodies whose own roles the demo plays: the Department answers, the Committee and its panel
 # evaluate, Scrutiny runs the service. Anyone else a demo client acts for is made up.
 OWN_ROLES = {

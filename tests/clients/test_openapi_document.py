@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from tests.clients.conftest import Suite
+
+# What it checks does not depend on the database backend: CI runs it on SQLite only.
+pytestmark = pytest.mark.backend_independent
 
 METHODS = ("get", "put", "post", "patch", "delete")
 

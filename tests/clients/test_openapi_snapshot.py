@@ -14,7 +14,12 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
+
 from tests.clients.conftest import SNAPSHOT, Suite
+
+# What it checks does not depend on the database backend: CI runs it on SQLite only.
+pytestmark = pytest.mark.backend_independent
 
 METHODS = ("get", "put", "post", "patch", "delete")
 

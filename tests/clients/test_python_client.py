@@ -20,6 +20,9 @@ import pytest
 
 from tests.clients.conftest import BASE_URL, Suite, tool_env
 
+# What it checks does not depend on the database backend: CI runs it on SQLite only.
+pytestmark = pytest.mark.backend_independent
+
 PACKAGE = "scrutiny_client"
 DIMS = ("commitment_met", "funding_and_resource", "impact", "appropriateness")
 

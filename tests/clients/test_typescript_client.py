@@ -3,8 +3,13 @@ tools/openapi), and a short flow script against it that must pass `tsc --strict`
 
 from __future__ import annotations
 
+import pytest
+
 from tests.clients.conftest import TOOLS, Suite
 from tests.clients.tools import node_tools, npx
+
+# What it checks does not depend on the database backend: CI runs it on SQLite only.
+pytestmark = pytest.mark.backend_independent
 
 
 def test_types_generate_without_warnings_and_the_flow_type_checks(suite: Suite) -> None:

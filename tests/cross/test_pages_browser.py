@@ -22,6 +22,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 
 pytestmark = [
     pytest.mark.processes,
+    # The markup and the browser's reading of it do not depend on the database backend (the
+    # pages' reads are covered on both by tests/gateway/test_pages.py): CI runs it on SQLite only.
+    pytest.mark.backend_independent,
     pytest.mark.skipif(
         not (shutil.which(CHROMIUM) or Path(CHROMIUM).exists()),
         reason=f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
