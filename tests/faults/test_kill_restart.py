@@ -56,6 +56,7 @@ from tests.support.databases import (
     POSTGRES_URL,
     fresh_database_url,
 )
+from tests.support.processes import free_port_base
 from tests.support.tokens import chair_panel
 
 pytestmark = [
@@ -103,23 +104,6 @@ FAST_ENV = {
     # the test's own checks. 16 each (64) keeps every writer served.
     **{f"{part}_DB_POOL_SIZE": "16" for part in ("COMMITMENTS", "EVIDENCE", "RATINGS", "GATEWAY")},
 }
-
-
-def _free_port_base() -> int:
-    for base in range(41000, 60000, 10):
-        socks = []
-        try:
-            for port in range(base, base + 4):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no free ports")
 
 
 @dataclass
@@ -264,7 +248,7 @@ async def test_sigkill_and_terminated_connections_lose_nothing(  # noqa: C901
 ):
     started = time.monotonic()
     checks = Checks()
-    port_base = _free_port_base()
+    port_base = free_port_base()
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     dbs = {

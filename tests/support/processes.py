@@ -11,8 +11,12 @@ from pathlib import Path
 
 
 def free_port_base() -> int:
-    """A base port with four free ports above it."""
-    for base in range(21000, 40000, 10):
+    """A base port with four free ports above it.
+
+    Below the kernel's ephemeral range (32768 up, by Linux's default): a port there may be taken
+    by any outgoing connection between this check and the server binding it.
+    """
+    for base in range(21000, 32760, 10):
         ok = True
         for port in range(base, base + 4):
             with socket.socket() as s:
