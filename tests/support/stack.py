@@ -52,10 +52,12 @@ async def running_apps(
     gateway: GatewaySettings,
     wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] = lambda t: t,
     gateway_reads_feeds: bool = False,
+    prepare: Callable[[FastAPI], None] = lambda _app: None,
 ) -> AsyncIterator[Apps]:
     """Start commitments, then evidence and ratings (which consume its feed, and ratings
     evidence's), then the gateway in front of them. `wrap` wraps the gateway's transports (e.g.
-    to record what it sends); with `gateway_reads_feeds` its event log imports all three."""
+    to record what it sends); with `gateway_reads_feeds` its event log imports all three;
+    `prepare` is given each app before it starts (e.g. to trace it)."""
     holder: dict[str, FastAPI] = {}
 
     async def gateway_jwks() -> dict[str, Any]:
@@ -72,12 +74,14 @@ async def running_apps(
     commitments_app = create_commitments_app(
         CommitmentsSettings(database_url=commitments_db, log_json=False), token_verifier=verifier()
     )
+    prepare(commitments_app)
     async with LifespanManager(commitments_app, startup_timeout=30) as cm:
         evidence_app = create_evidence_app(
             EvidenceSettings(database_url=evidence_db, log_json=False, **FAST_CONSUMERS),
             token_verifier=verifier(),
             commitments_transport=httpx.ASGITransport(app=cm.app),
         )
+        prepare(evidence_app)
         async with LifespanManager(evidence_app, startup_timeout=30) as em:
             ratings_app = create_ratings_app(
                 RatingsSettings(database_url=ratings_db, log_json=False, **FAST_CONSUMERS),
@@ -85,6 +89,7 @@ async def running_apps(
                 commitments_transport=httpx.ASGITransport(app=cm.app),
                 evidence_transport=httpx.ASGITransport(app=em.app),
             )
+            prepare(ratings_app)
             async with LifespanManager(ratings_app, startup_timeout=30) as rm:
                 transports = {
                     "commitments": wrap(httpx.ASGITransport(app=cm.app)),
@@ -97,6 +102,7 @@ async def running_apps(
                     feed_transports=dict(transports) if gateway_reads_feeds else None,
                     auth=auth,
                 )
+                prepare(gw)
                 holder["gateway"] = gw
                 async with (
                     LifespanManager(gw, startup_timeout=30) as gm,

@@ -88,7 +88,7 @@ def create_app(
             await service.ensure_signing_key(session, cipher)
         exchange = TokenExchange(app.state.sessionmaker, settings, auth, verifier)
         app.state.token_exchange = exchange
-        async with open_backends(settings, transports) as backends:
+        async with open_backends(settings, transports, traced=app) as backends:
             for client in (backends.commitments, backends.evidence, backends.ratings):
                 client.exchange = exchange.rewrite
             app.state.backends = backends

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import httpx
+from fastapi import FastAPI
 
 from gateway.backends.base import (
     RetryPolicy,
@@ -22,6 +23,7 @@ from gateway.backends.ratings import RatingsClient
 from gateway.backends.transport import BackendTransport
 from gateway.config import Settings
 from servicekit.http import make_client
+from servicekit.tracing import trace_client
 
 __all__ = [
     "Backends",
@@ -53,14 +55,18 @@ class Backends:
 
 @contextlib.asynccontextmanager
 async def open_backends(
-    settings: Settings, transports: dict[str, httpx.AsyncBaseTransport] | None = None
+    settings: Settings,
+    transports: dict[str, httpx.AsyncBaseTransport] | None = None,
+    *,
+    traced: FastAPI | None = None,
 ) -> AsyncIterator[Backends]:
-    """Long-lived pooled clients for the app's lifespan (a transport per service in tests)."""
+    """Long-lived pooled clients for the app's lifespan (a transport per service in tests);
+    calls are traced with `traced`'s provider when that app is traced (servicekit.tracing)."""
     transports = transports or {}
     async with contextlib.AsyncExitStack() as stack:
 
         async def http(name: str) -> httpx.AsyncClient:
-            return await stack.enter_async_context(
+            client = await stack.enter_async_context(
                 make_client(
                     settings.service_url(name),
                     timeout=settings.service_timeout(name),
@@ -68,6 +74,7 @@ async def open_backends(
                     or BackendTransport(max_connections=settings.backend_max_connections),
                 )
             )
+            return client if traced is None else trace_client(traced, client)
 
         policy = RetryPolicy(
             attempts=settings.retry_attempts,

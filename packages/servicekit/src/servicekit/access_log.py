@@ -12,6 +12,7 @@ import logging
 import re
 import time
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicekit.auth import remembered_principal
@@ -23,7 +24,11 @@ _TRACEPARENT = re.compile(r"[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}"
 
 
 def trace_id(scope: Scope) -> str:
-    """The W3C trace id of the request's `traceparent` header, or `-` when it has none valid."""
+    """The request's W3C trace id: its span's when traced (servicekit.tracing), else its
+    `traceparent` header's, or `-` when it has none valid."""
+    current = trace.get_current_span().get_span_context()
+    if current.is_valid:
+        return format(current.trace_id, "032x")
     for name, value in scope.get("headers", ()):
         if name == b"traceparent":
             found = _TRACEPARENT.fullmatch(value.decode("latin-1").strip())

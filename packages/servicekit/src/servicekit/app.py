@@ -31,6 +31,8 @@ from servicekit.outbox import events_router, sequencer
 from servicekit.problems import install_problem_handlers
 from servicekit.query import reject_unknown_query
 from servicekit.settings import ServiceSettings
+from servicekit.tracing import provider_from_environment, trace_app, trace_engine
+from servicekit.tracing import shutdown as shutdown_tracing
 
 LifespanHook = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
 
@@ -71,6 +73,7 @@ def create_service_app(
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
+        trace_engine(app, engine)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_sessionmaker = make_read_sessionmaker(engine)
@@ -104,6 +107,7 @@ def create_service_app(
                 yield
         finally:
             await engine.dispose()
+            shutdown_tracing(app)
 
     app = FastAPI(
         title=title,
@@ -138,6 +142,8 @@ def create_service_app(
     )
     # Outermost: an oversized request goes no further than this.
     app.add_middleware(HeaderLimitMiddleware)
+    # Traced only where a collector is configured (a test may trace it with its own provider).
+    trace_app(app, provider_from_environment(name))
     app.include_router(health_router(alembic_ini))
     app.include_router(events_router(event_model))
     for router in routers:
