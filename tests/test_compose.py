@@ -155,7 +155,17 @@ def test_the_roles_script_gives_each_role_its_own_database_only() -> None:
     tag = f"t{uuid.uuid4().hex[:8]}_"
     script = re.sub(r"\b(commitments|evidence|ratings|gateway)\b", lambda m: tag + m[1], INIT_SQL)
     server = make_url(POSTGRES_URL.replace("+asyncpg", ""))
-    base = ["psql", "-h", server.host or "127.0.0.1", "-p", str(server.port or 5432), "-X", "-q", "-A", "-t"]
+    base = [
+        "psql",
+        "-h",
+        server.host or "127.0.0.1",
+        "-p",
+        str(server.port or 5432),
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+    ]
     passwords = {f"{p.upper()}_DB_PASSWORD": secrets.token_hex(16) for p in PARTS}
 
     def psql(user: str, database: str, sql: str) -> subprocess.CompletedProcess[str]:
