@@ -1,22 +1,36 @@
-"""`scrutiny`: run the whole suite on the embedded default, migrate, seed, manage API clients."""
+"""`scrutiny`: run the whole suite on the embedded default, migrate, seed, import and export
+commitments, manage API clients and signing keys."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from gateway.identity import manage
 from scrutiny_cli import backup, credentials, suite, transfer
 from scrutiny_cli.seed import SeedError, seed
 from scrutiny_cli.supervisor import Supervisor
 
 DEFAULT_DATA_DIR = Path(".data")
+
+# Shown by `--help`, and each run by tests/cli/test_help.py: keep them true.
+CLIENTS_EXAMPLES = """examples:
+  scrutiny clients create --name Feed --org "Example (fictional)" --scope evidence:submit --json
+  scrutiny clients list
+  scrutiny clients disable CLIENT_ID
+  scrutiny clients enable CLIENT_ID
+  scrutiny clients rotate-secret CLIENT_ID --json
+"""
+KEYS_EXAMPLES = """examples:
+  scrutiny keys rotate
+"""
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -155,39 +169,62 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_clients(args: argparse.Namespace, rest: list[str]) -> int:
-    """Delegate to the gateway's management command, which owns the clients table."""
-    env = suite.environment(args.data_dir, args.port_base)
-    manage = [sys.executable, "-m", "gateway.identity.manage", "clients", *rest]
-    return subprocess.call(manage, env=env)
+def cmd_manage(args: argparse.Namespace) -> int:
+    """Run a `clients` or `keys` command on the suite's gateway database (the gateway's own
+    management code, which owns those tables), with the settings the suite's gateway runs with."""
+    os.environ.update(suite.environment(args.data_dir, args.port_base))
+    return manage.run(args)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `scrutiny` command."""
-    parser = argparse.ArgumentParser(prog="scrutiny", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """The `scrutiny` command line: every command and subcommand it answers."""
+    p = argparse.ArgumentParser(prog="scrutiny", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the whole suite on the embedded default with demo data")
     _common(up)
     up.add_argument("--no-seed", action="store_true", help="start without loading the demo data")
     _common(sub.add_parser("migrate", help="migrate every database to head"))
     sd = sub.add_parser("seed", help="load the demo data into a running suite")
     _common(sd)
-    sd.add_argument("--gateway-url", default=None)
+    sd.add_argument(
+        "--gateway-url", default=None, help="the running gateway (default from --port-base)"
+    )
     transfer.add_parsers(sub, DEFAULT_DATA_DIR)
     backup.add_parsers(sub, DEFAULT_DATA_DIR)
-    cl = sub.add_parser(
-        "clients", help="manage API clients (create, list, disable, rotate)", add_help=False
+    clients = sub.add_parser(
+        "clients",
+        help="manage API clients (create, list, disable, enable, rotate-secret)",
+        description="Manage the gateway's API clients, in its database (the one `scrutiny up` "
+        "uses under --data-dir, or GATEWAY_DATABASE_URL).",
+        epilog=CLIENTS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _common(cl)
-    args, rest = parser.parse_known_args(argv)
-    if args.command == "clients":
-        return cmd_clients(args, rest)
-    if rest:
-        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    actions = clients.add_subparsers(dest="action", required=True)
+    manage.add_client_commands(actions)
+    keys = sub.add_parser(
+        "keys",
+        help="manage the gateway's token-signing keys (rotate)",
+        description="Manage the gateway's token-signing keys, in its database.",
+        epilog=KEYS_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    manage.add_key_commands(key_actions)
+    # On each leaf, so `scrutiny clients create ... --data-dir DIR` reads as the README shows.
+    for leaf in (*actions.choices.values(), *key_actions.choices.values()):
+        _common(leaf)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `scrutiny` command."""
+    args = parser().parse_args(argv)
     commands = {
         "up": cmd_up,
         "migrate": cmd_migrate,
         "seed": cmd_seed,
+        "clients": cmd_manage,
+        "keys": cmd_manage,
         **transfer.COMMANDS,
         **backup.COMMANDS,
     }

@@ -25,7 +25,7 @@ from servicekit.http import make_client
 from servicekit.idempotency import Idempotency, sweeper
 from servicekit.limits import BodyLimitMiddleware, HeaderLimitMiddleware
 from servicekit.logs import configure_logging, valid_request_id
-from servicekit.metrics import install_metrics
+from servicekit.metrics import install_metrics, metrics_server
 from servicekit.openapi import install_openapi
 from servicekit.outbox import events_router, sequencer
 from servicekit.problems import install_problem_handlers
@@ -102,6 +102,10 @@ def create_service_app(
                     await stack.enter_async_context(
                         sweeper(app.state.sessionmaker, idempotency_model)
                     )
+                if settings.metrics_port:
+                    stack.enter_context(
+                        metrics_server(registry, settings.metrics_host, settings.metrics_port)
+                    )
                 for hook in lifespan_hooks:
                     await stack.enter_async_context(hook(app))
                 yield
@@ -131,7 +135,7 @@ def create_service_app(
         )
     install_problem_handlers(app)
     app.add_middleware(ReadSessionMiddleware)
-    install_metrics(app, name)
+    registry = install_metrics(app, name, on_app_port=not settings.metrics_port)
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, overrides=body_limit_overrides
     )

@@ -1,8 +1,12 @@
-"""Prometheus metrics: request counts and latencies by route template, per app."""
+"""Prometheus metrics: request counts and latencies by route template, per app; served on the
+app's own port (the embedded default) or, with `<PREFIX>_METRICS_PORT`, only on a port of their
+own that the deployment keeps off the public network."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import (
@@ -11,6 +15,7 @@ from prometheus_client import (
     Counter,
     Histogram,
     generate_latest,
+    start_http_server,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -63,10 +68,14 @@ class MetricsMiddleware:
             )
 
 
-def install_metrics(app: FastAPI, service: str) -> None:
-    """Add the middleware and `GET /metrics`."""
+def install_metrics(app: FastAPI, service: str, *, on_app_port: bool = True) -> CollectorRegistry:
+    """Add the middleware, and `GET /metrics` on the app's own port unless `on_app_port` is
+    false (then `metrics_server` serves the returned registry elsewhere)."""
     registry = CollectorRegistry()
+    app.state.metrics_registry = registry
     app.add_middleware(MetricsMiddleware, registry=registry, service=service)
+    if not on_app_port:
+        return registry
     router = APIRouter(tags=["operations"])
 
     @router.get(
@@ -80,3 +89,17 @@ def install_metrics(app: FastAPI, service: str) -> None:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(router)
+    return registry
+
+
+@contextlib.contextmanager
+def metrics_server(registry: CollectorRegistry, host: str, port: int) -> Iterator[None]:
+    """`/metrics` on its own port for the app's life (prometheus_client's threaded server: a
+    scrape never waits on the event loop)."""
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     page_size_default: int = Field(default=50, ge=1)
     max_body_bytes: int = Field(default=1_000_000, ge=1)
     log_json: bool = True
+    # `/metrics` on a port of its own (e.g. 9000), and then not on the app's port, which may be
+    # public; 0 (the embedded default, everything on loopback) keeps it on the app's port.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - inside a pod or container; policies guard it
     # This service's own OAuth client, for reading other services' internal events.
     client_id: str = ""
     client_secret: str = ""
