@@ -286,23 +286,34 @@ async def test_a_download_is_whole_or_a_503_page(gateway_db, stack):
         assert (await client.get("/data/commitments.csv")).status_code == 200
 
 
+def _text(element: ET.Element, path: str) -> str:
+    """The text of a child that must be there."""
+    found = element.find(path)
+    assert found is not None, path
+    return found.text or ""
+
+
+def _href(link: ET.Element) -> str:
+    return link.get("href") or ""
+
+
 def _atom(text: str) -> ET.Element:
     """Parse a feed and check Atom 1.0's required elements (RFC 4287 §4.1)."""
     root = ET.fromstring(text)
     assert root.tag == f"{A}feed"
     for name in ("id", "title", "updated"):
         assert root.find(f"{A}{name}") is not None, name
-    assert root.find(f"{A}id").text.startswith("urn:uuid:")
-    datetime.fromisoformat(root.find(f"{A}updated").text)
-    rels = {link.get("rel", "alternate"): link.get("href") for link in root.findall(f"{A}link")}
+    assert _text(root, f"{A}id").startswith("urn:uuid:")
+    datetime.fromisoformat(_text(root, f"{A}updated"))
+    rels = {link.get("rel", "alternate"): _href(link) for link in root.findall(f"{A}link")}
     assert set(rels) == {"self", "alternate"}
     assert rels["self"].startswith("http")
     feed_author = root.find(f"{A}author/{A}name") is not None
     for entry in root.findall(f"{A}entry"):
         for name in ("id", "title", "updated"):
             assert entry.find(f"{A}{name}") is not None, name
-        assert entry.find(f"{A}id").text.startswith("urn:uuid:")
-        datetime.fromisoformat(entry.find(f"{A}updated").text)
+        assert _text(entry, f"{A}id").startswith("urn:uuid:")
+        datetime.fromisoformat(_text(entry, f"{A}updated"))
         assert feed_author or entry.find(f"{A}author/{A}name") is not None
         # No `rel` means alternate (RFC 4287 §4.2.7.2).
         alternate = [
@@ -315,7 +326,7 @@ def _atom(text: str) -> ET.Element:
 
 
 def _entries(root: ET.Element) -> dict[str, ET.Element]:
-    return {e.find(f"{A}id").text.removeprefix("urn:uuid:"): e for e in root.findall(f"{A}entry")}
+    return {_text(e, f"{A}id").removeprefix("urn:uuid:"): e for e in root.findall(f"{A}entry")}
 
 
 async def test_evidence_feed_is_valid_atom_with_redactions_and_anonymity(gateway, data):
@@ -327,13 +338,13 @@ async def test_evidence_feed_is_valid_atom_with_redactions_and_anonymity(gateway
     for key in ("received", "private", "withheld"):
         assert subs[key]["id"] not in entries
     redacted = entries[subs["redacted"]["id"]]
-    assert redacted.find(f"{A}summary").text == "Interview with [redacted]."
+    assert _text(redacted, f"{A}summary") == "Interview with [redacted]."
     assert data["secret"] not in r.text
     assert data["hidden_org"] not in r.text
     anon = entries[subs["anonymous"]["id"]]
-    assert anon.find(f"{A}author/{A}name").text == "Published anonymously"
+    assert _text(anon, f"{A}author/{A}name") == "Published anonymously"
     link = next(x for x in anon.findall(f"{A}link") if x.get("rel", "alternate") == "alternate")
-    assert link.get("href").endswith(f"/evidence/{subs['anonymous']['id']}")
+    assert _href(link).endswith(f"/evidence/{subs['anonymous']['id']}")
 
 
 async def test_evaluations_feed_is_valid_atom(gateway, evaluation):  # noqa: F811
@@ -342,9 +353,9 @@ async def test_evaluations_feed_is_valid_atom(gateway, evaluation):  # noqa: F81
     entries = _entries(_atom(r.text))
     ev = evaluation["evaluation"]
     entry = entries[ev["id"]]
-    assert entry.find(f"{A}title").text == ev["title"]
-    assert entry.find(f"{A}author/{A}name").text == "Expert Panel"
-    assert "3 commitments rated" in entry.find(f"{A}summary").text
+    assert _text(entry, f"{A}title") == ev["title"]
+    assert _text(entry, f"{A}author/{A}name") == "Expert Panel"
+    assert "3 commitments rated" in _text(entry, f"{A}summary")
 
 
 async def test_commitment_feed_says_each_change_in_words(gateway, data):
@@ -352,15 +363,15 @@ async def test_commitment_feed_says_each_change_in_words(gateway, data):
     r = await gateway.get(f"/commitments/{c['id']}/feed.atom")
     assert r.status_code == 200
     root = _atom(r.text)
-    titles = [e.find(f"{A}title").text for e in root.findall(f"{A}entry")]
+    titles = [_text(e, f"{A}title") for e in root.findall(f"{A}entry")]
     # Newest first; no UUIDs or JSON paths in what a reader sees.
     assert titles[0] == "The due date changed from 31 December 2024 to 31 March 2025"
     assert titles[1].startswith("A target was added: Trusts with an EPR: 100% by 31 December 2024")
     assert titles[-1] == f"{c['reference']} was recorded"
-    first = root.find(f"{A}entry/{A}content").text
+    first = _text(root, f"{A}entry/{A}content")
     assert "Reason: Delivery moved with the new plan." in first
     for e in root.findall(f"{A}entry"):
-        shown = e.find(f"{A}title").text + e.find(f"{A}content").text
+        shown = _text(e, f"{A}title") + _text(e, f"{A}content")
         assert not UUID_TEXT.search(shown), shown
         assert "/due_on" not in shown
     assert (await gateway.get(f"/commitments/{uuid.uuid4()}/feed.atom")).status_code == 404
