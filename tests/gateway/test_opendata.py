@@ -385,3 +385,19 @@ async def test_pages_link_their_feeds(gateway, data):
     c = data["commitment"]
     page = (await gateway.get(f"/commitments/{c['id']}")).text
     assert link.format(f"/commitments/{c['id']}/feed.atom") in page
+
+
+async def test_head_answers_every_open_data_address_without_a_body(gateway, data):
+    c = data["commitment"]
+    for path in (
+        "/data",
+        "/data/datapackage.json",
+        "/data/commitments.csv",
+        "/feeds/evidence.atom",
+        f"/commitments/{c['id']}/feed.atom",
+    ):
+        got = await gateway.get(path)
+        r = await gateway.head(path)
+        assert r.status_code == 200, path
+        assert r.content == b"", path
+        assert r.headers["content-type"] == got.headers["content-type"], path

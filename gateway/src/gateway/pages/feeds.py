@@ -159,8 +159,9 @@ def _backends(request: Request) -> Backends:
     return backends
 
 
-@router.get(
-    "/feeds/evaluations.atom",
+@router.api_route(
+    methods=["GET", "HEAD"],
+    path="/feeds/evaluations.atom",
     name="feed_evaluations",
     operation_id="feed_evaluations",
     summary="Atom feed of published evaluations",
@@ -200,8 +201,9 @@ async def evaluations_feed(request: Request) -> Response:
     return _answer(fg, stamps)
 
 
-@router.get(
-    "/feeds/evidence.atom",
+@router.api_route(
+    methods=["GET", "HEAD"],
+    path="/feeds/evidence.atom",
     name="feed_evidence",
     operation_id="feed_evidence",
     summary="Atom feed of published evidence",
@@ -236,8 +238,9 @@ async def evidence_feed(request: Request) -> Response:
     return _answer(fg, stamps)
 
 
-@router.get(
-    "/commitments/{ident}/feed.atom",
+@router.api_route(
+    methods=["GET", "HEAD"],
+    path="/commitments/{ident}/feed.atom",
     name="feed_commitment",
     operation_id="feed_commitment",
     summary="Atom feed of a commitment's changes",

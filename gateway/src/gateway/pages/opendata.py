@@ -31,7 +31,13 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.get("/data", name="page_data", operation_id="page_data", summary="Open data page")
+@router.api_route(
+    "/data",
+    methods=["GET", "HEAD"],
+    name="page_data",
+    operation_id="page_data",
+    summary="Open data page",
+)
 async def data_page(request: Request) -> Response:
     """The bulk downloads, what each holds, the licence and the feeds."""
     return page(
@@ -56,8 +62,9 @@ async def data_page(request: Request) -> Response:
     )
 
 
-@router.get(
-    "/data/datapackage.json",
+@router.api_route(
+    methods=["GET", "HEAD"],
+    path="/data/datapackage.json",
     name="data_package",
     operation_id="data_package",
     summary="Open data: Data Package",
@@ -71,8 +78,9 @@ async def data_package(request: Request) -> Response:
     )
 
 
-@router.get(
-    "/data/{name}.{fmt}",
+@router.api_route(
+    methods=["GET", "HEAD"],
+    path="/data/{name}.{fmt}",
     name="data_download",
     operation_id="data_download",
     summary="Open data: one table",
