@@ -15,7 +15,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from gateway.compose import opendata
+from gateway.compose import datapackage, opendata
 from gateway.main import create_app
 from tests.commitments.helpers import patch
 from tests.conftest import serve
@@ -175,7 +175,7 @@ async def test_data_page_lists_every_download_the_package_and_the_feeds(gateway)
     r = await gateway.get("/data")
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
-    for name in opendata.TABLES:
+    for name in datapackage.TABLES:
         assert f'href="/data/{name}.csv"' in r.text
         assert f'href="/data/{name}.json"' in r.text
     assert 'href="/data/datapackage.json"' in r.text
@@ -228,9 +228,13 @@ async def test_csv_neutralises_text_formulas_and_json_keeps_the_text(gateway, da
     assert targets[data["target"]["id"]]["baseline_value"] == "80.0"
 
 
+def test_every_described_table_is_built():
+    assert list(opendata.BUILDERS) == list(datapackage.TABLES)
+
+
 def test_a_negative_reading_stays_a_number_and_text_is_neutralised():
     # Every unit refuses negative values over the API, so the writer is tested directly.
-    table = opendata.TABLES["readings"]
+    table = datapackage.TABLES["readings"]
     row = {"id": "r", "target_id": "t", "value": -3.5, "as_of": None, "source": "=1+1"}
     assert opendata.to_csv(table, [row]).splitlines()[1] == "r,t,-3.5,,'=1+1"
     assert opendata.to_json(table, [row])[0]["value"] == -3.5

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
-from gateway.compose import opendata
+from gateway.compose import datapackage, opendata
 from gateway.pages.render import page
 from gateway.pages.router import not_found, unavailable
 from servicekit.jsonutil import dumps
@@ -54,9 +54,9 @@ async def data_page(request: Request) -> Response:
                     "columns": [{"name": c.name, "description": c.description} for c in t.columns],
                     "primary_key": list(t.primary_key),
                 }
-                for t in opendata.TABLES.values()
+                for t in datapackage.TABLES.values()
             ],
-            "licence": opendata.LICENCE,
+            "licence": datapackage.LICENCE,
             "feeds": FEEDS,
         },
     )
@@ -72,7 +72,7 @@ async def data_page(request: Request) -> Response:
 async def data_package(request: Request) -> Response:
     """The Frictionless Data Package describing every download."""
     return Response(
-        dumps(opendata.datapackage(base_url(request))),
+        dumps(datapackage.datapackage(base_url(request))),
         media_type="application/json",
         headers={"Cache-Control": CACHE},
     )
@@ -87,7 +87,7 @@ async def data_package(request: Request) -> Response:
 )
 async def data_download(request: Request, name: str, fmt: str) -> Response:
     """One table as CSV or JSON."""
-    table = opendata.TABLES.get(name)
+    table = datapackage.TABLES.get(name)
     if table is None or fmt not in ("csv", "json"):
         return not_found(request, "There is no such download. The open data page lists them all.")
     backends: Backends = request.app.state.backends
