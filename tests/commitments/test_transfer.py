@@ -326,3 +326,30 @@ async def test_a_form_without_a_file_part_is_422(client, writer):
 async def test_an_import_of_another_media_type_is_415(client, writer):
     r = await client.post("/v1/commitment-imports", json={"rows": []}, headers=writer)
     assert r.status_code == 415, r.text
+
+
+async def test_export_neutralises_formula_text_and_round_trips(client, writer):
+    c = await commitment(client, writer, title="=1+1", lead_bodies=["@SUM(A1)", "NHS England"])
+    await target(client, writer, c["id"], metric="-Net change", baseline_value=0.5)
+    exported = (await client.get("/v1/commitment-exports")).content
+    rows = list(csv.DictReader(io.StringIO(exported.decode())))
+    mine = next(r for r in rows if r["reference"] == c["reference"])
+    assert mine["title"] == "'=1+1"
+    assert mine["lead_bodies"] == "'@SUM(A1); NHS England"
+    tgt = next(r for r in rows if r["record"] == "target" and r["commitment"] == c["reference"])
+    assert tgt["metric"] == "'-Net change"
+    # Numbers are written as numbers, never prefixed (every unit refuses negatives, so the
+    # negative case is tested on the writer: tests/servicekit/test_csvsafe.py).
+    assert (tgt["baseline_value"], tgt["target_value"]) == ("0.5", "100")
+    r = await client.post(
+        "/v1/commitment-imports",
+        params={"reason": "Round trip."},
+        content=exported,
+        headers={**writer, **CSV},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["updated"]["commitments"] == 0
+    stored = (await client.get(f"/v1/commitments/{c['id']}")).json()
+    assert stored["title"] == "=1+1"
+    assert stored["lead_bodies"] == ["@SUM(A1)", "NHS England"]
+    assert stored["targets"][0]["metric"] == "-Net change"

@@ -28,6 +28,8 @@ from gateway.identity import clients as service
 from gateway.identity.exchange import TokenExchange
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event, IdempotencyKey
+from gateway.pages.feeds import router as feeds_router
+from gateway.pages.opendata import router as opendata_router
 from gateway.pages.render import STATIC_DIR
 from gateway.pages.router import router as pages_router
 from gateway.proxy.forward import ProxyFastPath, body_limits, proxy_router
@@ -110,6 +112,8 @@ def create_app(
             reports_router,
             docs_router,
             pages_router,
+            opendata_router,
+            feeds_router,
             feed_router,
             event_types_router,
             webhooks_router,

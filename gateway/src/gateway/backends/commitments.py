@@ -15,6 +15,7 @@ from gateway.backends.models import (
     Reading,
     Revision,
     SelfAssessment,
+    Target,
 )
 
 # `id` filters take a few hundred values at most; one page of ids per call.
@@ -120,5 +121,27 @@ class CommitmentsClient(ServiceClient):
             SelfAssessment,
             headers=headers,
             limit=1000,
+        )
+        return items
+
+    async def all_commitments(self, *, limit: int) -> list[Commitment]:
+        """Every commitment, oldest first (at most `limit`)."""
+        items, _ = await self.get_all("/v1/commitments", Commitment, limit=limit)
+        return items
+
+    async def all_policy_areas(self, *, limit: int) -> list[PolicyArea]:
+        """Every policy area (at most `limit`)."""
+        items, _ = await self.get_all("/v1/policy-areas", PolicyArea, limit=limit)
+        return items
+
+    async def targets(self, ident: str, *, limit: int = 1000) -> list[Target]:
+        """A commitment's targets with their progress (at most `limit`)."""
+        items, _ = await self.get_all(f"/v1/commitments/{_id(ident)}/targets", Target, limit=limit)
+        return items
+
+    async def all_revisions(self, ident: str, *, limit: int) -> list[Revision]:
+        """A commitment's whole revision history, oldest first (at most `limit`)."""
+        items, _ = await self.get_all(
+            f"/v1/commitments/{_id(ident)}/revisions", Revision, limit=limit
         )
         return items

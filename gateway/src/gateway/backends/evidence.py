@@ -63,3 +63,10 @@ class EvidenceClient(ServiceClient):
     async def submission(self, ident: str) -> Submission:
         """`GET /v1/submissions/{id}` as an anonymous reader sees it."""
         return await self.get_model(f"{SUBMISSIONS}/{quote(ident, safe='')}", Submission)
+
+    async def all_published(self, *, limit: int) -> list[Submission]:
+        """Every published submission as anyone may read it, oldest first (at most `limit`)."""
+        items, _ = await self.get_all(
+            SUBMISSIONS, Submission, [("status", "published")], limit=limit
+        )
+        return items

@@ -124,6 +124,16 @@ class Rating(Passthrough):
     overall: OverallRating | None
 
 
+class PublishedRating(Passthrough):
+    """A rating as an evaluation's public list of ratings gives it (levels and rationales)."""
+
+    commitment_id: uuid.UUID
+    levels: dict[str, str] = Field(description="Level code per dimension code.")
+    rationales: dict[str, str] = Field(default_factory=dict)
+    overall: OverallRating | None
+    status: str
+
+
 class RatedCommitment(BackendModel):
     """A commitment in an evaluation's summary, with its rating if it has one yet."""
 
@@ -311,3 +321,5 @@ class Submission(Passthrough):
     title: str
     summary: str | None
     stance: str
+    commitment_ids: list[uuid.UUID] = Field(default_factory=list)
+    published_at: datetime | None = None

@@ -9,6 +9,7 @@ from gateway.backends.models import (
     Evaluation,
     ListPage,
     PanelResponse,
+    PublishedRating,
     RatingHistoryEntry,
     RatingsSummary,
     ReportAgreement,
@@ -94,5 +95,19 @@ class RatingsClient(ServiceClient):
             RatingHistoryEntry,
             headers=headers,
             limit=1000,
+        )
+        return items
+
+    async def published_evaluations(self, *, limit: int) -> list[Evaluation]:
+        """Every published evaluation, oldest first (at most `limit`), as anyone may read it."""
+        items, _ = await self.get_all(
+            "/v1/evaluations", Evaluation, [("status", "published")], limit=limit
+        )
+        return items
+
+    async def ratings_of(self, ident: str, *, limit: int) -> list[PublishedRating]:
+        """An evaluation's ratings as anyone may read them, in its order of commitments."""
+        items, _ = await self.get_all(
+            f"/v1/evaluations/{_id(ident)}/ratings", PublishedRating, limit=limit
         )
         return items

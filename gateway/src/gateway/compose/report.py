@@ -18,6 +18,7 @@ from gateway.backends.models import (
 )
 from gateway.compose import accountability
 from gateway.compose.schemas import EvaluationReport, ReportCommitment, ReportPolicyArea
+from servicekit.csvsafe import cell
 
 NO_AREA = "(no policy area)"
 
@@ -145,11 +146,6 @@ def to_csv(report: EvaluationReport) -> str:
         writer.writerow([])
         writer.writerow(["version", report.evaluation.version])
     return out.getvalue()
-
-
-def cell(text: str) -> str:
-    """Text a spreadsheet would read as a formula, made inert with a leading apostrophe."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # After the rating columns, so a reader of the older columns by position is undisturbed.

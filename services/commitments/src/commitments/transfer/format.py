@@ -22,6 +22,7 @@ from commitments.schemas import (
     TargetDefinition,
     Title,
 )
+from servicekit import csvsafe
 
 COLUMNS = (
     "record",
@@ -65,7 +66,10 @@ Import a CSV file (`text/csv`, UTF-8, a header row, RFC 4180 quoting), the same 
 | `target` | reference*, commitment* (reference), metric*, unit*, direction, \
 baseline_value, baseline_on, target_value*, due_on*, data_source |
 
-Other columns must be empty for that record. Dates are `YYYY-MM-DD`; an empty cell is no value
+Other columns must be empty for that record. A text cell that would begin with `=`, `+`, `-`,
+`@`, a tab or a carriage return is exported with a leading apostrophe (so a spreadsheet does not
+run it as a formula) and read back without it; numbers are written as numbers, negative ones
+included. Dates are `YYYY-MM-DD`; an empty cell is no value
 (or the default: kind `pledge`, status `not_started`, direction `increase`). `lineage` is
 `superseded_by:REF`, `merged_into:REF` or `split_into:REF1; REF2`, and goes with status
 `superseded`. Rows may come in any order; references may point at rows of the file or at
@@ -142,10 +146,11 @@ def read_cells(raw: dict[str, str]) -> dict[str, Any]:
     for column, cell in raw.items():
         if column == "record" or cell is None or cell.strip() == "":
             continue
+        text = csvsafe.restore(cell)
         if column == "lead_bodies":
-            values[column] = [b.strip() for b in cell.split(";") if b.strip()]
+            values[column] = [b.strip() for b in text.split(";") if b.strip()]
         else:
-            values[column] = cell
+            values[column] = text
     return values
 
 
@@ -158,8 +163,9 @@ def _cell(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, list):
-        return "; ".join(value)
-    return str(value)
+        return csvsafe.cell("; ".join(value))
+    # Text only: numbers were written above as numbers (a negative target stays numeric).
+    return csvsafe.cell(str(value))
 
 
 def write_line(values: dict[str, Any]) -> bytes:
