@@ -9,6 +9,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from gateway.pages import words
+
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 
@@ -83,19 +85,9 @@ def fmt(value: float | None, unit: str) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
-def change_value(value: Any) -> str:
-    """A revised value as people read it: a target as its promise, lists joined."""
-    if isinstance(value, dict):
-        if "metric" in value:
-            unit = str(value.get("unit", ""))
-            return (
-                f"{value['metric']}: {fmt(value.get('target_value'), unit)} "
-                f"by {value.get('due_on', '')}"
-            )
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+def change_sentence(change: dict[str, Any], reason: str | None = None) -> str:
+    """A revision's change as a sentence, figures in their units."""
+    return words.change_sentence(change, reason, fmt)
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -105,8 +97,14 @@ templates.env.globals.update(
     progress_class=progress_class,
     confidence_class=confidence_class,
     fmt=fmt,
-    change_value=change_value,
+    change_sentence=change_sentence,
+    level_meaning=words.level_meaning,
+    dimension_meaning=words.dimension_meaning,
+    rule_words=words.rule_words,
+    overall_in_words=words.overall_in_words,
+    reference_words=words.reference_words,
 )
+templates.env.filters["long_date"] = words.long_date
 
 
 def page(

@@ -20,7 +20,8 @@ from gateway.compose import pages as reads
 from gateway.compose import report, scorecard
 from gateway.compose.schemas import EvaluationReport
 from gateway.pages.chart import Point, Series, render
-from gateway.pages.render import page
+from gateway.pages.render import fmt, page
+from gateway.pages.words import long_date
 from servicekit.jsonutil import dumps
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -147,9 +148,11 @@ def _chart(target: Target, readings: list[Reading] | None) -> str:
         if target.baseline_on and target.baseline_value is not None
         else None
     )
+    promise = f"{fmt(target.target_value, target.unit)} by {long_date(target.due_on)}"
     return render(
         Series(
-            title=f"{target.metric}: readings against the trajectory to the target",
+            key=str(target.id),
+            title=f"{target.metric}: readings against the trajectory to {promise}",
             unit=target.unit,
             baseline=baseline,
             target=Point(target.due_on, target.target_value),
