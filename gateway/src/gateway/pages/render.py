@@ -103,6 +103,8 @@ templates.env.globals.update(
     rule_words=words.rule_words,
     overall_in_words=words.overall_in_words,
     reference_words=words.reference_words,
+    action_words=words.action_words,
+    dims_of=words.dims_of,
 )
 templates.env.filters["long_date"] = words.long_date
 

@@ -231,3 +231,42 @@ def change_sentence(change: dict[str, Any], reason: str | None, fmt: Any) -> str
         was, now = value_words(before, fmt), value_words(after, fmt)
         said = f"{owner}{field} changed from {was} to {now}"
     return f"{said} — reason: {reason}" if reason else f"{said}."
+
+
+# What a reader loses when a part of a page cannot be read (for the "unavailable" banner).
+MISSING_PARTS = {
+    "commitments": "the commitments' titles, policy areas and the government's positions",
+    "commitment": "the commitment's wording",
+    "targets": "its targets",
+    "readings": "the readings of its targets",
+    "ratings": "its ratings",
+    "evidence": "the published evidence about it",
+    "self_assessments": "the responsible body's own assessments",
+    "responses": "the government's positions",
+}
+
+
+def missing_words(parts: list[str]) -> list[str]:
+    """Parts of a composed read that could not be fetched, as what the reader is missing."""
+    return [MISSING_PARTS.get(p, p.replace("_", " ")) for p in parts]
+
+
+ACTIONS = {
+    "created": "Recorded",
+    "updated": "Changed",
+    "target_added": "Target added",
+    "target_updated": "Target changed",
+    "target_removed": "Target removed",
+    "superseded": "Replaced by another commitment",
+    "withdrawn": "Withdrawn",
+}
+
+
+def action_words(action: str) -> str:
+    """What a revision did, in words."""
+    return ACTIONS.get(action, action.replace("_", " ").capitalize())
+
+
+def dims_of(levels: dict[str, str]) -> list[dict[str, str]]:
+    """Dimensions named only by their codes (a rating outside its evaluation), with labels."""
+    return [{"code": k, "label": k.replace("_", " ").capitalize()} for k in levels]
