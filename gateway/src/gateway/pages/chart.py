@@ -113,14 +113,15 @@ def render(series: Series) -> str:
         )
     # The first and last dates, anchored inwards so neither runs off the edge.
     axis_y = HEIGHT - BOTTOM + 20
-    first, last = date.fromordinal(d0), date.fromordinal(d1)
+    first, last = date.fromordinal(d0), max(p.on for p in points)
     parts.append(f'<text x="{LEFT}" y="{axis_y}" text-anchor="start">{long_date(first)}</text>')
     if last != first:
         parts.append(
             f'<text x="{WIDTH - RIGHT}" y="{axis_y}" text-anchor="end">{long_date(last)}</text>'
         )
     start = trajectory_start(series)
-    if start and series.target and start.on < series.target.on:
+    drawn_line = bool(start and series.target and start.on < series.target.on)
+    if drawn_line and start and series.target:
         parts.append(
             f'<line x1="{x(start.on):.1f}" y1="{y(start.value):.1f}" '
             f'x2="{x(series.target.on):.1f}" y2="{y(series.target.value):.1f}" stroke="#505a5f" '
@@ -137,18 +138,31 @@ def render(series: Series) -> str:
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1d70b8" stroke-width="3"/>')
     for p in readings:
         parts.append(f'<circle cx="{x(p.on):.1f}" cy="{y(p.value):.1f}" r="5" fill="#1d70b8"/>')
-    # The legend, on two rows so it fits the narrow width.
-    row1, row2 = HEIGHT - 34, HEIGHT - 12
-    parts.append(
-        f'<line x1="{LEFT}" y1="{row1 - 5}" x2="{LEFT + 24}" y2="{row1 - 5}" '
-        f'stroke="#505a5f" stroke-width="2" stroke-dasharray="6 4"/>'
-        f'<text x="{LEFT + 30}" y="{row1}">Trajectory to target</text>'
-        f'<circle cx="{LEFT + 12}" cy="{row2 - 5}" r="5" fill="#1d70b8"/>'
-        f'<text x="{LEFT + 30}" y="{row2}">Readings</text>'
-        f'<rect x="{LEFT + 130}" y="{row2 - 11}" width="12" height="12" fill="#0b0c0c"/>'
-        f'<text x="{LEFT + 148}" y="{row2}">Target</text></g>'
-    )
+    parts.append(_legend(drawn_line, bool(readings), bool(series.target)) + "</g>")
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def _legend(line: bool, readings: bool, target: bool) -> str:
+    """The key to what is drawn, and only to that: two rows, so it fits the narrow width."""
+    row1, row2 = HEIGHT - 34, HEIGHT - 12
+    parts = []
+    if line:
+        parts.append(
+            f'<line x1="{LEFT}" y1="{row1 - 5}" x2="{LEFT + 24}" y2="{row1 - 5}" '
+            f'stroke="#505a5f" stroke-width="2" stroke-dasharray="6 4"/>'
+            f'<text x="{LEFT + 30}" y="{row1}">Trajectory to target</text>'
+        )
+    if readings:
+        parts.append(
+            f'<circle cx="{LEFT + 12}" cy="{row2 - 5}" r="5" fill="#1d70b8"/>'
+            f'<text x="{LEFT + 30}" y="{row2}">Readings</text>'
+        )
+    if target:
+        parts.append(
+            f'<rect x="{LEFT + 130}" y="{row2 - 11}" width="12" height="12" fill="#0b0c0c"/>'
+            f'<text x="{LEFT + 148}" y="{row2}">Target</text>'
+        )
     return "".join(parts)
 
 

@@ -102,6 +102,7 @@ templates.env.globals.update(
     dimension_meaning=words.dimension_meaning,
     rule_words=words.rule_words,
     overall_in_words=words.overall_in_words,
+    rollup_in_words=words.rollup_in_words,
     reference_words=words.reference_words,
     action_words=words.action_words,
     dims_of=words.dims_of,

@@ -35,10 +35,12 @@ def long_date(value: date | datetime | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
         except ValueError:
             return value
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+    else:
+        day = value
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 # What each level of the default CQC-style scale means, in the panel's terms.
@@ -88,6 +90,15 @@ def rule_words(rule: str | None) -> str:
     return RULE_WORDS.get(rule or "", "The overall combines the levels by the evaluation's rule.")
 
 
+# The CQC-style scale, for a rating read without its evaluation's scale (a commitment's history).
+DEFAULT_SCALE = [
+    {"code": "outstanding", "label": "Outstanding", "score": 4},
+    {"code": "good", "label": "Good", "score": 3},
+    {"code": "requires_improvement", "label": "Requires improvement", "score": 2},
+    {"code": "inadequate", "label": "Inadequate", "score": 1},
+]
+
+
 def _score(code: str, scale: list[dict[str, Any]]) -> int | None:
     for s in scale:
         if s.get("code") == code:
@@ -118,6 +129,7 @@ def overall_in_words(
     """How a commitment's overall came from its dimensions, as a sentence a reader can check."""
     if not overall:
         return ""
+    scale = scale or DEFAULT_SCALE
     named = [
         f"{d['label'].lower()} {_label(levels[d['code']], scale)}"
         for d in dimensions
@@ -140,6 +152,32 @@ def overall_in_words(
             f"{overall.get('override_reason') or 'no reason recorded'}."
         )
     return said.strip()
+
+
+def rollup_in_words(
+    levels: list[str], overall: dict[str, Any] | None, scale: list[dict[str, Any]], rule: str | None
+) -> str:
+    """How a roll-up (a policy area's, or the evaluation's) came from its commitments' overall
+    ratings, as a sentence a reader can check."""
+    if not overall:
+        return ""
+    scale = scale or DEFAULT_SCALE
+    counts = [(code, levels.count(code)) for code in [str(s["code"]) for s in scale]]
+    named = ", ".join(f"{n} {_label(code, scale)}" for code, n in counts if n)
+    said = (
+        f"Worked out from the overall ratings of the {len(levels)} commitments it covers ({named})."
+    )
+    scores = [_score(code, scale) for code in levels]
+    level = _label(str(overall.get("computed_level") or overall.get("level")), scale)
+    if rule == "floor_mean" and scores and None not in scores:
+        mean = Fraction(sum(s for s in scores if s is not None), len(scores))
+        said += (
+            f" Their scores average {_number(mean)}, and the lowest whole level at or below it "
+            f"is {level}."
+        )
+    else:
+        said += f" {rule_words(rule)}"
+    return said
 
 
 REFERENCE = re.compile(r"^(?P<source>[A-Z]+)-(?P<number>\d+)(?P<letter>[a-z])?$")
@@ -213,13 +251,20 @@ def value_words(value: Any, fmt: Any) -> str:
     return text.replace("_", " ") if text.islower() and "_" in text else text
 
 
+def _is_id(value: Any) -> bool:
+    return isinstance(value, str) and bool(UUID_LIKE.match(value))
+
+
 def change_sentence(change: dict[str, Any], reason: str | None, fmt: Any) -> str:
     """One change of a revision as a sentence, e.g. "The due date changed from 31 March 2023 to
     31 December 2023 — reason: …"."""
     field, in_target = _field(str(change.get("path", "")))
     before, after = change.get("before"), change.get("after")
     owner = "The target's " if in_target and field != "target" else "The "
-    if field == "target" and before is None:
+    if _is_id(before) or _is_id(after):
+        # A link to another record (policy area, source): its id means nothing to a reader.
+        said = f"{owner}{field} changed"
+    elif field == "target" and before is None:
         said = f"A target was added: {value_words(after, fmt)}"
     elif field == "target" and after is None:
         said = f"A target was removed: {value_words(before, fmt)}"
@@ -230,6 +275,7 @@ def change_sentence(change: dict[str, Any], reason: str | None, fmt: Any) -> str
     else:
         was, now = value_words(before, fmt), value_words(after, fmt)
         said = f"{owner}{field} changed from {was} to {now}"
+    said = said.rstrip(".")
     return f"{said} — reason: {reason}" if reason else f"{said}."
 
 
