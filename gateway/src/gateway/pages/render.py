@@ -72,17 +72,8 @@ def confidence_class(level: str) -> str:
     return CONFIDENCE_CLASSES.get(level, "govuk-tag--grey")
 
 
-def fmt(value: float | None, unit: str) -> str:
-    """A figure in its unit, the way people write it."""
-    if value is None:
-        return ""
-    if unit == "percent":
-        return f"{value:g}%"
-    if unit == "gbp":
-        return f"£{value:,.0f}"
-    if unit == "boolean":
-        return "yes" if value else "no"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+# A figure in its unit, the way people write it (one rule for the pages and the charts).
+fmt = words.figure
 
 
 def change_sentence(change: dict[str, Any], reason: str | None = None) -> str:

@@ -43,6 +43,19 @@ def long_date(value: date | datetime | str | None) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
+def figure(value: float | None, unit: str) -> str:
+    """A figure in its unit, the way people write it: 68%, £200,000,000, 10,500, yes."""
+    if value is None:
+        return ""
+    if unit == "percent":
+        return f"{value:g}%"
+    if unit == "gbp":
+        return f"£{value:,.0f}"
+    if unit == "boolean":
+        return "yes" if value else "no"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 # What each level of the default CQC-style scale means, in the panel's terms.
 LEVEL_MEANINGS = {
     "outstanding": "the commitment has been delivered, or is being delivered, to a high standard",
