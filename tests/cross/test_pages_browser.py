@@ -109,7 +109,9 @@ async def test_evaluation_page_shows_the_2023_table(running, browser):
     # The explanation is there on demand, without JavaScript-only widgets.
     details = page.locator('tr[data-reference="PDHSC-1a"] details')
     await details.locator("summary").click()
-    assert "floor" in (await details.inner_text()).lower()
+    explained = (await details.inner_text()).lower()
+    assert "the lowest whole level at or below" in explained
+    assert "floor" not in explained
     csv_link = page.get_by_role("link", name="Ratings table (CSV)")
     async with httpx.AsyncClient() as client:
         resp = await client.get(base + await csv_link.get_attribute("href"))
