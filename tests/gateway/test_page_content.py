@@ -226,7 +226,7 @@ async def test_scorecard_speaks_plainly_and_each_chart_names_its_own_target(gate
     # The panel's reasons per dimension.
     assert f"Reason for {c['reference']} (fictional)." in text
     # Two charts, each named by its own target's figures through ids of its own.
-    svgs = re.findall(r"<svg.*?</svg>", html, flags=re.S)
+    svgs = re.findall(r'<svg[^>]*role="img".*?</svg>', html, flags=re.S)
     assert len(svgs) == 2
     ids = re.findall(r'\sid="(chart-[^"]+)"', html)
     assert len(ids) == len(set(ids)) == 4
