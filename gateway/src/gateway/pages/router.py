@@ -293,8 +293,9 @@ async def scorecard_page(
     source = None
     source_id = (commitment.model_extra or {}).get("source_id") if commitment else None
     if source_id:
-        sources, _ = await reads.sources_and_areas(backends, [])
-        source = next((x for x in sources if str(x.id) == str(source_id)), None)
+        # For the reference's explanation and the link to its source's commitments; optional.
+        sources = await reads.optional(backends.commitments.sources(), [], "sources")
+        source = next((x for x in sources or [] if str(x.id) == str(source_id)), None)
     return page(
         request,
         "scorecard.html",
