@@ -222,6 +222,7 @@ async def test_scorecard_speaks_plainly_and_each_chart_names_its_own_target(gate
     assert world["source"]["title"] in text
     assert f'href="/commitments?source={world["source"]["id"]}"' in html
     assert "Made on 29 June 2022" in text
+    assert 'value="None"' not in html
     assert "2022-06-29" not in text
     # The panel's reasons per dimension.
     assert f"Reason for {c['reference']} (fictional)." in text
@@ -252,6 +253,8 @@ async def test_as_of_before_a_commitment_existed_says_so(gateway, world):
         text
     )
     assert "Unavailable right now" not in text
+    bad = text_of((await gateway.get(f"/commitments/{c['id']}?as_of=17-02-2023")).text)
+    assert "That date could not be read" in bad
     # Recorded today (the record's history starts when Scrutiny recorded it).
     today = date.today()
     then = text_of((await gateway.get(f"/commitments/{c['id']}?as_of={today}")).text)

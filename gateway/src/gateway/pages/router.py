@@ -282,7 +282,7 @@ async def scorecard_page(
     commitment = composed.commitment
     targets = [(t.target, t.readings) for t in composed.targets]
     as_of_date = _as_of(as_of)
-    as_of_state = None
+    as_of_state = "bad_date" if as_of and as_of_date is None else None
     if as_of_date and commitment is not None:
         then, as_of_state = await reads.commitment_as_of(backends, ident, as_of_date, missing)
         if then is not None:
@@ -319,7 +319,7 @@ async def scorecard_page(
             "completion": (commitment.model_extra or {}).get("completion") if commitment else None,
             "evidence": [s.model_dump(mode="json") for s in composed.evidence],
             "revisions": [r.model_dump(mode="json") for r in revisions],
-            "as_of": as_of_date.isoformat() if as_of_date else None,
+            "as_of": as_of_date.isoformat() if as_of_date else as_of,
             "as_of_state": as_of_state,
             "source": source.model_dump(mode="json") if source else None,
             "parts_missing": list(composed.missing),
