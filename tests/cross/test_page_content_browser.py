@@ -185,5 +185,22 @@ async def test_commitments_index_filters_without_javascript(running, browser, pa
         assert await page.locator("ul[data-commitments] li").count() == 20
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 375
+        # Every commitment is reachable, page after page, each linked to its scorecard.
+        seen: list[str] = []
+        while True:
+            seen += [
+                str(await a.get_attribute("href"))
+                for a in await page.locator("ul[data-commitments] h3 a").all()
+            ]
+            following = page.get_by_role("link", name="Next page")
+            if not await following.count():
+                break
+            await following.click()
+            await page.wait_for_load_state()
+        async with httpx.AsyncClient(base_url=base) as client:
+            listed = await client.get("/v1/commitments", params={"page_size": 200})
+        every = {f"/commitments/{c['id']}" for c in listed.json()["items"]}
+        assert len(every) >= 16
+        assert sorted(seen) == sorted(every)
     finally:
         await context.close()

@@ -360,6 +360,7 @@ async def evidence_page(
             "items": [s.model_dump(mode="json") for s in listed.items],
             "next_page_token": listed.next_page_token,
             "state": listed.state,
+            "page_token": page_token,
             "api_path": "/v1/submissions?status=published",
             "filters": {
                 "q": q or "",
