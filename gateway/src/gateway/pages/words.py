@@ -229,6 +229,9 @@ FIELD_NAMES = {
     "data_source": "data source",
 }
 
+# Free text, quoted when it changes so its own punctuation does not run into the sentence's.
+QUOTED = {"title", "wording", "measure", "data source"}
+
 UUID_LIKE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -287,9 +290,13 @@ def change_sentence(change: dict[str, Any], reason: str | None, fmt: Any) -> str
         said = f"{owner}{field} was removed (it was {value_words(before, fmt)})"
     else:
         was, now = value_words(before, fmt), value_words(after, fmt)
+        if field in QUOTED:
+            was, now = f"“{was}”", f"“{now}”"
         said = f"{owner}{field} changed from {was} to {now}"
     said = said.rstrip(".")
-    return f"{said} — reason: {reason}" if reason else f"{said}."
+    if reason:
+        return f"{said} — reason: {reason}"
+    return said if said.endswith(".”") else f"{said}."
 
 
 # What a reader loses when a part of a page cannot be read (for the "unavailable" banner).
