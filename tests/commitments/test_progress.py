@@ -26,17 +26,20 @@ def status(spec: TargetSpec, *points: tuple[float, date]) -> ProgressStatus | No
     ("spec", "value", "day", "expected"),
     [
         (UP, 50, DAY50, "on_track"),  # exactly on the line
-        (UP, 49.999, DAY50, "off_track"),  # just short of it
+        (UP, 45, DAY50, "on_track"),  # short by the tolerance: 5% of the 0 → 100 climb
+        (UP, 44.999, DAY50, "off_track"),  # just past the tolerance
         (UP, 0, date(2020, 1, 1), "on_track"),  # on the baseline date, at the baseline
         (UP, 99.99, DUE - timedelta(days=1), "on_track"),  # the line is at 99 the day before
-        (UP, 98.99, DUE - timedelta(days=1), "off_track"),
+        (UP, 94, DUE - timedelta(days=1), "on_track"),
+        (UP, 93.99, DUE - timedelta(days=1), "off_track"),
         (UP, 100, DAY50, "met"),  # reached early
         (UP, 100, DUE, "met"),  # reached on the due date
         (UP, 99.99, DUE, "missed"),  # short on the due date
         (UP, 100, DUE + timedelta(days=30), "met"),  # reached late: the latest reading decides
         (UP, 80, DUE + timedelta(days=1), "missed"),
         (DOWN, 50, DAY50, "on_track"),
-        (DOWN, 50.001, DAY50, "off_track"),
+        (DOWN, 55, DAY50, "on_track"),
+        (DOWN, 55.001, DAY50, "off_track"),
         (DOWN, 0, DUE, "met"),
         (DOWN, 1, DUE, "missed"),
         (FLAG, 0, DAY50, "on_track"),  # no line for booleans: not yet true is on track
@@ -53,10 +56,34 @@ def test_the_latest_reading_decides_and_no_reading_is_unknown():
     assert status(UP) is None
     assert status(UP, (100, DAY50), (40, DAY50 + timedelta(days=1))) == "off_track"
     # Without a baseline the earliest reading starts the line: 20 → 100 over 80 days, so the
-    # line is at 70 fifty days in.
+    # line is at 70 fifty days in, and the tolerance is 5% of the 80-point climb.
     spec = TargetSpec(Unit.percent, Direction.increase, None, None, 100, DUE)
-    assert status(spec, (20, date(2020, 1, 21)), (70, date(2020, 3, 11))) == "on_track"
-    assert status(spec, (20, date(2020, 1, 21)), (69.9, date(2020, 3, 11))) == "off_track"
+    assert status(spec, (20, date(2020, 1, 21)), (66, date(2020, 3, 11))) == "on_track"
+    assert status(spec, (20, date(2020, 1, 21)), (65.9, date(2020, 3, 11))) == "off_track"
+
+
+def test_a_reading_just_short_of_the_line_is_on_track_within_the_tolerance():
+    # The demo's EPR target: 86% (June 2022) to 90% by December 2023; 88% on 17 April 2023 is
+    # 0.12 points short of the line (88.12%), 3% of the climb, inside the 5% tolerance.
+    epr = TargetSpec(
+        Unit.percent, Direction.increase, 86, date(2022, 6, 29), 90, date(2023, 12, 31)
+    )
+    a = assess(epr, [Point(88, date(2023, 4, 17))])
+    assert a.status == "on_track"
+    assert a.expected_value is not None
+    assert 88 < a.expected_value < 88 + 0.05 * 4
+    assert status(epr, (87.5, date(2023, 4, 17))) == "off_track"
+
+
+def test_the_tolerance_is_a_setting(monkeypatch):
+    from commitments import progress
+
+    monkeypatch.setattr(progress, "ON_TRACK_TOLERANCE", progress.ON_TRACK_TOLERANCE)
+    progress.configure(progress.STALE_AFTER_DAYS, 0.0)
+    assert status(UP, (49.999, DAY50)) == "off_track"
+    progress.configure(progress.STALE_AFTER_DAYS, 0.10)
+    assert status(UP, (40, DAY50)) == "on_track"
+    assert status(UP, (39.9, DAY50)) == "off_track"
 
 
 def test_expected_value_is_exact_on_awkward_fractions():
@@ -94,7 +121,7 @@ async def test_progress_through_the_api(client, writer):
         "expected_value": 50.0,
         "reading_count": 1,
     }
-    await reading(client, writer, t["id"], 49, _days(-9))
+    await reading(client, writer, t["id"], 40, _days(-9))
     listed = (await client.get(f"/v1/commitments/{c['id']}/targets")).json()["items"]
     assert listed[0]["progress"]["status"] == "off_track"
     off = (await client.get("/v1/commitments", params={"off_track": "true", "id": c["id"]})).json()
@@ -105,7 +132,7 @@ async def test_progress_through_the_api(client, writer):
     off = (await client.get("/v1/commitments", params={"off_track": "true", "id": c["id"]})).json()
     assert off["items"] == []
     readings = (await client.get(f"/v1/targets/{t['id']}/readings")).json()["items"]
-    assert [x["value"] for x in readings] == [50, 49, 100]
+    assert [x["value"] for x in readings] == [50, 40, 100]
     assert readings[0]["client_id"]
     assert readings[0]["organisation"] == "Test Org"
 

@@ -110,9 +110,11 @@ async def test_evaluation_page_shows_the_2023_table(running, browser):
     overall = page.locator("dd .govuk-tag").first
     assert (await overall.inner_text()).strip() == "Inadequate"
     # The explanation is there on demand, without JavaScript-only widgets.
-    details = page.locator('tr[data-reference="PDHSC-1a"] details')
+    details = page.locator('tr[data-reference="PDHSC-1a"] td[data-dimension="overall"] details')
     await details.locator("summary").click()
-    assert "floor" in (await details.inner_text()).lower()
+    explained = (await details.inner_text()).lower()
+    assert "the lowest whole level at or below" in explained
+    assert "floor" not in explained
     csv_link = page.get_by_role("link", name="Ratings table (CSV)")
     async with httpx.AsyncClient() as client:
         resp = await client.get(base + await csv_link.get_attribute("href"))

@@ -89,7 +89,10 @@ async def test_evaluation_page_degrades_without_commitments(gateway_db, stack, e
         r = await client.get(f"/evaluations/{ev['id']}")
         assert r.status_code == 200
         assert "Part of this page could not be loaded" in r.text
-        assert "commitments service" in r.text
+        # What is missing, in words: never a service's name.
+        assert "Unavailable right now: the commitments&#39; titles, policy areas" in r.text
+        assert "service)" not in r.text
+        assert "commitments service" not in r.text
         # The ratings are still there, one row per commitment.
         assert r.text.count("data-reference=") == 3
         # The panel, and the plain sentence on agreement: no individual scores were kept here.
@@ -102,7 +105,9 @@ async def test_evaluation_page_degrades_without_commitments(gateway_db, stack, e
         assert ev["title"] in home.text
         evidence = await client.get("/evidence")
         assert evidence.status_code == 200
-        assert "evidence service" in evidence.text
+        assert "The published evidence could not be loaded just now" in evidence.text
+        assert "No published evidence matches" not in evidence.text
+        assert "0 results" not in evidence.text
 
 
 async def test_evaluation_page_is_503_page_without_ratings(gateway_db, evaluation):  # noqa: F811

@@ -15,6 +15,7 @@ from gateway.backends.models import (
     Reading,
     Revision,
     SelfAssessment,
+    Source,
     Target,
 )
 
@@ -64,6 +65,24 @@ class CommitmentsClient(ServiceClient):
         """Policy areas keyed by id."""
         found = await self._by_id("/v1/policy-areas", PolicyArea, ids, headers)
         return {str(a.id): a for a in found}
+
+    async def search_commitments(
+        self, params: list[tuple[str, str]], *, headers: dict[str, str] | None = None
+    ) -> ListPage[Commitment]:
+        """One page of `GET /v1/commitments` with the filters given (repeatable, ANDed)."""
+        return await self.get_model(
+            "/v1/commitments", ListPage[Commitment], params=params, headers=headers
+        )
+
+    async def sources(self, *, headers: dict[str, str] | None = None) -> list[Source]:
+        """Every source document (a few dozen at most)."""
+        items, _ = await self.get_all("/v1/sources", Source, headers=headers, limit=1000)
+        return items
+
+    async def policy_areas(self, *, headers: dict[str, str] | None = None) -> list[PolicyArea]:
+        """Every policy area."""
+        items, _ = await self.get_all("/v1/policy-areas", PolicyArea, headers=headers, limit=1000)
+        return items
 
     async def commitment(
         self, ident: str, *, as_of: date | None = None, headers: dict[str, str] | None = None

@@ -227,6 +227,17 @@ class PolicyArea(BackendModel):
     name: str
 
 
+class Source(Passthrough):
+    """A source document commitments come from (a plan, a report, a speech)."""
+
+    id: uuid.UUID
+    reference: str
+    title: str
+    publisher: str
+    kind: str
+    published_on: date | None
+
+
 class Commitment(Passthrough):
     """A commitment (without its targets)."""
 

@@ -13,6 +13,7 @@ from gateway.backends.models import (
     Commitment,
     Evaluation,
     PolicyArea,
+    Rating,
     RatingsSummary,
     ReportAgreement,
 )
@@ -27,6 +28,14 @@ def _raise_first(*results: object) -> None:
     for result in results:
         if isinstance(result, BaseException):
             raise result
+
+
+def _rationales(rating: Rating | None) -> dict[str, str]:
+    """The panel's reasons by dimension (the service's `rationales`, kept whole by `Rating`)."""
+    found = (rating.model_extra or {}).get("rationales") if rating else None
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if v}
 
 
 async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> EvaluationReport:
@@ -87,6 +96,7 @@ async def compose(backends: Backends, ident: str, headers: dict[str, str]) -> Ev
             reference=known.reference if known else cid,
             title=known.title if known else cid,
             levels=rating.levels if rating else {},
+            rationales=_rationales(rating),
             overall=rating.overall if rating else None,
             status=known.status if known else None,
             overdue=known.overdue if known else None,

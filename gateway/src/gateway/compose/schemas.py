@@ -45,6 +45,9 @@ class ReportCommitment(BaseModel):
     reference: str = Field(description="The commitment's reference (its id if unavailable).")
     title: str = Field(description="The commitment's title (its id if unavailable).")
     levels: dict[str, str] = Field(description="Level code per dimension code.")
+    rationales: dict[str, str] = Field(
+        default_factory=dict, description="The panel's reason for each level, by dimension code."
+    )
     overall: OverallRating | None = Field(description="The effective overall rating, if rated.")
     status: str | None = Field(default=None, description="Its delivery status, if known.")
     overdue: bool | None = Field(

@@ -1,18 +1,33 @@
-"""Server-rendered SVG charts of a target's readings against its straight-line trajectory.
+"""Server-rendered charts of a target's readings against its straight-line trajectory.
 
-Pure functions: data in, markup out. Colours are set with presentation attributes, not `style`,
-so the pages' Content-Security-Policy can forbid inline styles. Every chart has a text equivalent
-(the table the template renders beside it); the SVG itself is `role="img"` with a title and desc.
+Pure functions: data in, markup out. The plot is an SVG with no text in it; its axis labels and
+legend are HTML beside it. So the words keep their size when the plot scales down to a 320 px
+screen, and axe can check their contrast (it cannot see the background behind text inside an
+SVG, and asks for a review of every such label). Colours are presentation attributes and layout
+is classes in scrutiny.css, so the pages' Content-Security-Policy can forbid inline styles.
+
+Every chart has a text equivalent (the table the template renders beside it); the SVG itself is
+`role="img"`, named by its own title and description, whose ids carry the chart's own key, so
+several charts on one page never share one. The HTML labels are `aria-hidden`: the name, the
+description and the table already say everything they show.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from html import escape
 
-WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 64, 24, 24, 48
+from gateway.pages.words import figure, long_date
+
+# The plot's own units; it scales to its column's width. PAD keeps markers at the edges whole.
+WIDTH, HEIGHT, PAD = 320, 180, 8
+BANDS = 4  # horizontal gridlines divide the value range into this many bands
+LINE = "#505a5f"
+READING = "#1d70b8"
+TARGET = "#0b0c0c"
+GRID = "#b1b4b6"
 
 
 @dataclass(frozen=True)
@@ -27,19 +42,12 @@ class Point:
 class Series:
     """What one chart shows: the trajectory from baseline to target, and the readings."""
 
+    key: str
     title: str
     unit: str
     baseline: Point | None
     target: Point | None
     readings: list[Point]
-
-
-def _fmt(value: float, unit: str) -> str:
-    if unit == "percent":
-        return f"{value:g}%"
-    if unit == "gbp":
-        return f"£{value:,.0f}"
-    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
 def _bounds(unit: str, points: list[Point]) -> tuple[int, int, float, float]:
@@ -56,88 +64,142 @@ def _bounds(unit: str, points: list[Point]) -> tuple[int, int, float, float]:
     return d0, d1, lo, hi
 
 
-def render(series: Series) -> str:
-    """An accessible SVG line chart; empty string when there is nothing to plot."""
-    points = [p for p in (series.baseline, series.target) if p] + series.readings
-    if len(points) < 1:
-        return ""
+def trajectory_start(series: Series) -> Point | None:
+    """Where the straight line to the target starts: the baseline, else the earliest reading
+    (as the progress rule does)."""
+    if series.baseline:
+        return series.baseline
+    return min(series.readings, key=lambda p: p.on) if series.readings else None
+
+
+def chart_ids(series: Series) -> tuple[str, str]:
+    """The ids of this chart's title and description: unique per chart on a page."""
+    key = re.sub(r"[^A-Za-z0-9_-]", "-", series.key)
+    return f"chart-{key}-title", f"chart-{key}-desc"
+
+
+def _plot(series: Series, points: list[Point]) -> tuple[str, bool]:
+    """The SVG (shapes only) and whether the trajectory line is drawn."""
     d0, d1, lo, hi = _bounds(series.unit, points)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    span_w, span_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
 
     def x(on: date) -> float:
-        return LEFT + (on.toordinal() - d0) / (d1 - d0) * plot_w
+        return PAD + (on.toordinal() - d0) / (d1 - d0) * span_w
 
     def y(value: float) -> float:
-        return TOP + (1 - (value - lo) / (hi - lo)) * plot_h
+        return PAD + (1 - (value - lo) / (hi - lo)) * span_h
 
-    title = escape(series.title)
-    desc = escape(_description(series))
+    title_id, desc_id = chart_ids(series)
+    keep = 'vector-effect="non-scaling-stroke"'
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="chart-title chart-desc" class="scrutiny-chart" focusable="false">',
-        f'<title id="chart-title">{title}</title><desc id="chart-desc">{desc}</desc>',
-        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
+        f'aria-labelledby="{title_id} {desc_id}" class="scrutiny-chart" focusable="false">',
+        f'<title id="{title_id}">{escape(series.title)}</title>'
+        f'<desc id="{desc_id}">{escape(description(series))}</desc>',
     ]
-    # Axes and gridlines: four horizontal bands, labelled.
-    for i in range(5):
-        v = lo + (hi - lo) * i / 4
-        yy = y(v)
+    for i in range(BANDS + 1):
+        yy = PAD + span_h * i / BANDS
         parts.append(
-            f'<line x1="{LEFT}" y1="{yy:.1f}" x2="{WIDTH - RIGHT}" y2="{yy:.1f}" '
-            f'stroke="#b1b4b6" stroke-width="1"/>'
-            f'<text x="{LEFT - 8}" y="{yy + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="#0b0c0c">{escape(_fmt(v, series.unit))}</text>'
+            f'<line x1="{PAD}" y1="{yy:.1f}" x2="{WIDTH - PAD}" y2="{yy:.1f}" '
+            f'stroke="{GRID}" stroke-width="1" {keep}/>'
         )
-    for on in sorted({date.fromordinal(d0), date.fromordinal(d1)}):
+    start = trajectory_start(series)
+    drawn = bool(start and series.target and start.on < series.target.on)
+    if drawn and start and series.target:
         parts.append(
-            f'<text x="{x(on):.1f}" y="{HEIGHT - BOTTOM + 20}" text-anchor="middle" font-size="12" '
-            f'fill="#0b0c0c">{on.isoformat()}</text>'
-        )
-    if series.baseline and series.target:
-        parts.append(
-            f'<line x1="{x(series.baseline.on):.1f}" y1="{y(series.baseline.value):.1f}" '
-            f'x2="{x(series.target.on):.1f}" y2="{y(series.target.value):.1f}" stroke="#505a5f" '
-            f'stroke-width="2" stroke-dasharray="6 4"/>'
+            f'<line x1="{x(start.on):.1f}" y1="{y(start.value):.1f}" '
+            f'x2="{x(series.target.on):.1f}" y2="{y(series.target.value):.1f}" stroke="{LINE}" '
+            f'stroke-width="2" stroke-dasharray="6 4" {keep} data-trajectory="true"/>'
         )
     if series.target:
         tx, ty = x(series.target.on), y(series.target.value)
         parts.append(
-            f'<rect x="{tx - 6:.1f}" y="{ty - 6:.1f}" width="12" height="12" fill="#0b0c0c"/>'
+            f'<rect x="{tx - 5:.1f}" y="{ty - 5:.1f}" width="10" height="10" fill="{TARGET}"/>'
         )
     readings = sorted(series.readings, key=lambda p: p.on)
     if len(readings) > 1:
         path = " ".join(f"{x(p.on):.1f},{y(p.value):.1f}" for p in readings)
-        parts.append(f'<polyline points="{path}" fill="none" stroke="#1d70b8" stroke-width="3"/>')
+        parts.append(
+            f'<polyline points="{path}" fill="none" stroke="{READING}" stroke-width="3" {keep}/>'
+        )
     for p in readings:
-        parts.append(f'<circle cx="{x(p.on):.1f}" cy="{y(p.value):.1f}" r="5" fill="#1d70b8"/>')
-    parts.append(
-        f'<g font-size="12" fill="#0b0c0c">'
-        f'<line x1="{LEFT}" y1="{HEIGHT - 12}" x2="{LEFT + 24}" y2="{HEIGHT - 12}" '
-        f'stroke="#505a5f" stroke-width="2" stroke-dasharray="6 4"/>'
-        f'<text x="{LEFT + 30}" y="{HEIGHT - 8}">'
-        f"Trajectory to target</text>"
-        f'<circle cx="{LEFT + 190}" cy="{HEIGHT - 12}" r="5" fill="#1d70b8"/>'
-        f'<text x="{LEFT + 200}" y="{HEIGHT - 8}">Readings</text>'
-        f'<rect x="{LEFT + 290}" y="{HEIGHT - 18}" width="12" height="12" fill="#0b0c0c"/>'
-        f'<text x="{LEFT + 308}" y="{HEIGHT - 8}">Target</text></g>'
-    )
+        parts.append(f'<circle cx="{x(p.on):.1f}" cy="{y(p.value):.1f}" r="5" fill="{READING}"/>')
     parts.append("</svg>")
-    return "".join(parts)
+    return "".join(parts), drawn
 
 
-def _description(series: Series) -> str:
+def _swatch(shape: str) -> str:
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 12" class="scrutiny-swatch" '
+        f'focusable="false">{shape}</svg>'
+    )
+
+
+def _legend(line: bool, readings: bool, target: bool) -> str:
+    """The key to what is drawn, and only to that."""
+    items = []
+    if line:
+        items.append(
+            _swatch(
+                f'<line x1="0" y1="6" x2="24" y2="6" stroke="{LINE}" stroke-width="2" '
+                'stroke-dasharray="6 4"/>'
+            )
+            + "<span>Trajectory to target</span>"
+        )
+    if readings:
+        items.append(
+            _swatch(f'<circle cx="12" cy="6" r="5" fill="{READING}"/>') + "<span>Readings</span>"
+        )
+    if target:
+        items.append(
+            _swatch(f'<rect x="7" y="1" width="10" height="10" fill="{TARGET}"/>')
+            + "<span>Target</span>"
+        )
+    return "".join(f'<li class="scrutiny-chart-legend__item">{i}</li>' for i in items)
+
+
+def render(series: Series) -> str:
+    """An accessible chart (SVG plot, HTML labels and legend); empty when nothing to plot."""
+    points = [p for p in (series.baseline, series.target) if p] + series.readings
+    if not points:
+        return ""
+    svg, drawn = _plot(series, points)
+    _, _, lo, hi = _bounds(series.unit, points)
+    values = [hi - (hi - lo) * i / BANDS for i in range(BANDS + 1)]
+    first, last = min(p.on for p in points), max(p.on for p in points)
+    dates = [first] if last == first else [first, last]
+    return (
+        '<div class="scrutiny-chart-box govuk-body-s">'
+        '<div class="scrutiny-chart-y" aria-hidden="true">'
+        + "".join(f"<span>{escape(figure(v, series.unit))}</span>" for v in values)
+        + "</div>"
+        + svg
+        + '<div class="scrutiny-chart-x" aria-hidden="true">'
+        + "".join(f"<span>{long_date(d)}</span>" for d in dates)
+        + "</div>"
+        + '<ul class="scrutiny-chart-legend" aria-hidden="true">'
+        + _legend(drawn, bool(series.readings), bool(series.target))
+        + "</ul></div>"
+    )
+
+
+def description(series: Series) -> str:
+    """The chart's own figures in a sentence: baseline, target and latest reading."""
     bits = []
     if series.baseline:
-        value = _fmt(series.baseline.value, series.unit)
-        bits.append(f"Baseline {value} on {series.baseline.on.isoformat()}")
+        value = figure(series.baseline.value, series.unit)
+        bits.append(f"Baseline {value} on {long_date(series.baseline.on)}")
     if series.target:
-        bits.append(
-            f"target {_fmt(series.target.value, series.unit)} by {series.target.on.isoformat()}"
-        )
+        value = figure(series.target.value, series.unit)
+        bits.append(f"target {value} by {long_date(series.target.on)}")
     if series.readings:
         last = max(series.readings, key=lambda p: p.on)
+        count = len(series.readings)
         bits.append(
-            f"{len(series.readings)} reading(s), latest {_fmt(last.value, series.unit)} "
-            f"on {last.on.isoformat()}"
+            f"{count} reading{'' if count == 1 else 's'}, latest "
+            f"{figure(last.value, series.unit)} on {long_date(last.on)}"
         )
-    return "; ".join(bits) + ". The table below gives every value."
+    else:
+        bits.append("no readings yet")
+    said = "; ".join(bits)
+    return said[:1].upper() + said[1:] + ". The table below gives every value."

@@ -17,10 +17,10 @@ from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # ships 
 from starlette.responses import HTMLResponse, Response
 
 from gateway.backends import Backends, ServiceError, ServiceUnavailableError
-from gateway.backends.models import Revision, RevisionChange
+from gateway.backends.models import Revision
 from gateway.pages.opendata import base_url
-from gateway.pages.render import change_value
 from gateway.pages.router import not_found, unavailable
+from gateway.pages.words import action_words, change_sentence, figure, long_date
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
@@ -30,91 +30,23 @@ ENTRIES = 50
 # Revisions read for a commitment's feed (its whole history, within reason).
 HISTORY = 10_000
 FEED_NAMESPACE = uuid.UUID("0b9f6b8e-5d3c-5e0e-9a53-1c1a2c3d4e5f")
-FIELD_WORDS = {
-    "reference": "reference",
-    "title": "title",
-    "text": "wording",
-    "kind": "kind",
-    "status": "status",
-    "lead_bodies": "lead bodies",
-    "made_on": "date it was made",
-    "due_on": "due date",
-    "policy_area_id": "policy area",
-    "source_id": "source document",
-    "metric": "measure",
-    "unit": "unit",
-    "direction": "direction",
-    "baseline_value": "baseline",
-    "baseline_on": "baseline date",
-    "target_value": "target value",
-    "data_source": "data source",
-}
-# Values that are ids: the sentence says the field changed, never the UUIDs.
-ID_FIELDS = frozenset({"policy_area_id", "source_id", "superseded_by_id"})
-
-
-def long_date(value: date | datetime | str | None) -> str:
-    """A date as GOV.UK writes it: 17 February 2023."""
-    if isinstance(value, str):
-        try:
-            return long_date(date.fromisoformat(value[:10]))
-        except ValueError:
-            return value
-    if value is None:
-        return "no date"
-    return f"{value.day} {value:%B} {value.year}"
-
-
-def _words(field: str, value: Any) -> str:
-    if value is None or value == [] or value == "":
-        return "nothing"
-    if field.endswith("_on"):
-        return long_date(str(value))
-    if field in ("status", "kind", "direction"):
-        return str(value).replace("_", " ")
-    if isinstance(value, dict) and "due_on" in value:
-        value = {**value, "due_on": long_date(str(value["due_on"]))}
-    return change_value(value)
-
-
-def _sentence(change: RevisionChange) -> str:
-    """One change in words ("The due date changed from 31 March 2023 to 31 December 2023")."""
-    parts = [p for p in change.path.split("/") if p]
-    if parts and parts[0] == "targets":
-        if len(parts) == 2:
-            if change.before is None:
-                return f"A target was added: {_words('target', change.after)}"
-            if change.after is None:
-                return f"A target was removed: {_words('target', change.before)}"
-            return (
-                f"A target changed from {_words('target', change.before)} "
-                f"to {_words('target', change.after)}"
-            )
-        field = parts[-1]
-        what = f"the target's {FIELD_WORDS.get(field, field.replace('_', ' '))}"
-    else:
-        field = parts[-1] if parts else "commitment"
-        what = f"the {FIELD_WORDS.get(field, field.replace('_', ' '))}"
-    what = what[0].upper() + what[1:]
-    if field in ID_FIELDS:
-        return f"{what} changed"
-    return f"{what} changed from {_words(field, change.before)} to {_words(field, change.after)}"
 
 
 def describe(revision: Revision, reference: str) -> tuple[str, str]:
-    """A revision's title and text in plain English."""
+    """A revision's title and text in plain English, worded as the scorecard's history is
+    (`gateway.pages.words`)."""
     if revision.action == "created":
         title = f"{reference} was recorded"
-        sentences = [f"The commitment was recorded, made on {long_date(revision.effective_on)}"]
+        sentences = [f"The commitment was recorded, made on {long_date(revision.effective_on)}."]
     else:
-        sentences = [_sentence(c) for c in revision.changes] or [
-            f"The commitment was {revision.action.replace('_', ' ')}"
-        ]
+        sentences = [
+            change_sentence(c.model_dump(mode="json"), None, figure) for c in revision.changes
+        ] or [f"The commitment was {action_words(revision.action).lower()}."]
         more = len(sentences) - 1
-        title = sentences[0] + (
+        title = sentences[0].rstrip(".") + (
             f" (and {more} more change{'s' if more > 1 else ''})" if more else ""
         )
-    text = ". ".join(sentences) + "."
+    text = " ".join(sentences)
     if revision.reason:
         text += f" Reason: {revision.reason}"
     text += f" Recorded by {revision.organisation}; effective {long_date(revision.effective_on)}."

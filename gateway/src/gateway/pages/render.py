@@ -9,6 +9,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from gateway.pages import words
+
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 
@@ -70,32 +72,13 @@ def confidence_class(level: str) -> str:
     return CONFIDENCE_CLASSES.get(level, "govuk-tag--grey")
 
 
-def fmt(value: float | None, unit: str) -> str:
-    """A figure in its unit, the way people write it."""
-    if value is None:
-        return ""
-    if unit == "percent":
-        return f"{value:g}%"
-    if unit == "gbp":
-        return f"£{value:,.0f}"
-    if unit == "boolean":
-        return "yes" if value else "no"
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+# A figure in its unit, the way people write it (one rule for the pages and the charts).
+fmt = words.figure
 
 
-def change_value(value: Any) -> str:
-    """A revised value as people read it: a target as its promise, lists joined."""
-    if isinstance(value, dict):
-        if "metric" in value:
-            unit = str(value.get("unit", ""))
-            return (
-                f"{value['metric']}: {fmt(value.get('target_value'), unit)} "
-                f"by {value.get('due_on', '')}"
-            )
-        return ", ".join(f"{k}: {v}" for k, v in value.items())
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+def change_sentence(change: dict[str, Any], reason: str | None = None) -> str:
+    """A revision's change as a sentence, figures in their units."""
+    return words.change_sentence(change, reason, fmt)
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -105,8 +88,17 @@ templates.env.globals.update(
     progress_class=progress_class,
     confidence_class=confidence_class,
     fmt=fmt,
-    change_value=change_value,
+    change_sentence=change_sentence,
+    level_meaning=words.level_meaning,
+    dimension_meaning=words.dimension_meaning,
+    rule_words=words.rule_words,
+    overall_in_words=words.overall_in_words,
+    rollup_in_words=words.rollup_in_words,
+    reference_words=words.reference_words,
+    action_words=words.action_words,
+    dims_of=words.dims_of,
 )
+templates.env.filters["long_date"] = words.long_date
 
 
 def page(

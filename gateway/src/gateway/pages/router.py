@@ -7,9 +7,11 @@ down costs only its part of the page, named in a banner.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response
@@ -20,7 +22,8 @@ from gateway.compose import pages as reads
 from gateway.compose import report, scorecard
 from gateway.compose.schemas import EvaluationReport
 from gateway.pages.chart import Point, Series, render
-from gateway.pages.render import page
+from gateway.pages.render import fmt, page
+from gateway.pages.words import long_date, missing_words
 from servicekit.jsonutil import dumps
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -71,7 +74,9 @@ async def home(request: Request) -> Response:
             "title": "Evaluations",
             "section": "evaluations",
             "evaluations": evaluations,
+            "evaluations_unavailable": bool(missing),
             "missing": missing,
+            "api_path": "/v1/evaluations",
         },
     )
 
@@ -110,7 +115,8 @@ async def evaluation_page(request: Request, ident: str) -> Response:
             "section": "evaluations",
             "report": composed.model_dump(mode="json"),
             "evaluation_responses": [r.model_dump(mode="json") for r in to_evaluation],
-            "missing": [f"{m} service" for m in missing],
+            "missing": missing_words(missing),
+            "api_path": f"/v1/evaluations/{ident}/report",
         },
     )
 
@@ -147,9 +153,11 @@ def _chart(target: Target, readings: list[Reading] | None) -> str:
         if target.baseline_on and target.baseline_value is not None
         else None
     )
+    promise = f"{fmt(target.target_value, target.unit)} by {long_date(target.due_on)}"
     return render(
         Series(
-            title=f"{target.metric}: readings against the trajectory to the target",
+            key=str(target.id),
+            title=f"{target.metric}: readings against the trajectory to {promise}",
             unit=target.unit,
             baseline=baseline,
             target=Point(target.due_on, target.target_value),
@@ -163,6 +171,90 @@ def _as_of(value: str | None) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
+
+
+COMMITMENT_STATUSES = (
+    "not_started",
+    "in_progress",
+    "met",
+    "partially_met",
+    "missed",
+    "superseded",
+    "withdrawn",
+)
+
+
+def _index_filters(
+    source: str | None, area: str | None, status: str | None, overdue: str | None, q: str | None
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The index's filters as the form shows them, and as the API's query (values the API would
+    refuse are dropped: an unknown id or status filters nothing rather than failing)."""
+    shown = {
+        "source": source or "",
+        "area": area or "",
+        "status": status if status in COMMITMENT_STATUSES else "",
+        "overdue": "true" if overdue == "true" else "",
+        "q": (q or "").strip(),
+    }
+    params: list[tuple[str, str]] = []
+    if source and _uuid(source):
+        params.append(("source_id", source))
+    if area and _uuid(area):
+        params.append(("policy_area_id", area))
+    if shown["status"]:
+        params.append(("status", shown["status"]))
+    if shown["overdue"]:
+        params.append(("overdue", "true"))
+    if shown["q"]:
+        params.append(("q", shown["q"]))
+    return shown, params
+
+
+@router.get(
+    "/commitments",
+    name="page_commitments",
+    operation_id="page_commitments",
+    summary="Commitments index page",
+)
+async def commitments_index(
+    request: Request,
+    source: Annotated[str | None, Query(max_length=40)] = None,
+    area: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    overdue: Annotated[str | None, Query(max_length=5)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    page_token: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response:
+    """Every commitment, filtered by source, policy area, status and overdue, and searched."""
+    backends = _backends(request)
+    missing: list[str] = []
+    shown, params = _index_filters(source, area, status, overdue, q)
+    (sources, areas), listed = await asyncio.gather(
+        reads.sources_and_areas(backends, missing),
+        reads.commitments_page(backends, params, page_token, missing),
+    )
+    query = urlencode([(k, v) for k, v in shown.items() if v])
+    return page(
+        request,
+        "commitments.html",
+        {
+            "title": "Commitments",
+            "section": "commitments",
+            "items": [c.model_dump(mode="json") for c in listed.items],
+            "next_page_token": listed.next_page_token,
+            "state": listed.state,
+            "page_token": page_token,
+            "filters": shown,
+            "query": query,
+            "statuses": COMMITMENT_STATUSES,
+            "sources": [x.model_dump(mode="json") for x in sorted(sources, key=lambda x: x.title)],
+            "areas": [a.model_dump(mode="json") for a in sorted(areas, key=lambda a: a.name)],
+            "source_names": {str(x.id): x.title for x in sources},
+            "area_names": {str(a.id): a.name for a in areas},
+            "missing": missing,
+            "api_path": "/v1/commitments" + (f"?{urlencode(params)}" if params else ""),
+        },
+    )
 
 
 @router.get(
@@ -190,19 +282,26 @@ async def scorecard_page(
     commitment = composed.commitment
     targets = [(t.target, t.readings) for t in composed.targets]
     as_of_date = _as_of(as_of)
+    as_of_state = "bad_date" if as_of and as_of_date is None else None
     if as_of_date and commitment is not None:
-        then = await reads.commitment_as_of(backends, ident, as_of_date, missing)
+        then, as_of_state = await reads.commitment_as_of(backends, ident, as_of_date, missing)
         if then is not None:
             commitment = then.commitment
             # Readings are not versioned: the as-of view shows the targets as they were set.
             targets = [(t, []) for t in then.targets]
     revisions = await reads.revisions(backends, ident, missing)
+    source = None
+    source_id = (commitment.model_extra or {}).get("source_id") if commitment else None
+    if source_id:
+        # For the reference's explanation and the link to its source's commitments; optional.
+        sources = await reads.optional(backends.commitments.sources(), [], "sources")
+        source = next((x for x in sources or [] if str(x.id) == str(source_id)), None)
     return page(
         request,
         "scorecard.html",
         {
             "title": commitment.title if commitment else "Commitment",
-            "section": "evaluations",
+            "section": "commitments",
             "commitment": commitment.model_dump(mode="json") if commitment else None,
             "targets": [
                 {
@@ -220,8 +319,12 @@ async def scorecard_page(
             "completion": (commitment.model_extra or {}).get("completion") if commitment else None,
             "evidence": [s.model_dump(mode="json") for s in composed.evidence],
             "revisions": [r.model_dump(mode="json") for r in revisions],
-            "as_of": as_of_date.isoformat() if as_of_date else None,
-            "missing": missing,
+            "as_of": as_of_date.isoformat() if as_of_date else as_of,
+            "as_of_state": as_of_state,
+            "source": source.model_dump(mode="json") if source else None,
+            "parts_missing": list(composed.missing),
+            "missing": missing_words(missing),
+            "api_path": f"/v1/commitments/{ident}/scorecard",
         },
     )
 
@@ -256,6 +359,9 @@ async def evidence_page(
             "section": "evidence",
             "items": [s.model_dump(mode="json") for s in listed.items],
             "next_page_token": listed.next_page_token,
+            "state": listed.state,
+            "page_token": page_token,
+            "api_path": "/v1/submissions?status=published",
             "filters": {
                 "q": q or "",
                 "stance": stance or "",
@@ -285,8 +391,19 @@ async def submission_page(request: Request, ident: str) -> Response:
         raise
     except ServiceUnavailableError:
         return unavailable(request, "evidence")
+    ids = [str(c) for c in getattr(item, "commitment_ids", None) or []]
+    named = await reads.optional(
+        _backends(request).commitments.commitments_by_id(ids), [], "commitments"
+    )
+    shown = item.model_dump(mode="json")
+    shown["commitment_titles"] = {k: c.title for k, c in (named or {}).items()}
     return page(
         request,
         "submission.html",
-        {"title": item.title, "section": "evidence", "item": item.model_dump(mode="json")},
+        {
+            "title": item.title,
+            "section": "evidence",
+            "item": shown,
+            "api_path": f"/v1/submissions/{ident}",
+        },
     )

@@ -19,6 +19,9 @@ class Settings(ServiceSettings):
 
     # A target whose latest reading is older than this is `stale`, not on or off track.
     stale_reading_days: int = Field(default=365, ge=1, le=36_500)
+    # How far short of the trajectory a reading may be and still be on track, as a share of the
+    # distance from baseline to target (progress.ON_TRACK_TOLERANCE says why 5%).
+    on_track_tolerance: float = Field(default=0.05, ge=0, le=0.5)
     # How often the sweep looks for commitments gone overdue (it emits `commitment.overdue` once).
     overdue_sweep_interval_s: float = Field(default=86_400.0, gt=0)
 

@@ -21,7 +21,7 @@ def create_app(
 ) -> FastAPI:
     """Build the commitments service."""
     settings = settings or Settings()
-    progress.configure(settings.stale_reading_days)
+    progress.configure(settings.stale_reading_days, settings.on_track_tolerance)
     return create_service_app(
         name="commitments",
         title="Scrutiny commitments service",

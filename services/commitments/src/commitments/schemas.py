@@ -294,10 +294,12 @@ of the same date, the one recorded last) is the one judged, and `assessed_on` sa
 - `on_track` / `off_track`: otherwise. The expected value on the reading's date lies on the
   straight line from the baseline (value and date) to the target value on the due date:
   expected = baseline + (target - baseline) x (days from baseline to reading) / (days from
-  baseline to due date). A reading exactly on the line, or beyond it in the target's direction,
-  is `on_track`; short of it, `off_track`. Without a recorded baseline the earliest reading
-  stands in for it. `boolean` targets have no line: not yet true before the due date is
-  `on_track`.
+  baseline to due date). A reading on the line, beyond it in the target's direction, or short of
+  it by no more than the tolerance (`COMMITMENTS_ON_TRACK_TOLERANCE`, by default 5% of the
+  distance from baseline to target: 88% against an expected 88.12% on the way from 86% to 90% is
+  on track) is `on_track`; further short of it, `off_track`. Without a recorded baseline the
+  earliest reading stands in for it. `boolean` targets have no line: not yet true before the due
+  date is `on_track`.
 - No readings up to the date judged: `status` is null.
 """.strip()
 
@@ -353,7 +355,11 @@ class TargetUpdate(InputModel):
 class TargetProgress(ReadModel):
     """How a target is going, judged as of a date (the rule is in the API description)."""
 
-    status: ProgressStatus | None = Field(description="Null until the first reading.")
+    status: ProgressStatus | None = Field(
+        description="Null until the first reading. `on_track` includes a reading short of the "
+        "trajectory by no more than the tolerance (`COMMITMENTS_ON_TRACK_TOLERANCE`, by default "
+        "5% of the distance from baseline to target)."
+    )
     judged_on: date | None = Field(
         default=None, description="The date the status is judged as of (today, or `as_of`)."
     )
