@@ -28,6 +28,8 @@ from gateway.identity import clients as service
 from gateway.identity.exchange import TokenExchange
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event, IdempotencyKey
+from gateway.pages.evidence_form import form_body_limits
+from gateway.pages.evidence_form import router as evidence_form_router
 from gateway.pages.render import STATIC_DIR
 from gateway.pages.router import router as pages_router
 from gateway.proxy.forward import ProxyFastPath, body_limits, proxy_router
@@ -110,6 +112,7 @@ def create_app(
             reports_router,
             docs_router,
             pages_router,
+            evidence_form_router,
             feed_router,
             event_types_router,
             webhooks_router,
@@ -129,7 +132,7 @@ def create_app(
             ),
             webhooks_lifespan(settings, transport=webhook_transport, resolver=webhook_resolver),
         ],
-        body_limit_overrides=body_limits(settings),
+        body_limit_overrides=[*form_body_limits(settings), *body_limits(settings)],
         openapi_tags=[
             {"name": "auth", "description": "Access tokens and the keys that verify them."},
             {"name": "clients", "description": "API clients and their credentials (admin)."},
