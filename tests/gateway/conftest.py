@@ -49,6 +49,8 @@ def gateway_settings(gateway_db: str, **over: Any) -> Settings:
         "anonymous_rate_limit_per_minute": 100_000,
         "token_failures_per_client_per_minute": 100_000,
         "token_failures_per_address_per_minute": 100_000,
+        "form_posts_per_address_per_minute": 100_000,
+        "form_posts_per_call_per_minute": 100_000,
         "key_encryption_key": KEY_ENCRYPTION_KEY,
     }
     return Settings(database_url=gateway_db, **{**base, **over})

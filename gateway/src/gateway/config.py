@@ -107,6 +107,20 @@ class Settings(ServiceSettings):
     backend_client_share: float = Field(default=0.25, gt=0, le=1)
     backend_share_wait_s: float = Field(default=2.0, ge=0, le=60)
 
+    # --- the written-evidence form (gateway.pages.evidence_form) ------------------------------
+    # Signs the form's CSRF tokens and its confirmation links; every replica needs the same one.
+    # Unset, each process draws its own at start: fine for one replica, and a form left open
+    # across a restart is refused (nothing stored) and simply started again.
+    form_secret: SecretStr = SecretStr("")
+    # A form must be sent within this long of being opened (its CSRF token expires).
+    form_token_max_age_s: int = Field(default=4 * 3600, ge=60)
+    # Form posts a minute per address and per call, counted by the edge's rate limiter.
+    form_posts_per_address_per_minute: int = Field(default=10, ge=1)
+    form_posts_per_call_per_minute: int = Field(default=120, ge=1)
+    # The API client the form's submissions are made as: never a generated client id (those are
+    # 32 hex digits), so moderators can tell them from programmatic ones.
+    form_client_id: str = Field(default="evidence-form", min_length=1, max_length=200)
+
     # --- the event log and webhooks (gateway.events, gateway.webhooks) -------------------------
     # Read each service's feed into the gateway's log (as an internal reader, with a token the
     # gateway mints for itself); poll this often when idle.

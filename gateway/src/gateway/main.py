@@ -28,6 +28,8 @@ from gateway.identity import clients as service
 from gateway.identity.exchange import TokenExchange
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event, IdempotencyKey
+from gateway.pages.evidence_form import form_body_limits
+from gateway.pages.evidence_form import router as evidence_form_router
 from gateway.pages.feeds import router as feeds_router
 from gateway.pages.opendata import router as opendata_router
 from gateway.pages.render import STATIC_DIR
@@ -114,6 +116,7 @@ def create_app(
             pages_router,
             opendata_router,
             feeds_router,
+            evidence_form_router,
             feed_router,
             event_types_router,
             webhooks_router,
@@ -133,7 +136,7 @@ def create_app(
             ),
             webhooks_lifespan(settings, transport=webhook_transport, resolver=webhook_resolver),
         ],
-        body_limit_overrides=body_limits(settings),
+        body_limit_overrides=[*form_body_limits(settings), *body_limits(settings)],
         openapi_tags=[
             {"name": "auth", "description": "Access tokens and the keys that verify them."},
             {"name": "clients", "description": "API clients and their credentials (admin)."},

@@ -157,11 +157,14 @@ class ServiceClient:
         self.breaker.success()
         return resp
 
-    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+    async def send(
+        self, request: httpx.Request, *, stream: bool = False, exchanged: bool = False
+    ) -> httpx.Response:
         """Send through the breaker, retrying idempotent requests that failed to connect;
-        `ServiceUnavailableError` (502/503/504 problem) when no answer was had."""
+        `ServiceUnavailableError` (502/503/504 problem) when no answer was had. `exchanged`:
+        the request already carries a services' token (the gateway's own, e.g. the form's)."""
         policy = self.retry
-        if self.exchange is not None:
+        if self.exchange is not None and not exchanged:
             await self.exchange(request)
         try:
             # Refused before any retry machinery is built: an open breaker costs microseconds.

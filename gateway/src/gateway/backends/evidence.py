@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import IO, Any
 from urllib.parse import quote, urlencode
 
-from gateway.backends.base import ServiceClient
-from gateway.backends.models import ListPage, Submission
+from gateway.backends.base import ServiceClient, ServiceError
+from gateway.backends.models import EvidenceCall, EvidenceReceipt, ListPage, Submission
+from servicekit.idempotency import REPLAYED_HEADER
 
 SUBMISSIONS = "/v1/submissions"
+CALLS = "/v1/calls-for-evidence"
 
 
 class EvidenceClient(ServiceClient):
-    """Reads from the evidence service."""
+    """Reads from the evidence service, and the evidence form's writes."""
 
     name = "evidence"
 
@@ -70,3 +73,44 @@ class EvidenceClient(ServiceClient):
             SUBMISSIONS, Submission, [("status", "published")], limit=limit
         )
         return items
+
+    async def call(self, ident: str) -> EvidenceCall:
+        """`GET /v1/calls-for-evidence/{id}` (public)."""
+        return await self.get_model(f"{CALLS}/{quote(ident, safe='')}", EvidenceCall)
+
+    async def open_calls(self, limit: int = 100) -> list[EvidenceCall]:
+        """Calls open now, oldest first (at most `limit`)."""
+        calls, _ = await self.get_all(CALLS, EvidenceCall, [("open_now", "true")], limit=limit)
+        return calls
+
+    async def _write(
+        self, path: str, token: str, key: str | None, **content: Any
+    ) -> tuple[Any, bool]:
+        headers = {"Authorization": f"Bearer {token}"}
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        request = self.http.build_request("POST", path, headers=headers, **content)
+        resp = await self.send(request, exchanged=True)
+        if resp.status_code >= 400:
+            raise ServiceError(self.name, resp)
+        return resp.json(), resp.headers.get(REPLAYED_HEADER) == "true"
+
+    async def submit(
+        self, body: dict[str, Any], token: str, key: str
+    ) -> tuple[EvidenceReceipt, bool]:
+        """Create a submission with the services' `token` (the form's); the receipt and whether
+        it was a replay of an earlier create with the same `key`. `ServiceError` otherwise."""
+        data, replayed = await self._write(SUBMISSIONS, token, key, json=body)
+        return self.validated(EvidenceReceipt, data), replayed
+
+    async def attach(
+        self, submission_id: str, token: str, filename: str, file: IO[bytes], media_type: str
+    ) -> None:
+        """Upload one file to a submission (streamed from `file`); `ServiceError` if refused."""
+        path = f"{SUBMISSIONS}/{quote(submission_id, safe='')}/attachments"
+        await self._write(path, token, None, files={"file": (filename, file, media_type)})
+
+    async def withdraw(self, submission_id: str, token: str, key: str, reason: str) -> None:
+        """Withdraw a submission the same token made (idempotent on `key`)."""
+        path = f"{SUBMISSIONS}/{quote(submission_id, safe='')}/withdrawal"
+        await self._write(path, token, key, json={"reason": reason})

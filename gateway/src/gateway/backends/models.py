@@ -334,3 +334,29 @@ class Submission(Passthrough):
     stance: str
     commitment_ids: list[uuid.UUID] = Field(default_factory=list)
     published_at: datetime | None = None
+
+
+class EvidenceCall(BackendModel):
+    """A call for evidence: what it asks about, when it is open, and its limits."""
+
+    id: uuid.UUID
+    title: str
+    description: str
+    commitment_ids: list[uuid.UUID]
+    opens_at: datetime
+    closes_at: datetime
+    late_submissions_allowed: bool
+    max_words: int
+    max_attachments: int
+    max_attachment_bytes: int
+    allowed_media_types: list[str]
+    status: str
+
+
+class EvidenceReceipt(BackendModel):
+    """What the evidence service answers a new submission with (the parts the form shows)."""
+
+    id: uuid.UUID
+    receipt_reference: str
+    status: str
+    late: bool

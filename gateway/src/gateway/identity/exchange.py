@@ -29,7 +29,7 @@ from gateway.config import Settings
 from gateway.identity import clients as service
 from gateway.identity import repository
 from gateway.models import SigningKey
-from servicekit.auth import AuthSettings, TokenVerifier, unauthorized
+from servicekit.auth import AuthSettings, Principal, TokenVerifier, unauthorized
 from servicekit.ids import utcnow
 
 # How long the current signing key is remembered (a rotation is published seconds ahead).
@@ -77,6 +77,15 @@ class TokenExchange:
             key, principal, self.auth, self.lifetime_s, cipher=self.settings.key_cipher()
         )
         self._minted[token] = issued.token
+        self.mints += 1
+        return issued.token
+
+    async def mint(self, principal: Principal) -> str:
+        """A services' token for a principal the gateway itself acts as (the evidence form)."""
+        key = await self._signing_key()
+        issued = service.mint_for_services(
+            key, principal, self.auth, self.lifetime_s, cipher=self.settings.key_cipher()
+        )
         self.mints += 1
         return issued.token
 
