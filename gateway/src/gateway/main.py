@@ -28,8 +28,11 @@ from gateway.identity import clients as service
 from gateway.identity.exchange import TokenExchange
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event, IdempotencyKey
+from gateway.pages.cache import install_page_edge
+from gateway.pages.errors import install_error_pages
 from gateway.pages.render import STATIC_DIR
 from gateway.pages.router import router as pages_router
+from gateway.pages.statements import router as statements_router
 from gateway.proxy.forward import ProxyFastPath, body_limits, proxy_router
 from gateway.webhooks.router import router as webhooks_router
 from gateway.webhooks.urls import Resolver
@@ -110,6 +113,7 @@ def create_app(
             reports_router,
             docs_router,
             pages_router,
+            statements_router,
             feed_router,
             event_types_router,
             webhooks_router,
@@ -157,6 +161,8 @@ def create_app(
     # Created clients' and webhook subscriptions' answers hold their secret: sealed at rest.
     app.state.idempotency.codec = settings.key_cipher()
     install_edge(app, settings)
+    install_page_edge(app, settings)
+    install_error_pages(app)
     # Innermost: every other middleware still sees proxied requests.
     app.user_middleware.append(Middleware(ProxyFastPath))
     app.state.report_cache = ReportCache(settings.report_cache_s)
