@@ -112,7 +112,7 @@ async def test_a_page_missing_a_part_is_not_stored_and_its_backend_is_asked_agai
 
 
 async def test_a_page_whose_backend_is_down_is_a_503_page_with_retry_after(stack, gateway_db):
-    failing = {"evidence": Failing(httpx.ConnectError)}
+    failing: dict[str, httpx.AsyncBaseTransport] = {"evidence": Failing(httpx.ConnectError)}
     async with replica(stack, gateway_db, transports=failing) as app, _client(app) as c:
         r = await c.get(f"/evidence/{uuid.uuid4()}", headers=BROWSER)
         assert r.status_code == 503
@@ -134,7 +134,7 @@ class Erring(httpx.AsyncBaseTransport):
 
 
 async def test_a_fault_behind_a_page_is_a_500_page_with_a_reference(stack, gateway_db):
-    erring = {"evidence": Erring()}
+    erring: dict[str, httpx.AsyncBaseTransport] = {"evidence": Erring()}
     async with replica(stack, gateway_db, transports=erring) as app, _client(app) as c:
         r = await c.get(f"/evidence/{uuid.uuid4()}", headers=BROWSER)
         assert r.status_code == 500
