@@ -116,6 +116,7 @@ def _suite(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -> Iterat
     # have their own tests, so here they are set out of the way.
     env["GATEWAY_RATE_LIMIT_PER_MINUTE"] = "1000000"
     env["GATEWAY_ANONYMOUS_RATE_LIMIT_PER_MINUTE"] = "1000000"
+    env["GATEWAY_PAGE_RATE_LIMIT_PER_MINUTE"] = "1000000"
     if ON_POSTGRES:
         for part in ("commitments", "evidence", "ratings", "gateway"):
             env[f"{part.upper()}_DATABASE_URL"] = fresh_database_url(part, tmp)

@@ -47,6 +47,9 @@ def gateway_settings(gateway_db: str, **over: Any) -> Settings:
         "retry_wait_max_s": 0.005,
         "rate_limit_per_minute": 100_000,
         "anonymous_rate_limit_per_minute": 100_000,
+        "page_rate_limit_per_minute": 100_000,
+        # Tests change data and read the pages again at once; the page cache has its own tests.
+        "page_cache_s": 0,
         "token_failures_per_client_per_minute": 100_000,
         "token_failures_per_address_per_minute": 100_000,
         "form_posts_per_address_per_minute": 100_000,

@@ -14,6 +14,7 @@ from servicekit.settings import ServiceSettings, default_sqlite_url
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 SERVICES = ("commitments", "evidence", "ratings")
+FEEDBACK_PLACEHOLDER = "mailto:feedback@scrutiny.invalid"
 
 
 class Settings(ServiceSettings):
@@ -56,6 +57,17 @@ class Settings(ServiceSettings):
     # A published evaluation's report, as anonymous readers get it, is kept this long per
     # replica and sent with `Cache-Control: public, max-age=` the same (0 turns it off).
     report_cache_s: float = Field(default=30.0, ge=0)
+    # Rendered public pages (complete 200s only), kept per replica for this long, keyed by path
+    # and query, up to `page_cache_max_bytes` of HTML in all (0 s turns it off). Browsers and
+    # proxies are told `max-age=page_max_age_s`, then may serve it stale while they revalidate
+    # (`If-None-Match` against the page's ETag, answered 304).
+    # Where the phase banner's feedback link goes; the placeholder is labelled as one on the
+    # pages until an operator sets a real address (a mailto: or the issue tracker's URL).
+    feedback_url: str = FEEDBACK_PLACEHOLDER
+    page_cache_s: float = Field(default=30.0, ge=0)
+    page_cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    page_max_age_s: int = Field(default=60, ge=0)
+    page_stale_while_revalidate_s: int = Field(default=300, ge=0)
 
     # Rate limits per minute: per API client (overridable per client), and per IP for callers
     # without a valid token. Counts in memory, or shared by every replica in Redis when set
@@ -66,6 +78,9 @@ class Settings(ServiceSettings):
     # past either the endpoint answers 429 before it spends a password-hash check.
     token_failures_per_client_per_minute: int = Field(default=10, ge=1)
     token_failures_per_address_per_minute: int = Field(default=30, ge=1)
+    # The public pages are limited per address on their own count, generously: one office behind
+    # a NAT reads many pages, and most are answered from the page cache below.
+    page_rate_limit_per_minute: int = Field(default=3000, ge=1)
     rate_limit_storage: str = "memory://"
     # How long a client's active flag and rate limit are cached per replica: the bound on how
     # long a disabled client's unexpired tokens still pass the gateway.

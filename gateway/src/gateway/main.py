@@ -28,12 +28,15 @@ from gateway.identity import clients as service
 from gateway.identity.exchange import TokenExchange
 from gateway.identity.oauth import admin_router, oauth_router, token_lifetime
 from gateway.models import Event, IdempotencyKey
+from gateway.pages.cache import install_page_edge
+from gateway.pages.errors import install_error_pages
 from gateway.pages.evidence_form import form_body_limits
 from gateway.pages.evidence_form import router as evidence_form_router
 from gateway.pages.feeds import router as feeds_router
 from gateway.pages.opendata import router as opendata_router
 from gateway.pages.render import STATIC_DIR
 from gateway.pages.router import router as pages_router
+from gateway.pages.statements import router as statements_router
 from gateway.proxy.forward import ProxyFastPath, body_limits, proxy_router
 from gateway.webhooks.router import router as webhooks_router
 from gateway.webhooks.urls import Resolver
@@ -117,6 +120,7 @@ def create_app(
             opendata_router,
             feeds_router,
             evidence_form_router,
+            statements_router,
             feed_router,
             event_types_router,
             webhooks_router,
@@ -164,6 +168,8 @@ def create_app(
     # Created clients' and webhook subscriptions' answers hold their secret: sealed at rest.
     app.state.idempotency.codec = settings.key_cipher()
     install_edge(app, settings)
+    install_page_edge(app, settings)
+    install_error_pages(app)
     # Innermost: every other middleware still sees proxied requests.
     app.user_middleware.append(Middleware(ProxyFastPath))
     app.state.report_cache = ReportCache(settings.report_cache_s)

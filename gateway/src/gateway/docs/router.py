@@ -74,8 +74,22 @@ async def get_docs() -> HTMLResponse:
         swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
         swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
     )
+    page = HTMLResponse(_with_site_link(bytes(page.body)))
     page.headers["Content-Security-Policy"] = docs_csp(bytes(page.body))
     return page
+
+
+# The developers' page links back to the public site the API serves (issue #17).
+_SITE_LINK = (
+    b'<p style="font-family: arial, sans-serif; margin: 10px 20px;">'
+    b'<a href="/">Scrutiny: read the evaluations, commitments and evidence as web pages</a>'
+    b"</p>"
+)
+
+
+def _with_site_link(html: bytes) -> bytes:
+    """Swagger UI's page with a link to the public site before the UI."""
+    return html.replace(b"<body>", b"<body>\n" + _SITE_LINK, 1)
 
 
 def docs_csp(html: bytes) -> str:

@@ -8,7 +8,9 @@ everything they answer or log carries the request id:
   the public address is https.
 - CORS (Starlette's): an explicit allow-list of origins, none by default.
 - `EdgeMiddleware`: refuses tokens of disabled clients, and rate-limits per API client (per IP
-  for callers without a valid token) with the `RateLimit` / `RateLimit-Policy` fields of
+  for callers without a valid token; reading the public pages, GET/HEAD in the page space of
+  `gateway.pages.negotiation`, on a separate, larger count per IP, `pages`) with the
+  `RateLimit` / `RateLimit-Policy` fields of
   draft-ietf-httpapi-ratelimit-headers-11 (May 2026; the structured-field form since -08:
   `RateLimit-Policy: "default";q=600;w=60` and `RateLimit: "default";r=599;t=42`). It also
   names the caller whose share of the backends' connections a proxied request takes
@@ -45,11 +47,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.config import Settings
 from gateway.edge.fairness import CLIENT_KEY, BackendShares, BodyPolicy
 from gateway.identity import repository
+from gateway.pages.errors import error_page
+from gateway.pages.negotiation import is_page_path, wants_page
 from servicekit.auth import Principal, TokenVerifier, remember_principal
 from servicekit.problems import ProblemError
 
@@ -238,7 +244,11 @@ def _bearer(scope: Scope) -> str | None:
 async def _send_problem(
     scope: Scope, receive: Receive, send: Send, exc: ProblemError, extra: list[tuple[bytes, bytes]]
 ) -> None:
-    response = exc.to_response(scope.get("path"))
+    if wants_page(scope["path"], scope.get("headers", [])):
+        # A person's browser: the same status and headers, as a page in the site's layout.
+        response: Response = error_page(Request(scope), exc.status, headers=exc.headers)
+    else:
+        response = exc.to_response(scope.get("path"))
     response.raw_headers.extend(extra)
     await response(scope, receive, send)
 
@@ -251,6 +261,12 @@ class EdgeMiddleware:
         self.settings = settings
 
     async def _quota(self, scope: Scope, state: Any) -> Quota | ProblemError:
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        if scope["method"] in ("GET", "HEAD") and is_page_path(scope["path"]):
+            # Reading the public pages has its own, larger count per address: people read
+            # pages, not API clients, and one office behind a NAT shares an address.
+            return Quota("pages", ip, self.settings.page_rate_limit_per_minute)
         token = _bearer(scope)
         if token is not None:
             # A token that does not verify counts against the IP; the route or service says 401.
@@ -279,8 +295,6 @@ class EdgeMiddleware:
                 if known.rate_limit_per_minute is not None:
                     return Quota("client", principal.client_id, known.rate_limit_per_minute)
                 return Quota("default", principal.client_id, self.settings.rate_limit_per_minute)
-        client = scope.get("client")
-        ip = client[0] if client else "unknown"
         return Quota("anonymous", ip, self.settings.anonymous_rate_limit_per_minute)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -293,7 +307,7 @@ class EdgeMiddleware:
             await _send_problem(scope, receive, send, quota, [])
             return
         # Whose share of the backends' connections the request takes, if it is proxied.
-        kind = "address" if quota.policy == "anonymous" else "client"
+        kind = "address" if quota.policy in ("anonymous", "pages") else "client"
         scope.setdefault("state", {})[CLIENT_KEY] = f"{kind}:{quota.key}"
         limiter: RateLimiter = state.rate_limiter
         try:
