@@ -29,10 +29,15 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_backends(request: Request) -> Backends:
-    """The per-service clients built in the lifespan."""
+def backends_of(request: Request) -> Backends:
+    """The per-service clients built in the lifespan (for code that has the request at hand)."""
     backends: Backends = request.app.state.backends
     return backends
+
+
+async def get_backends(request: Request) -> Backends:
+    """The per-service clients built in the lifespan, as a dependency."""
+    return backends_of(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -39,9 +39,10 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.backends import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends import ServiceError, ServiceUnavailableError
 from gateway.backends.models import EvidenceCall, EvidenceReceipt
 from gateway.config import Settings
+from gateway.dependencies import backends_of
 from gateway.edge.middleware import Quota, RateLimiter
 from gateway.identity.exchange import TokenExchange
 from gateway.pages import form_fields, form_text
@@ -86,11 +87,6 @@ def form_body_limits(settings: Settings) -> list[tuple[str, int]]:
     """The edge's body cap for the form's posts: as large as an API attachment upload (the
     call's own, smaller limit is then checked and explained on the form)."""
     return [(rf"{PREFIX}/[^/]+/form", settings.attachment_max_body_bytes)]
-
-
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
 
 
 def _settings(request: Request) -> Settings:
@@ -138,7 +134,7 @@ async def _call(request: Request, call_id: str) -> EvidenceCall | Response:
     except ValueError:
         return _not_found(request)
     try:
-        return await _backends(request).evidence.call(call_id)
+        return await backends_of(request).evidence.call(call_id)
     except ServiceError as exc:
         if exc.status_code in (404, 422):
             return _not_found(request)
@@ -156,7 +152,7 @@ async def _commitments(request: Request, call: EvidenceCall, missing: list[str])
     """The call's commitments with their references and titles, in the call's order."""
     ids = [str(i) for i in call.commitment_ids]
     try:
-        found = await _backends(request).commitments.commitments_by_id(ids)
+        found = await backends_of(request).commitments.commitments_by_id(ids)
     except (ServiceError, ServiceUnavailableError):
         missing.append("the commitments' titles")
         found = {}
@@ -185,7 +181,7 @@ async def _context(request: Request, call: EvidenceCall) -> dict[str, Any]:
 async def calls_page(request: Request) -> Response:
     """The calls for evidence open now, each with a link to its start page."""
     try:
-        calls = await _backends(request).evidence.open_calls()
+        calls = await backends_of(request).evidence.open_calls()
     except (ServiceError, ServiceUnavailableError):
         return _unavailable(request, "The calls for evidence could not be loaded. Try again later.")
     return _html(request, "evidence_form/calls.html", {"title": "Give evidence", "calls": calls})
@@ -348,7 +344,7 @@ async def _submit(
 ) -> tuple[EvidenceReceipt, bool]:
     """Create the submission, waiting out a first post of the same form still in flight."""
     exchange: TokenExchange = request.app.state.token_exchange
-    evidence = _backends(request).evidence
+    evidence = backends_of(request).evidence
     for attempt in range(IN_FLIGHT_TRIES):
         try:
             return await evidence.submit(body, await exchange.mint(principal), key)
@@ -439,7 +435,7 @@ async def _attach(
 ) -> Response | None:
     """Attach the file; on failure withdraw the submission and give the form back (None: done)."""
     exchange: TokenExchange = request.app.state.token_exchange
-    evidence = _backends(request).evidence
+    evidence = backends_of(request).evidence
     refusal: ServiceError | None = None
     try:
         await evidence.attach(

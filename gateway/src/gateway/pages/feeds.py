@@ -16,8 +16,9 @@ from fastapi import APIRouter, Request
 from feedgen.feed import FeedGenerator  # type: ignore[import-untyped]  # ships no type information
 from starlette.responses import HTMLResponse, Response
 
-from gateway.backends import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends import ServiceError, ServiceUnavailableError
 from gateway.backends.models import Revision
+from gateway.dependencies import backends_of
 from gateway.pages.opendata import base_url
 from gateway.pages.router import not_found, unavailable
 from gateway.pages.words import action_words, change_sentence, figure, long_date
@@ -86,11 +87,6 @@ def _answer(fg: FeedGenerator, entries: list[datetime]) -> Response:
     )
 
 
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
-
-
 @router.api_route(
     methods=["GET", "HEAD"],
     path="/feeds/evaluations.atom",
@@ -100,7 +96,7 @@ def _backends(request: Request) -> Backends:
 )
 async def evaluations_feed(request: Request) -> Response:
     """Published evaluations, newest first, with their overall ratings."""
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         found = await backends.ratings.published_evaluations(limit=HISTORY)
     except (ServiceError, ServiceUnavailableError):
@@ -143,7 +139,7 @@ async def evaluations_feed(request: Request) -> Response:
 async def evidence_feed(request: Request) -> Response:
     """Published evidence, newest first, as the public API shows it (redactions applied)."""
     try:
-        found = await _backends(request).evidence.all_published(limit=HISTORY * 20)
+        found = await backends_of(request).evidence.all_published(limit=HISTORY * 20)
     except (ServiceError, ServiceUnavailableError):
         return unavailable(request, "evidence feed")
     found.sort(key=lambda s: (_at(s.published_at), str(s.id)), reverse=True)
@@ -183,7 +179,7 @@ async def commitment_feed(request: Request, ident: str) -> Response:
         key = str(uuid.UUID(ident))
     except ValueError:
         return not_found(request, "There is no commitment at this address.")
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         detail = await backends.commitments.commitment(key)
         revisions = await backends.commitments.all_revisions(key, limit=HISTORY)

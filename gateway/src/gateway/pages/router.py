@@ -16,11 +16,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse, Response
 
-from gateway.backends import Backends, ServiceError, ServiceUnavailableError
+from gateway.backends import ServiceError, ServiceUnavailableError
 from gateway.backends.models import Reading, Target
 from gateway.compose import pages as reads
 from gateway.compose import report, scorecard
 from gateway.compose.schemas import EvaluationReport
+from gateway.dependencies import backends_of
 from gateway.pages.chart import Point, Series, render
 from gateway.pages.render import fmt, page
 from gateway.pages.words import long_date, missing_words
@@ -29,11 +30,6 @@ from servicekit.jsonutil import dumps
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 EVALUATIONS_SHOWN = 200
-
-
-def _backends(request: Request) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
 
 
 def _uuid(value: str) -> str | None:
@@ -62,7 +58,7 @@ def unavailable(request: Request, what: str) -> HTMLResponse:
 async def home(request: Request) -> Response:
     """Evaluations, published first, with their overall ratings."""
     missing: list[str] = []
-    rows = await reads.evaluations(_backends(request), EVALUATIONS_SHOWN, missing)
+    rows = await reads.evaluations(backends_of(request), EVALUATIONS_SHOWN, missing)
     evaluations = [
         {**e.model_dump(mode="json"), "overall": o.model_dump(mode="json") if o else None}
         for e, o in rows
@@ -83,7 +79,7 @@ async def home(request: Request) -> Response:
 
 async def _report(request: Request, ident: str) -> EvaluationReport | Response:
     try:
-        return await report.compose(_backends(request), ident, {})
+        return await report.compose(backends_of(request), ident, {})
     except ServiceError as exc:
         if exc.status_code == 404:
             return not_found(request, "There is no evaluation at this address.")
@@ -106,7 +102,7 @@ async def evaluation_page(request: Request, ident: str) -> Response:
     if isinstance(composed, Response):
         return composed
     missing = list(composed.missing)
-    _, to_evaluation = await reads.responses(_backends(request), ident)
+    _, to_evaluation = await reads.responses(backends_of(request), ident)
     return page(
         request,
         "evaluation.html",
@@ -226,7 +222,7 @@ async def commitments_index(
     page_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> Response:
     """Every commitment, filtered by source, policy area, status and overdue, and searched."""
-    backends = _backends(request)
+    backends = backends_of(request)
     missing: list[str] = []
     shown, params = _index_filters(source, area, status, overdue, q)
     (sources, areas), listed = await asyncio.gather(
@@ -269,7 +265,7 @@ async def scorecard_page(
     """Wording, targets with charts, rating history, published evidence and revisions."""
     if _uuid(ident) is None:
         return not_found(request, "There is no commitment at this address.")
-    backends = _backends(request)
+    backends = backends_of(request)
     try:
         composed = await scorecard.compose(
             backends, ident, {}, float(request.app.state.settings.compose_timeout_s)
@@ -343,7 +339,7 @@ async def evidence_page(
     """Published evidence with search and filters (the same public view as the API)."""
     missing: list[str] = []
     listed = await reads.published_evidence(
-        _backends(request),
+        backends_of(request),
         missing,
         q=q,
         stance=stance,
@@ -384,7 +380,7 @@ async def submission_page(request: Request, ident: str) -> Response:
     if _uuid(ident) is None:
         return not_found(request, "There is no published evidence at this address.")
     try:
-        item = await reads.published_submission(_backends(request), ident)
+        item = await reads.published_submission(backends_of(request), ident)
     except ServiceError as exc:
         if exc.status_code == 404:
             return not_found(request, "There is no published evidence at this address.")
@@ -393,7 +389,7 @@ async def submission_page(request: Request, ident: str) -> Response:
         return unavailable(request, "evidence")
     ids = [str(c) for c in getattr(item, "commitment_ids", None) or []]
     named = await reads.optional(
-        _backends(request).commitments.commitments_by_id(ids), [], "commitments"
+        backends_of(request).commitments.commitments_by_id(ids), [], "commitments"
     )
     shown = item.model_dump(mode="json")
     shown["commitment_titles"] = {k: c.title for k, c in (named or {}).items()}
