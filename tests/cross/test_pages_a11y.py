@@ -31,13 +31,14 @@ from gateway.pages.errors import error_page
 from tests.cross.test_pages_browser import AXE_TAGS, CHROMIUM, axe_module, playwright
 from tests.cross.test_pages_browser import pytestmark as browser_marks
 
-# Known failures at the 2026-12-04 deadline (see the branch's report): axe target-size on every
-# page at 320/375 px, the scorecard chart's text colour-contrast "needs review" at 1280 px, and
-# the print test's selector for a link outside tables. Not strict, so passing cases show XPASS.
-pytestmark = [
-    *browser_marks,
-    pytest.mark.xfail(reason="known a11y failures at 320/375 px, see module comment"),
-]
+pytestmark = browser_marks
+
+# Known failures, each named where it applies (the rest of the suite is a real check): the
+# scorecard's keyboard walk meets a focusable element without a visible focus, and the print
+# test's selector for a link outside tables finds one GOV.UK prints no address for.
+SCORECARD_FOCUS = pytest.mark.xfail(
+    reason="scorecard: an element without visible focus in the keyboard walk (#17 note)"
+)
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "a11y"
 WIDTHS = (320, 375, 1280)
@@ -179,7 +180,13 @@ async def _walk(page: Any) -> None:
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("case", PAGES, ids=[c.name for c in PAGES])
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(c, id=c.name, marks=SCORECARD_FOCUS if c.name == "scorecard" else ())
+        for c in PAGES
+    ],
+)
 async def test_page_is_accessible_at_every_width(browser, base, paths, case, width):
     page = await _open(browser, base, paths[case.name], case, width)
     try:
@@ -205,6 +212,7 @@ async def test_page_is_accessible_at_every_width(browser, base, paths, case, wid
         await page.context.close()
 
 
+@pytest.mark.xfail(reason="the selector for a link outside tables needs correcting (#17 note)")
 async def test_print_hides_the_chrome_and_link_addresses_in_tables(browser, base, paths):
     page = await _open(browser, base, paths["evaluation"], PAGES[1], 1280)
     try:
