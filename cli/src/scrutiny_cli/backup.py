@@ -33,10 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from scrutiny_cli.credentials import KEY_ENCRYPTION_KEY_FILE
-from scrutiny_cli.suite import PARTS, Part
+from scrutiny_cli.suite import PARTS, Part, database_url
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -78,15 +78,7 @@ class Database:
 def databases(data_dir: Path, env: dict[str, str]) -> list[Database]:
     """Each part's database in backup order: `<PART>_DATABASE_URL`, else its SQLite file."""
     by_name = {p.name: p for p in PARTS}
-    found = []
-    for name in ORDER:
-        part = by_name[name]
-        configured = env.get(f"{part.env_prefix}DATABASE_URL")
-        url = make_url(
-            configured or f"sqlite+aiosqlite:///{(data_dir / f'{part.name}.db').resolve()}"
-        )
-        found.append(Database(part, url))
-    return found
+    return [Database(by_name[name], database_url(by_name[name], data_dir, env)) for name in ORDER]
 
 
 def blob_dir(data_dir: Path, env: dict[str, str]) -> Path:

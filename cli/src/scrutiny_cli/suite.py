@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 import httpx
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from scrutiny_cli import credentials
 from scrutiny_cli.lifeline import dies_with_parent
@@ -78,12 +78,16 @@ def environment(data_dir: Path, port_base: int) -> dict[str, str]:
     return env
 
 
+def database_url(part: Part, data_dir: Path, env: dict[str, str]) -> URL:
+    """The database a part uses, as its settings find it: `<PART>_DATABASE_URL`, else its SQLite
+    file in the data folder."""
+    configured = env.get(f"{part.env_prefix}DATABASE_URL")
+    return make_url(configured or f"sqlite+aiosqlite:///{(data_dir / f'{part.name}.db').resolve()}")
+
+
 def database_label(env: dict[str, str], part: Part) -> str:
     """Which database a part really uses, for the banner: its backend and where (no password)."""
-    configured = env.get(f"{part.env_prefix}DATABASE_URL")
-    if not configured:
-        return f"SQLite  {Path(env['SCRUTINY_DATA_DIR']).resolve() / f'{part.name}.db'}"
-    found = make_url(configured)
+    found = database_url(part, Path(env["SCRUTINY_DATA_DIR"]), env)
     backend = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}.get(
         found.get_backend_name(), found.get_backend_name()
     )
