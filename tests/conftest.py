@@ -14,6 +14,18 @@ from tests.support.databases import drop_created, migrated_database
 from tests.support.tokens import TestIssuer
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run `whole_server` tests first, while no session-scoped app holds a connection pool.
+
+    Session-scoped in-process apps keep their pools open until the session ends; the fault test
+    starts four processes with pools of 16 against PostgreSQL's 100 connections and, run after
+    them, met "too many clients". Run first it has the server to itself, in every session.
+    """
+    first = [item for item in items if item.get_closest_marker("whole_server")]
+    if first:
+        items[:] = first + [item for item in items if not item.get_closest_marker("whole_server")]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _drop_test_databases() -> Iterator[None]:
     """Leave no test databases behind on a shared PostgreSQL server."""

@@ -63,14 +63,9 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.processes,
     pytest.mark.skipif(not ON_POSTGRES, reason=NO_POSTGRES_REASON),
-    # Alone it passes (pools of 16, one connection per database for its checks), but in the
-    # whole PostgreSQL pass the earlier tests' session-scoped apps still hold connections and it
-    # met "too many clients" in CI. Run it alone: SCRUTINY_FAULT_TEST=1 (see the #19 note).
-    pytest.mark.skipif(
-        os.environ.get("SCRUTINY_FAULT_TEST") != "1",
-        reason="the wider fault test runs alone: set SCRUTINY_FAULT_TEST=1 (in the whole suite "
-        "the other tests' connections leave it too few of PostgreSQL's 100)",
-    ),
+    # Pools of 16 in four processes, plus its checks and the backends of killed processes not yet
+    # gone: it needs most of PostgreSQL's 100 connections, so it runs before anything else.
+    pytest.mark.whole_server,
 ]
 
 # A few thousand writes: each writer loop posts a submission, a reading and a rating PUT, and

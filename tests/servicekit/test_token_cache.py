@@ -99,3 +99,27 @@ async def test_a_tampered_copy_of_a_remembered_token_is_refused() -> None:
         with pytest.raises(ProblemError) as refused:
             await verifier.verify(forged)
         assert refused.value.status == 401
+
+
+async def test_an_unreachable_issuer_is_a_503_to_retry_not_a_401() -> None:
+    issuer = TestIssuer()
+    reachable = False
+
+    async def fetch() -> dict[str, Any]:
+        if not reachable:
+            raise OSError("connection refused")
+        return issuer.jwks()
+
+    verifier = TokenVerifier(_settings(), fetch_jwks=fetch)
+    token = issuer.token("evidence:submit", client_id="c1")
+    with pytest.raises(ProblemError) as unavailable:
+        await verifier.verify(token)
+    assert unavailable.value.status == 503
+    assert unavailable.value.headers["Retry-After"] == "1"
+    # The same token, once the issuer answers again: it was good all along.
+    reachable = True
+    assert (await verifier.verify(token)).client_id == "c1"
+    # With the keys known, a kid the issuer never published is a 401 again.
+    with pytest.raises(ProblemError) as refused:
+        await verifier.verify(TestIssuer(kid="stranger").token("evidence:submit"))
+    assert refused.value.status == 401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import signal
 import socket
 import subprocess
@@ -14,9 +15,14 @@ def free_port_base() -> int:
     """A base port with four free ports above it.
 
     Below the kernel's ephemeral range (32768 up, by Linux's default): a port there may be taken
-    by any outgoing connection between this check and the server binding it.
+    by any outgoing connection between this check and the server binding it. The search starts
+    at a random base: two test sessions on one machine both probing from the bottom would pick
+    the same free base seconds before either binds it, and one's client would talk to the
+    other's suite.
     """
-    for base in range(21000, 32760, 10):
+    bases = list(range(21000, 32760, 10))
+    start = random.randrange(len(bases))
+    for base in bases[start:] + bases[:start]:
         ok = True
         for port in range(base, base + 4):
             with socket.socket() as s:

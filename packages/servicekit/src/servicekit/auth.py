@@ -21,6 +21,7 @@ remembered.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ class TokenVerifier:
     audience: str | None = None
     _keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     _fetched_at: float = 0.0
+    # Whether the last JWKS fetch failed: an unknown kid then means "cannot tell yet", not "bad".
+    _fetch_failed: bool = False
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _verified: TLRUCache[str, _Verified] = field(init=False)
 
@@ -153,9 +156,14 @@ class TokenVerifier:
                 self._fetched_at = time.monotonic()
                 try:
                     self._load(await self.fetch_jwks())
+                    self._fetch_failed = False
                 except Exception:
-                    # An unreachable issuer must not make every request 500; unknown kid → 401.
-                    return None
+                    # Not a 500, and not a 401 either: the token may be good (a service that
+                    # restarted while the gateway was down has no keys yet), so the caller is told
+                    # to retry rather than that its credentials are bad.
+                    self._fetch_failed = True
+            if kid not in self._keys and self._fetch_failed:
+                raise keys_unavailable(self.settings.jwks_refresh_min_interval_s)
         return self._keys.get(kid)
 
     async def verify(self, token: str) -> Principal:
@@ -222,6 +230,18 @@ def unauthorized(detail: str) -> ProblemError:
         detail,
         type_="/problems/unauthorized",
         headers={"WWW-Authenticate": 'Bearer realm="scrutiny", error="invalid_token"'},
+    )
+
+
+def keys_unavailable(retry_after_s: float) -> ProblemError:
+    """503 when the issuer's signing keys cannot be fetched, so a token cannot be checked yet."""
+    return ProblemError(
+        503,
+        "Service Unavailable",
+        "The token's signing key is not known here yet and the key set cannot be fetched right "
+        "now; retry shortly.",
+        type_="/problems/signing-keys-unavailable",
+        headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))},
     )
 
 
