@@ -62,6 +62,12 @@ def _prune_schemas(doc: dict[str, Any]) -> None:
 _EDGE = {
     "429": "Over the client's rate limit; retry after `Retry-After` seconds.",
 }
+# The edge reads a body against a minimum rate and a deadline before a backend is called
+# (edge/fairness.py).
+_SLOW_BODY = {
+    "408": "The request body arrived too slowly (under the edge's minimum rate or past its "
+    "deadline); nothing was done and the connection is closed.",
+}
 _UPSTREAM = {
     "502": "The owning service gave no usable answer.",
     "503": "The owning service is unreachable (or its circuit is open); see `Retry-After`.",
@@ -72,12 +78,14 @@ _UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 def _edge_responses(paths: dict[str, Any], owner: Callable[[str], str | None]) -> None:
     """Document what the gateway itself may answer on any operation: 429 from the rate limiter,
-    and 502/503/504 on the operations it forwards."""
+    408 where a body is read, and 502/503/504 on the operations it forwards."""
     for path, _method, op in _operations(paths):
         if path in _UNLIMITED:
             continue
         responses = op.setdefault("responses", {})
         extra = dict(_EDGE)
+        if "requestBody" in op:
+            extra.update(_SLOW_BODY)
         if owner(path) is not None:
             extra.update(_UPSTREAM)
         for status, description in extra.items():
