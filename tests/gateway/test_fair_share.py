@@ -229,6 +229,42 @@ async def test_a_large_upload_is_spooled_and_arrives_whole_with_its_length(
         assert "transfer-encoding" not in sent.headers
 
 
+async def test_uploads_past_the_staging_budget_are_a_503_and_give_their_bytes_back(
+    stack, gateway_db, gateway, writer, make_client, tmp_path
+):
+    """All bodies being staged share one budget: an upload that would pass it is refused with a
+    503 and `Retry-After` before any service sees it, and what it held is released, so the next
+    upload that fits goes through."""
+    _, token, sub_id = await submitter_with_submission(stack, gateway, writer, make_client)
+    settings: dict[str, Any] = {
+        "edge_body_memory_bytes": 64 * 1024,
+        "edge_spool_dir": str(tmp_path),
+        "edge_staged_budget_bytes": 512 * 1024,
+    }
+    async with replica(stack, gateway_db, **settings) as app, client_of(app) as c:
+        before = len(stack.evidence.requests)
+        big = pdf(uuid.uuid4().hex) + b"%" + b"0" * (1024 * 1024)
+        r = await c.post(
+            f"/v1/submissions/{sub_id}/attachments",
+            files={"file": ("big.pdf", big, "application/pdf")},
+            headers=bearer(token),
+        )
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"].startswith(PROBLEM)
+        assert r.headers["retry-after"] == "5"
+        assert r.json()["type"] == "/problems/staging-full"
+        assert len(stack.evidence.requests) == before
+        assert app.state.body_policy.budget.used == 0
+        small = pdf(uuid.uuid4().hex) + b"%" + b"0" * (100 * 1024)
+        r = await c.post(
+            f"/v1/submissions/{sub_id}/attachments",
+            files={"file": ("small.pdf", small, "application/pdf")},
+            headers=bearer(token),
+        )
+        assert r.status_code == 201, r.text
+        assert app.state.body_policy.budget.used == 0
+
+
 async def test_staged_bodies_stay_small_in_memory_and_can_be_sent_twice(tmp_path):
     policy = BodyPolicy(
         min_rate_bytes_per_s=1, grace_s=1, deadline_s=10, memory_bytes=1000, spool_dir=str(tmp_path)

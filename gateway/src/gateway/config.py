@@ -116,6 +116,10 @@ class Settings(ServiceSettings):
     edge_body_deadline_s: float = Field(default=300.0, gt=0)
     edge_body_memory_bytes: int = Field(default=256 * 1024, ge=0)
     edge_spool_dir: str = ""
+    # All bodies being staged at once, memory and spool files together, hold at most this much
+    # (per replica): past it a new upload is a 503 with `Retry-After`, so a crowd of large slow
+    # uploads cannot fill the disk (or the memory) the gateway shares with everything else.
+    edge_staged_budget_bytes: int = Field(default=2 * 1024**3, ge=1)
     # Each client (a token's client id, else its address) has at most this fraction of
     # `backend_max_connections` in flight to each service; past it a request waits up to
     # `backend_share_wait_s` for one of its own to finish, then gets a 429.

@@ -9,7 +9,9 @@ everyone else's reads through the gateway waited behind them (#19). Now:
   grace) and an absolute deadline; a body that falls behind either is a 408 problem and never
   reaches a service. Up to `edge_body_memory_bytes` is held in memory; past that the body is
   spooled to a temporary file, so memory stays bounded however large attachments are, and is
-  streamed to the service from there (the service still streams it to its blob store).
+  streamed to the service from there (the service still streams it to its blob store). All the
+  bodies staged at once share one budget (`edge_staged_budget_bytes`): a piece that would pass
+  it ends that upload with a 503 and `Retry-After`, so slow uploads cannot fill the disk.
 - `BackendShares` gives each client (its token's client id, else its address) at most
   `backend_client_share` of `backend_max_connections` exchanges in flight per backend; a request
   past its share waits up to `backend_share_wait_s` for one of its own to finish, then gets a
@@ -43,6 +45,31 @@ SPOOL_READ_BYTES = 256 * 1024
 CLIENT_KEY = "edge_client_key"
 
 
+@dataclass
+class StagingBudget:
+    """The bytes all bodies being staged may hold together, in memory and spooled."""
+
+    limit: int
+    used: int = 0
+
+    def take(self, size: int) -> None:
+        """Count `size` more bytes, or raise a 503 problem if they would pass the limit."""
+        if self.used + size > self.limit:
+            raise ProblemError(
+                503,
+                "Service Unavailable",
+                "The gateway is receiving as many uploads as it can hold right now; send this "
+                "one again shortly.",
+                type_="/problems/staging-full",
+                headers={"Retry-After": "5", "Connection": "close"},
+            )
+        self.used += size
+
+    def give_back(self, size: int) -> None:
+        """Release bytes counted by `take`."""
+        self.used -= size
+
+
 @dataclass(frozen=True)
 class BodyPolicy:
     """How a request body must arrive, and how much of it may sit in memory."""
@@ -52,6 +79,7 @@ class BodyPolicy:
     deadline_s: float
     memory_bytes: int
     spool_dir: str | None = None
+    budget: StagingBudget = field(default_factory=lambda: StagingBudget(limit=2 * 1024**3))
 
     @classmethod
     def of(cls, settings: Settings) -> BodyPolicy:
@@ -62,6 +90,7 @@ class BodyPolicy:
             deadline_s=settings.edge_body_deadline_s,
             memory_bytes=settings.edge_body_memory_bytes,
             spool_dir=settings.edge_spool_dir or None,
+            budget=StagingBudget(limit=settings.edge_staged_budget_bytes),
         )
 
 
@@ -94,6 +123,7 @@ class StagedBody:
 
     async def append(self, chunk: bytes) -> None:
         """Add a piece; spill to a temporary file once the body outgrows memory."""
+        self._policy.budget.take(len(chunk))
         self.size += len(chunk)
         self._memory += chunk
         if len(self._memory) <= self._policy.memory_bytes:
@@ -119,7 +149,9 @@ class StagedBody:
         return _SpoolStream(self._file)
 
     async def aclose(self) -> None:
-        """Delete the spool file, if there is one."""
+        """Delete the spool file, if there is one, and give its bytes back to the budget."""
+        self._policy.budget.give_back(self.size)
+        self.size = 0
         if self._file is not None:
             file, self._file = self._file, None
             await to_thread.run_sync(file.close)
