@@ -1,12 +1,14 @@
 """The compose topology's gateway side as real processes, without containers: two gateway
 processes on one database sharing their rate-limit counts in the local Redis, each believing
-X-Forwarded-For only from the proxy's address (here the test, on loopback, stands where nginx
-does), and serving /metrics only on a port of its own."""
+X-Forwarded-For only from the proxy's address, and serving /metrics only on a port of its own;
+then deploy/nginx.conf itself (Debian's nginx) in front of them, as compose runs it."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,7 +38,9 @@ def _redis_up() -> bool:
 
 
 @contextlib.contextmanager
-def _gateways(tmp_path: Path, trusted: str) -> Iterator[tuple[list[str], list[str]]]:
+def _gateways(
+    tmp_path: Path, trusted: str
+) -> Iterator[tuple[list[str], list[str], list[subprocess.Popen[bytes]]]]:
     base = free_port_base()
     env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
     env |= {
@@ -93,7 +97,7 @@ def _gateways(tmp_path: Path, trusted: str) -> Iterator[tuple[list[str], list[st
                         break
                 assert time.monotonic() < deadline, "gateway not ready"
                 time.sleep(0.2)
-        yield apps, metrics
+        yield apps, metrics, procs
     finally:
         for proc in procs:
             proc.terminate()
@@ -114,7 +118,7 @@ def _address() -> str:
 def test_two_gateway_processes_share_limits_and_keep_metrics_off_the_public_port(
     tmp_path: Path,
 ) -> None:
-    with _gateways(tmp_path, trusted="127.0.0.1") as (apps, metrics):
+    with _gateways(tmp_path, trusted="127.0.0.1") as (apps, metrics, _):
         caller = {"X-Forwarded-For": _address()}
         codes = [
             httpx.get(f"{apps[n % 2]}/.well-known/jwks.json", headers=caller).status_code
@@ -135,7 +139,7 @@ def test_two_gateway_processes_share_limits_and_keep_metrics_off_the_public_port
 @pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
 def test_x_forwarded_for_from_an_untrusted_peer_buys_nothing(tmp_path: Path) -> None:
     # The proxy is elsewhere: a caller on loopback cannot pick a new address per request.
-    with _gateways(tmp_path, trusted="192.0.2.1") as (apps, _):
+    with _gateways(tmp_path, trusted="192.0.2.1") as (apps, _, _):
         codes = [
             httpx.get(
                 f"{apps[n % 2]}/.well-known/jwks.json", headers={"X-Forwarded-For": _address()}
@@ -143,3 +147,113 @@ def test_x_forwarded_for_from_an_untrusted_peer_buys_nothing(tmp_path: Path) -> 
             for n in range(6)
         ]
         assert codes[4:] == [429, 429]
+
+
+# --- deploy/nginx.conf in front of them ---------------------------------------------------------
+
+NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+
+
+def _nginx_conf(tmp: Path, listen: int, upstreams: list[str]) -> str:
+    """deploy/nginx.conf with only what containers provide changed: Docker's DNS name for the
+    replicas becomes their loopback addresses, the port and the temporary paths are the
+    test's. Each change asserts the line it replaces, so the test follows the file."""
+    conf = (ROOT / "deploy/nginx.conf").read_text()
+    changes = {
+        "    resolver 127.0.0.11 valid=10s ipv6=off;\n": "",
+        "        server gateway:8000 resolve;\n": "".join(
+            f"        server {u.removeprefix('http://')};\n" for u in upstreams
+        ),
+        "        listen 8080;\n": f"        listen 127.0.0.1:{listen};\n",
+        "pid /tmp/nginx.pid;": f"pid {tmp}/nginx.pid;",
+        "error_log /dev/stderr warn;": f"error_log {tmp}/error.log warn;",
+    }
+    for old, new in changes.items():
+        assert old in conf, f"deploy/nginx.conf no longer has {old.strip()!r}"
+        conf = conf.replace(old, new)
+    conf = conf.replace("_temp_path /tmp/", f"_temp_path {tmp}/")
+    if os.geteuid() == 0:
+        # As root nginx's workers would run as `nobody`, who cannot enter pytest's 0700 folders.
+        conf = "user root;\n" + conf
+    return conf
+
+
+def _from(address: str) -> httpx.Client:
+    """A client whose connections come from `address` (any of 127/8 is loopback on Linux)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def _loopback() -> str:
+    # A fresh source address per run: no earlier count in Redis belongs to it.
+    a, b, c = (secrets.randbelow(250) + 2 for _ in range(3))
+    return f"127.{a}.{b}.{c}"
+
+
+@pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(
+    NGINX is None,
+    reason="no nginx: Debian's (apt-get install nginx-light) runs deploy/nginx.conf here; "
+    ".ci/run installs it",
+)
+def test_deploy_nginx_conf_spreads_over_the_replicas_sets_the_address_and_hides_metrics(
+    tmp_path: Path,
+) -> None:
+    assert NGINX is not None
+    with _gateways(tmp_path, trusted="127.0.0.1") as (apps, _, procs):
+        nginx_dir = tmp_path / "nginx"
+        nginx_dir.mkdir()
+        listen = free_port_base()
+        (nginx_dir / "nginx.conf").write_text(_nginx_conf(nginx_dir, listen, apps))
+        checked = subprocess.run(
+            [NGINX, "-t", "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf")],
+            capture_output=True,
+            text=True,
+        )
+        assert checked.returncode == 0, checked.stderr
+        proxy = subprocess.Popen(
+            [NGINX, "-p", str(nginx_dir), "-c", str(nginx_dir / "nginx.conf"), "-g", "daemon off;"]
+        )
+        edge = f"http://127.0.0.1:{listen}"
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{edge}/healthz", timeout=2).status_code == 200:
+                        break
+                assert time.monotonic() < deadline, (nginx_dir / "error.log").read_text()
+                time.sleep(0.1)
+
+            # A caller's own X-Forwarded-For is replaced by its real address: rotating it buys
+            # nothing, and the four a minute are counted once across both replicas.
+            caller = _loopback()
+            with _from(caller) as client:
+                codes = [
+                    client.get(
+                        f"{edge}/.well-known/jwks.json",
+                        headers={"X-Forwarded-For": f"203.0.113.{n}", "X-Request-ID": f"edge-{n}"},
+                    ).status_code
+                    for n in range(6)
+                ]
+            assert codes == [200, 200, 200, 200, 429, 429]
+            # ...and the address the gateways count is the caller's, not nginx's own.
+            with _from(_loopback()) as other:
+                assert other.get(f"{edge}/.well-known/jwks.json").status_code == 200
+
+            # Both replicas served (nginx spreads over its upstreams).
+            served = [
+                sum(f"edge-{n}" in (tmp_path / f"gateway-{i}.log").read_text() for n in range(6))
+                for i in range(2)
+            ]
+            assert sum(served) == 6, served
+            assert min(served) > 0, served
+            # Metrics are never on the public port.
+            assert httpx.get(f"{edge}/metrics").status_code == 404
+
+            # A replica goes: the proxy fails over, no request is lost.
+            procs[0].terminate()
+            procs[0].wait(timeout=20)
+            with _from(_loopback()) as client:
+                assert [client.get(f"{edge}/healthz").status_code for _ in range(4)] == [200] * 4
+        finally:
+            proxy.terminate()
+            proxy.wait(timeout=10)
