@@ -81,6 +81,10 @@ def _ports_closed(port_base: int) -> bool:
     return True
 
 
+# The README's "Logs" example trace (W3C Trace Context's own example id).
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
 def test_up_serves_the_2023_table_then_stops_cleanly(
     tmp_path: Path, suite_env: dict[str, str]
 ) -> None:
@@ -118,17 +122,21 @@ def test_up_serves_the_2023_table_then_stops_cleanly(
             first_counts = _counts(client)
             # The README's "Logs" example: a request found in every process's log by its id.
             assert client.get("/v1/sources", headers={"X-Request-ID": "my-id-1"}).is_success
-        found = subprocess.run(
-            ["bash", "-c", f"""grep '"request_id": "my-id-1"' {data_dir}/logs/*.log"""],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.splitlines()
-        access = [json.loads(line.split(":", 1)[1]) for line in found]
-        assert {(e["service"], e["route"], e["status"]) for e in access} >= {
-            ("gateway", "/v1/sources", 200),
-            ("commitments", "/v1/sources", 200),
-        }, found
+            # ...and by its trace, the caller's W3C `traceparent` (tracing is off here).
+            traced = {"traceparent": f"00-{TRACE_ID}-00f067aa0ba902b7-01"}
+            assert client.get("/v1/sources", headers=traced).is_success
+        for needle in ('"request_id": "my-id-1"', f'"trace_id": "{TRACE_ID}"'):
+            found = subprocess.run(
+                ["bash", "-c", f"""grep '{needle}' {data_dir}/logs/*.log"""],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.splitlines()
+            access = [json.loads(line.split(":", 1)[1]) for line in found]
+            assert {(e["service"], e["route"], e["status"]) for e in access} >= {
+                ("gateway", "/v1/sources", 200),
+                ("commitments", "/v1/sources", 200),
+            }, found
     finally:
         assert suite.stop() == 0, "".join(suite.output)
     assert _ports_closed(port_base), "a process outlived SIGTERM"
