@@ -242,25 +242,24 @@ async def test_uploads_past_the_staging_budget_are_a_503_and_give_their_bytes_ba
         "edge_staged_budget_bytes": 512 * 1024,
     }
     async with replica(stack, gateway_db, **settings) as app, client_of(app) as c:
+
+        async def upload(name: str, padding: int) -> httpx.Response:
+            content = pdf(uuid.uuid4().hex) + b"%" + b"0" * padding
+            return await c.post(
+                f"/v1/submissions/{sub_id}/attachments",
+                files={"file": (name, content, "application/pdf")},
+                headers=bearer(token),
+            )
+
         before = len(stack.evidence.requests)
-        big = pdf(uuid.uuid4().hex) + b"%" + b"0" * (1024 * 1024)
-        r = await c.post(
-            f"/v1/submissions/{sub_id}/attachments",
-            files={"file": ("big.pdf", big, "application/pdf")},
-            headers=bearer(token),
-        )
+        r = await upload("big.pdf", 1024 * 1024)
         assert r.status_code == 503, r.text
         assert r.headers["content-type"].startswith(PROBLEM)
         assert r.headers["retry-after"] == "5"
         assert r.json()["type"] == "/problems/staging-full"
         assert len(stack.evidence.requests) == before
         assert app.state.body_policy.budget.used == 0
-        small = pdf(uuid.uuid4().hex) + b"%" + b"0" * (100 * 1024)
-        r = await c.post(
-            f"/v1/submissions/{sub_id}/attachments",
-            files={"file": ("small.pdf", small, "application/pdf")},
-            headers=bearer(token),
-        )
+        r = await upload("small.pdf", 100 * 1024)
         assert r.status_code == 201, r.text
         assert app.state.body_policy.budget.used == 0
 
