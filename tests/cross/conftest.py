@@ -24,6 +24,7 @@ from scrutiny_cli.suite import environment as suite_environment
 from servicekit.auth import Principal
 from servicekit.ids import utcnow
 from servicekit.settings import default_sqlite_url
+from tests.evidence.helpers import call_body
 from tests.support.databases import ON_POSTGRES, fresh_database_url
 from tests.support.processes import Suite, free_port_base
 
@@ -117,6 +118,9 @@ def _suite(tmp_path_factory: pytest.TempPathFactory, **extra_env: str) -> Iterat
     env["GATEWAY_RATE_LIMIT_PER_MINUTE"] = "1000000"
     env["GATEWAY_ANONYMOUS_RATE_LIMIT_PER_MINUTE"] = "1000000"
     env["GATEWAY_PAGE_RATE_LIMIT_PER_MINUTE"] = "1000000"
+    # The browser suites send the evidence form a dozen times a minute (its bounds are tested
+    # in tests/gateway/test_evidence_form.py).
+    env["GATEWAY_FORM_POSTS_PER_ADDRESS_PER_MINUTE"] = "1000"
     if ON_POSTGRES:
         for part in ("commitments", "evidence", "ratings", "gateway"):
             env[f"{part.upper()}_DATABASE_URL"] = fresh_database_url(part, tmp)
@@ -136,6 +140,27 @@ def running_suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
     """The suite most cross tests share; they read the demo data and add to it, never undo it."""
     with _suite(tmp_path_factory) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def open_call(running_suite: Running) -> dict[str, object]:
+    """A call for evidence open now on the shared suite, about two of the demo's commitments
+    (the demo's own call closed in 2022), for the browser tests of the evidence form."""
+    auth = {"Authorization": f"Bearer {running_suite.token('secretariat')}"}
+    with httpx.Client(base_url=running_suite.gateway, timeout=30) as client:
+        items = client.get("/v1/commitments", params={"page_size": 2}).json()["items"]
+        r = client.post(
+            "/v1/calls-for-evidence",
+            json=call_body(
+                [c["id"] for c in items],
+                title="Digitisation commitments: evidence from the public (test call)",
+                reference_prefix="WEB",
+            ),
+            headers=auth,
+        )
+    assert r.status_code == 201, r.text
+    call: dict[str, object] = r.json()
+    return call
 
 
 @pytest.fixture(scope="module")
